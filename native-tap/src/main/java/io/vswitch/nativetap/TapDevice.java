@@ -1,0 +1,170 @@
+package io.vswitch.nativetap;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One open queue of a Linux TAP device: a non-blocking file descriptor from which every
+ * {@code read} returns exactly one Ethernet frame and to which every {@code write} injects one.
+ *
+ * <p>{@link #open} attaches to the device of that name, creating it when absent. A device this
+ * process created and did not make persistent disappears when its last queue is closed; that is
+ * how a clean stop removes the TAPs it made. A device that existed before (persistent, made by
+ * {@code ip tuntap add} or by an earlier run with persistence on) is only detached from.
+ *
+ * <p>The fd stays valid after the device is moved to another network namespace: it keeps
+ * reading and writing that namespace's frames. When that namespace is deleted the device is
+ * unregistered and the fd reports EBADFD (or EPOLLERR) from then on.
+ */
+public final class TapDevice implements AutoCloseable {
+    private static final long TUNSETIFF = 0x400454caL;
+    private static final long TUNSETPERSIST = 0x400454cbL;
+    private static final long TUNSETOFFLOAD = 0x400454d0L;
+    private static final long TUNSETVNETHDRSZ = 0x400454d8L;
+    private static final long TUNGETFEATURES = 0x800454cfL;
+
+    private final String name;
+    private final int fd;
+    private final TapOptions options;
+    private final boolean created;
+    private boolean closed;
+
+    private TapDevice(String name, int fd, TapOptions options, boolean created) {
+        this.name = name;
+        this.fd = fd;
+        this.options = options;
+        this.created = created;
+    }
+
+    /**
+     * Opens one queue of TAP device {@code name} (1 to 15 bytes), creating the device when absent.
+     * The fd is non-blocking and close-on-exec.
+     *
+     * @throws NativeCallException naming the call, the device and the errno: EPERM (needs root
+     *         or CAP_NET_ADMIN), EBUSY (held by another process), EINVAL (a device of that name
+     *         exists and is not a TAP of these flags)
+     */
+    public static TapDevice open(String name, TapOptions options) throws NativeCallException {
+        if (name.isEmpty() || name.length() >= IfReq.IFNAMSIZ) {
+            throw new IllegalArgumentException("TAP name \"" + name + "\" must be 1 to 15 characters");
+        }
+        boolean existed = NetDevice.exists(name);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = Libc.errnoState(arena);
+            int fd = Libc.open(state, arena.allocateFrom("/dev/net/tun"),
+                    Libc.O_RDWR | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
+            if (fd < 0) {
+                throw new NativeCallException("open(/dev/net/tun)", name, Libc.errno(state));
+            }
+            MemorySegment req = IfReq.allocate(arena, name);
+            IfReq.flags(req, options.ifrFlags());
+            if (Libc.ioctl(state, fd, TUNSETIFF, req) < 0) {
+                int errno = Libc.errno(state);
+                Libc.close(state, fd);
+                String detail = switch (errno) {
+                    case Errno.EBUSY -> "device busy: held by another process";
+                    case Errno.EINVAL -> existed
+                            ? "a device named " + name + " exists and is not a TAP opened with these flags"
+                            : null;
+                    default -> null;
+                };
+                throw new NativeCallException("ioctl(TUNSETIFF)", name, errno, detail);
+            }
+            return new TapDevice(IfReq.name(req), fd, options, !existed);
+        }
+    }
+
+    /** The features this kernel's TUN driver supports (IFF_* bits), from TUNGETFEATURES. */
+    public static int features() throws NativeCallException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = Libc.errnoState(arena);
+            int fd = Libc.open(state, arena.allocateFrom("/dev/net/tun"), Libc.O_RDWR | Libc.O_CLOEXEC);
+            if (fd < 0) {
+                throw new NativeCallException("open(/dev/net/tun)", "tun", Libc.errno(state));
+            }
+            try {
+                MemorySegment out = arena.allocate(4);
+                if (Libc.ioctl(state, fd, TUNGETFEATURES, out) < 0) {
+                    throw new NativeCallException("ioctl(TUNGETFEATURES)", "tun", Libc.errno(state));
+                }
+                return out.get(java.lang.foreign.ValueLayout.JAVA_INT, 0);
+            } finally {
+                Libc.close(state, fd);
+            }
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** The raw file descriptor, for registration with an event loop. */
+    public int fd() {
+        return fd;
+    }
+
+    public TapOptions options() {
+        return options;
+    }
+
+    /** Whether this open created the device (it was absent before). */
+    public boolean created() {
+        return created;
+    }
+
+    /** Keeps the device after its last fd closes (TUNSETPERSIST), or lets it go with the fd. */
+    public void setPersistent(boolean persistent) throws NativeCallException {
+        ioctlValue(TUNSETPERSIST, persistent ? 1 : 0, "ioctl(TUNSETPERSIST)");
+    }
+
+    /** Enables offloads (TUN_F_* bits) the kernel may hand over; needs {@code vnetHeader}. */
+    public void setOffload(int tunFlags) throws NativeCallException {
+        ioctlValue(TUNSETOFFLOAD, tunFlags, "ioctl(TUNSETOFFLOAD)");
+    }
+
+    /** Sets the virtio_net_hdr size (10, or 12 with num_buffers). */
+    public void setVnetHeaderSize(int bytes) throws NativeCallException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = Libc.errnoState(arena);
+            MemorySegment value = arena.allocate(4);
+            value.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, bytes);
+            if (Libc.ioctl(state, fd, TUNSETVNETHDRSZ, value) < 0) {
+                throw new NativeCallException("ioctl(TUNSETVNETHDRSZ)", name, Libc.errno(state));
+            }
+        }
+    }
+
+    public void setUp(boolean up) throws NativeCallException {
+        NetDevice.setUp(name, up);
+    }
+
+    public void setMtu(int mtu) throws NativeCallException {
+        NetDevice.setMtu(name, mtu);
+    }
+
+    private void ioctlValue(long request, long value, String what) throws NativeCallException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = Libc.errnoState(arena);
+            if (Libc.ioctl(state, fd, request, value) < 0) {
+                throw new NativeCallException(what, name, Libc.errno(state));
+            }
+        }
+    }
+
+    /** Closes this queue; a non-persistent device goes away with its last queue. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try (Arena arena = Arena.ofConfined()) {
+            Libc.close(Libc.errnoState(arena), fd);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "tap " + name + " (fd " + fd + ")";
+    }
+}

@@ -1,0 +1,189 @@
+package io.vswitch.core;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A network: one bridge domain with its own MAC table, its own ports and so its own flood set.
+ * Frames never leave the domain they came in on: the forwarding decision only ever names ports
+ * of the ingress port's domain.
+ *
+ * <p>Ports are kept in a copy-on-write array indexed by port id, published with a volatile
+ * store: lanes read it without locks; the control thread (synchronised on this object) adds and
+ * removes. A removed port's id may be reused later with a new generation, so MAC entries
+ * learned on the old port are recognised as stale without walking the table on the data path.
+ */
+public final class BridgeDomain {
+    private static final long NANOS_PER_TICK = 1_000_000_000L;
+
+    private final int id;
+    private final NetworkSettings settings;
+    private final MacTable table;
+    private final Counters counters;
+    private final int lanes;
+    private final int agingTicks;
+    private volatile Port[] ports = new Port[1];
+    private int nextGeneration = 1;
+
+    public BridgeDomain(int id, NetworkSettings settings, int lanes) {
+        this.id = id;
+        this.settings = settings;
+        this.lanes = lanes;
+        this.table = new MacTable(id, settings.macLimit());
+        this.counters = new Counters(lanes, NetworkCounter.values().length);
+        this.agingTicks = (int) Math.max(1, settings.macAging().toSeconds());
+    }
+
+    /** The MAC table's one-second tick for a monotonic nanosecond time. */
+    public static int tick(long nowNs) {
+        return (int) Math.floorDiv(nowNs, NANOS_PER_TICK);
+    }
+
+    public int id() {
+        return id;
+    }
+
+    public String name() {
+        return settings.name();
+    }
+
+    public int mtu() {
+        return settings.mtu();
+    }
+
+    public NetworkSettings settings() {
+        return settings;
+    }
+
+    public MacTable table() {
+        return table;
+    }
+
+    public Counters counters() {
+        return counters;
+    }
+
+    public long count(NetworkCounter counter) {
+        return counters.get(counter.ordinal());
+    }
+
+    public int lanes() {
+        return lanes;
+    }
+
+    /** The port with this id, or null. Data path: one volatile read and an array load. */
+    public Port port(int portId) {
+        Port[] snapshot = ports;
+        return portId > 0 && portId < snapshot.length ? snapshot[portId] : null;
+    }
+
+    /** The current port array (index 0 and removed ids are null). Do not modify. */
+    public Port[] portArray() {
+        return ports;
+    }
+
+    public synchronized List<Port> ports() {
+        List<Port> list = new ArrayList<>();
+        for (Port p : ports) {
+            if (p != null) {
+                list.add(p);
+            }
+        }
+        return list;
+    }
+
+    public synchronized Port port(String name) {
+        for (Port p : ports) {
+            if (p != null && p.name().equals(name)) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    /** Adds a port, giving it the lowest free id and a new generation. */
+    public synchronized void addPort(Port port) {
+        if (port.domain() != null) {
+            throw new IllegalStateException("port " + port.name() + " already belongs to network " + port.domain().name());
+        }
+        if (port(port.name()) != null) {
+            throw new IllegalArgumentException("network " + name() + " already has a port " + port.name());
+        }
+        Port[] current = ports;
+        int id = 1;
+        while (id < current.length && current[id] != null) {
+            id++;
+        }
+        if (id > 0xFFFF) {
+            throw new IllegalStateException("network " + name() + " has 65535 ports already");
+        }
+        Port[] next = java.util.Arrays.copyOf(current, Math.max(current.length, id + 1));
+        port.attach(this, id, nextGeneration);
+        nextGeneration = (nextGeneration + 1) & 0x7FFF;
+        if (nextGeneration == 0) {
+            nextGeneration = 1;
+        }
+        next[id] = port;
+        ports = next;
+    }
+
+    /** Removes a port and forgets the MACs learned on it. */
+    public synchronized boolean removePort(Port port) {
+        Port[] current = ports;
+        int id = port.id();
+        if (port.domain() != this || id >= current.length || current[id] != port) {
+            return false;
+        }
+        Port[] next = current.clone();
+        next[id] = null;
+        ports = next;
+        port.detach();
+        forgetPort(id, port.generation());
+        return true;
+    }
+
+    /** Forgets the dynamic MACs learned on a port, e.g. when it goes down. Returns how many. */
+    public int forgetPort(Port port) {
+        return forgetPort(port.id(), port.generation());
+    }
+
+    private int forgetPort(int portId, int generation) {
+        return table.removeIf((mac, v) -> MacTable.portId(v) == portId
+                && MacTable.generation(v) == (generation & 0x7FFF));
+    }
+
+    /** Learns a source MAC on the data path and counts what happened. */
+    public int learn(long mac, Port ingress, int tick, int lane) {
+        int outcome = table.learn(mac, ingress.id(), ingress.generation(), tick);
+        switch (outcome) {
+            case MacTable.LEARNED -> counters.increment(lane, NetworkCounter.LEARNED.ordinal());
+            case MacTable.MOVED -> counters.increment(lane, NetworkCounter.MOVED.ordinal());
+            case MacTable.LIMIT_HIT -> counters.increment(lane, NetworkCounter.LIMIT_HIT.ordinal());
+            default -> {
+            }
+        }
+        return outcome;
+    }
+
+    /** Whether a table value still refers to a port of this network. */
+    public boolean isCurrent(long value) {
+        Port p = port(MacTable.portId(value));
+        return p != null && (p.generation() & 0x7FFF) == MacTable.generation(value);
+    }
+
+    /**
+     * Ages out entries and reclaims stale ones; compacts the table when dead slots pile up.
+     * Control thread only; {@code lane} is the control thread's counter lane.
+     */
+    public int sweep(long nowNs, GracePeriod grace, int lane) {
+        int aged = table.sweep(tick(nowNs), agingTicks, (mac, v) -> isCurrent(v), null);
+        counters.add(lane, NetworkCounter.AGED.ordinal(), aged);
+        table.compactIfNeeded(grace);
+        return aged;
+    }
+
+    @Override
+    public String toString() {
+        return "network " + name();
+    }
+}

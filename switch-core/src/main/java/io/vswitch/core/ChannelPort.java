@@ -1,0 +1,55 @@
+package io.vswitch.core;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+
+import java.util.concurrent.ConcurrentLinkedQueue;
+
+/**
+ * An in-memory port, like gVisor's {@code channel} link endpoint: what the switch transmits is
+ * kept in a queue (as copies, since the switch reuses its buffers) or only counted. For tests
+ * and benchmarks; never used with real devices.
+ */
+public final class ChannelPort extends Port {
+    private final boolean keepFrames;
+    private final ConcurrentLinkedQueue<ByteBuf> sent = new ConcurrentLinkedQueue<>();
+
+    public ChannelPort(String name, int lanes, boolean keepFrames) {
+        super(name, lanes);
+        this.keepFrames = keepFrames;
+    }
+
+    public ChannelPort(String name, int lanes) {
+        this(name, lanes, true);
+    }
+
+    @Override
+    public void transmit(ByteBuf frame, int lane) {
+        if (keepFrames) {
+            sent.add(Unpooled.copiedBuffer(frame));
+        }
+        countTx(lane, frame.readableBytes());
+    }
+
+    /** The next frame this port transmitted, or null; the caller releases it. */
+    public ByteBuf poll() {
+        return sent.poll();
+    }
+
+    public int pending() {
+        return sent.size();
+    }
+
+    /** Drops and releases everything kept so far. */
+    public void clear() {
+        ByteBuf b;
+        while ((b = sent.poll()) != null) {
+            b.release();
+        }
+    }
+
+    @Override
+    public String describe() {
+        return "channel " + name();
+    }
+}

@@ -1,0 +1,38 @@
+package io.vswitch.core;
+
+/**
+ * Every reason the switch drops a frame. Each drop is counted on a port under its reason, and
+ * {@code trace} names it. Labels are what metrics and the CLI print.
+ */
+public enum DropReason {
+    RUNT("runt", "shorter than the 14-byte Ethernet header"),
+    OVERSIZE("oversize", "longer than the network's MTU + 18"),
+    INVALID_SOURCE("invalid-source", "source MAC is multicast, broadcast or zero"),
+    HAIRPIN("hairpin", "destination was learned on the ingress port; a frame never goes back out its ingress"),
+    NO_EGRESS("no-egress", "no other port of the network is up"),
+    TX_FULL("tx-full", "egress would block (queue full)"),
+    TX_ERROR("tx-error", "write to the egress device failed"),
+    INGRESS_DOWN("ingress-down", "ingress port is not up");
+
+    private static final DropReason[] VALUES = values();
+
+    private final String label;
+    private final String description;
+
+    DropReason(String label, String description) {
+        this.label = label;
+        this.description = description;
+    }
+
+    public String label() {
+        return label;
+    }
+
+    public String description() {
+        return description;
+    }
+
+    static DropReason of(int ordinal) {
+        return VALUES[ordinal];
+    }
+}

@@ -1,0 +1,427 @@
+package io.vswitch.core;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The MAC learning table of one network: source MAC -> port on which it was last seen.
+ *
+ * <h2>What it maps</h2>
+ * Keys are the network id (bits 48..63) and the 48-bit MAC, packed in one {@code long}; a key of
+ * zero marks an empty slot, and network ids start at 1, so no real key is zero. Values are
+ * packed longs too:
+ * <pre>
+ *   63   62        48 47          32 31                     0
+ *   +---+------------+--------------+------------------------+
+ *   | S | generation |   port id    |  last-seen tick (s)    |
+ *   +---+------------+--------------+------------------------+
+ * </pre>
+ * S marks a static entry (configured, never ages, never moves). A value of zero means "no
+ * entry": either the slot was never filled or the entry was deleted.
+ *
+ * <h2>Concurrency: lock-free by design</h2>
+ * Every data-plane lane learns and looks up concurrently. Lookups are wait-free: a linear probe
+ * with acquire loads. Learning is lock-free: a new key claims an empty slot with a CAS on the
+ * key, then publishes its value with a CAS from zero; moves and age refreshes are a CAS on the
+ * value. In steady state a known MAC on the same port within the same tick writes nothing at
+ * all, so the table's cache lines stay shared between cores. The age stamp is rewritten only
+ * when the coarse one-second tick changes.
+ *
+ * <p>Deleting (aging, flush, {@code fdb del}) only zeroes the value: the key stays as a dead
+ * slot that the same MAC revives in place. Probe chains therefore never break under a
+ * concurrent reader. Dead keys of MACs that never come back are reclaimed by {@link #compact},
+ * which builds fresh arrays with the live entries and publishes them; it first retires the old
+ * arrays and waits a {@link GracePeriod}, so no learner can still be writing into them, and
+ * learners that see the retired arrays simply skip learning for that frame (it floods or is
+ * forwarded by the still-readable old arrays; the next frame learns).
+ *
+ * <h2>Limit and eviction policy</h2>
+ * At most {@code limit} live entries. When full, new MACs are not learned (their frames flood)
+ * and nothing established is evicted: a flood of random source MACs (the classic CAM-overflow
+ * attack that turns a switch into a hub) cannot push out the hosts that are really there.
+ * Every refusal is counted as a limit hit. Entries leave only by aging, a flush, deletion, or
+ * when their port is removed (lazily: a value whose generation no longer matches its port is
+ * treated as absent and reclaimed by the next sweep).
+ *
+ * <p>Control-side writers ({@link #sweep}, {@link #compact}, {@link #putStatic}, {@link #remove},
+ * {@link #flush}) are serialised with each other by this object's monitor; they never block a
+ * lane.
+ */
+public final class MacTable {
+    /** learn() outcomes. */
+    public static final int UNCHANGED = 0;
+    public static final int REFRESHED = 1;
+    public static final int LEARNED = 2;
+    public static final int MOVED = 3;
+    public static final int LIMIT_HIT = 4;
+    public static final int STATIC = 5;
+    public static final int RETIRED = 6;
+
+    private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
+    private static final long EMPTY = 0;
+    private static final long STATIC_BIT = 1L << 63;
+    private static final long MAC_MASK = 0xFFFF_FFFF_FFFFL;
+    private static final int MAX_PORT_ID = 0xFFFF;
+    private static final int GENERATION_MASK = 0x7FFF;
+
+    /** One generation of arrays; replaced whole by {@link #compact}. */
+    private static final class Slots {
+        final long[] keys;
+        final long[] values;
+        final int mask;
+        volatile boolean retired;
+
+        Slots(int capacity) {
+            keys = new long[capacity];
+            values = new long[capacity];
+            mask = capacity - 1;
+        }
+    }
+
+    private final long keyTag;
+    private final int limit;
+    private final int capacity;
+    private final AtomicInteger live = new AtomicInteger();
+    private volatile Slots slots;
+
+    public MacTable(int networkId, int limit) {
+        if (networkId < 1 || networkId > 0xFFFF) {
+            throw new IllegalArgumentException("network id must be 1..65535: " + networkId);
+        }
+        if (limit < 1) {
+            throw new IllegalArgumentException("limit must be positive: " + limit);
+        }
+        this.keyTag = (long) networkId << 48;
+        this.limit = limit;
+        // Load factor at most 1/4 when full of live entries, 1/2 before compaction must run.
+        this.capacity = Math.max(64, Integer.highestOneBit(Math.max(1, limit) * 4 - 1) << 1);
+        this.slots = new Slots(capacity);
+    }
+
+    // ---- value packing ---------------------------------------------------------------------
+
+    public static long pack(int portId, int generation, int tick, boolean isStatic) {
+        return (isStatic ? STATIC_BIT : 0) | ((long) (generation & GENERATION_MASK) << 48)
+                | ((long) (portId & MAX_PORT_ID) << 32) | (tick & 0xFFFF_FFFFL);
+    }
+
+    public static int portId(long value) {
+        return (int) (value >>> 32) & MAX_PORT_ID;
+    }
+
+    public static int generation(long value) {
+        return (int) (value >>> 48) & GENERATION_MASK;
+    }
+
+    public static int tick(long value) {
+        return (int) value;
+    }
+
+    public static boolean isStatic(long value) {
+        return value < 0;
+    }
+
+    // ---- data path --------------------------------------------------------------------------
+
+    /** The packed value for {@code mac}, or 0 when it is not in the table. Wait-free. */
+    public long lookup(long mac) {
+        Slots s = slots;
+        long key = keyTag | mac;
+        int mask = s.mask;
+        int i = index(key, mask);
+        for (int probes = 0; probes <= mask; probes++) {
+            long k = (long) LONGS.getAcquire(s.keys, i);
+            if (k == key) {
+                return (long) LONGS.getAcquire(s.values, i);
+            }
+            if (k == EMPTY) {
+                return 0;
+            }
+            i = (i + 1) & mask;
+        }
+        return 0;
+    }
+
+    /**
+     * Learns that {@code mac} was seen on {@code portId} (of {@code generation}) at {@code tick}.
+     * Returns one of the outcome constants. Lock-free; allocation-free.
+     */
+    public int learn(long mac, int portId, int generation, int tick) {
+        Slots s = slots;
+        if (s.retired) {
+            return RETIRED;
+        }
+        long key = keyTag | mac;
+        int mask = s.mask;
+        int i = index(key, mask);
+        for (int probes = 0; probes <= mask; probes++) {
+            long k = (long) LONGS.getAcquire(s.keys, i);
+            if (k == EMPTY) {
+                if (!reserve()) {
+                    return LIMIT_HIT;
+                }
+                if (LONGS.compareAndSet(s.keys, i, EMPTY, key)) {
+                    if (LONGS.compareAndSet(s.values, i, 0L, pack(portId, generation, tick, false))) {
+                        return LEARNED;
+                    }
+                    // Another learner of the same MAC revived the slot between our two CASes.
+                    live.decrementAndGet();
+                    return update(s, i, portId, generation, tick);
+                }
+                live.decrementAndGet();
+                k = (long) LONGS.getAcquire(s.keys, i);
+            }
+            if (k == key) {
+                return update(s, i, portId, generation, tick);
+            }
+            i = (i + 1) & mask;
+        }
+        // Every slot holds a key (only possible with heavy churn between compactions).
+        return LIMIT_HIT;
+    }
+
+    private int update(Slots s, int i, int portId, int generation, int tick) {
+        long fresh = pack(portId, generation, tick, false);
+        for (;;) {
+            long v = (long) LONGS.getAcquire(s.values, i);
+            if (v == 0) {
+                if (!reserve()) {
+                    return LIMIT_HIT;
+                }
+                if (LONGS.compareAndSet(s.values, i, 0L, fresh)) {
+                    return LEARNED;
+                }
+                live.decrementAndGet();
+                continue;
+            }
+            if (isStatic(v)) {
+                return STATIC;
+            }
+            if (portId(v) == portId && generation(v) == (generation & GENERATION_MASK)) {
+                if (tick(v) == tick) {
+                    return UNCHANGED;
+                }
+                // A lost race here means someone else just wrote a newer value: fine either way.
+                LONGS.compareAndSet(s.values, i, v, fresh);
+                return REFRESHED;
+            }
+            if (LONGS.compareAndSet(s.values, i, v, fresh)) {
+                return portId(v) == portId ? LEARNED : MOVED;
+            }
+        }
+    }
+
+    private boolean reserve() {
+        if (live.incrementAndGet() > limit) {
+            live.decrementAndGet();
+            return false;
+        }
+        return true;
+    }
+
+    private static int index(long key, int mask) {
+        // Murmur3's 64-bit finaliser: the low bits of a MAC (NIC serials) are well spread
+        // already, but the vendor prefix is shared, so mix everything.
+        long h = key;
+        h ^= h >>> 33;
+        h *= 0xff51afd7ed558ccdL;
+        h ^= h >>> 33;
+        h *= 0xc4ceb9fe1a85ec53L;
+        h ^= h >>> 33;
+        return (int) h & mask;
+    }
+
+    // ---- control path -----------------------------------------------------------------------
+
+    /** Live entries. */
+    public int size() {
+        return live.get();
+    }
+
+    public int limit() {
+        return limit;
+    }
+
+    /** Adds or replaces a static entry (never ages, never moves); ignores the limit. */
+    public synchronized void putStatic(long mac, int portId, int generation) {
+        long value = pack(portId, generation, 0, true);
+        Slots s = slots;
+        long key = keyTag | mac;
+        int i = index(key, s.mask);
+        for (int probes = 0; probes <= s.mask; probes++) {
+            long k = (long) LONGS.getAcquire(s.keys, i);
+            if (k == EMPTY && LONGS.compareAndSet(s.keys, i, EMPTY, key)) {
+                k = key;
+            }
+            if (k == key) {
+                long old = (long) LONGS.getAndSet(s.values, i, value);
+                if (old == 0) {
+                    live.incrementAndGet();
+                }
+                return;
+            }
+            i = (i + 1) & s.mask;
+        }
+        compact(null);
+        putStatic(mac, portId, generation);
+    }
+
+    /** Removes {@code mac}; returns whether there was an entry. */
+    public synchronized boolean remove(long mac) {
+        Slots s = slots;
+        long key = keyTag | mac;
+        int i = index(key, s.mask);
+        for (int probes = 0; probes <= s.mask; probes++) {
+            long k = (long) LONGS.getAcquire(s.keys, i);
+            if (k == EMPTY) {
+                return false;
+            }
+            if (k == key) {
+                return kill(s, i);
+            }
+            i = (i + 1) & s.mask;
+        }
+        return false;
+    }
+
+    private boolean kill(Slots s, int i) {
+        for (;;) {
+            long v = (long) LONGS.getAcquire(s.values, i);
+            if (v == 0) {
+                return false;
+            }
+            if (LONGS.compareAndSet(s.values, i, v, 0L)) {
+                live.decrementAndGet();
+                return true;
+            }
+        }
+    }
+
+    /** What a sweep or flush should remove. */
+    @FunctionalInterface
+    public interface EntryFilter {
+        boolean test(long mac, long value);
+    }
+
+    /**
+     * Removes every entry the filter accepts (including static ones if it accepts them); returns
+     * how many were removed. Used by {@code fdb flush}, port removal and aging.
+     */
+    public synchronized int removeIf(EntryFilter filter) {
+        Slots s = slots;
+        int removed = 0;
+        for (int i = 0; i <= s.mask; i++) {
+            long k = (long) LONGS.getAcquire(s.keys, i);
+            if (k == EMPTY) {
+                continue;
+            }
+            long v = (long) LONGS.getAcquire(s.values, i);
+            if (v != 0 && filter.test(k & MAC_MASK, v) && LONGS.compareAndSet(s.values, i, v, 0L)) {
+                live.decrementAndGet();
+                removed++;
+            }
+        }
+        return removed;
+    }
+
+    /** Removes every non-static entry; returns how many. */
+    public int flush() {
+        return removeIf((mac, v) -> !isStatic(v));
+    }
+
+    /**
+     * Ages out dynamic entries not seen for {@code agingTicks} ticks, and entries the validity
+     * filter rejects (their port was removed). Returns the number aged (not counting invalid).
+     */
+    public synchronized int sweep(int nowTick, int agingTicks, EntryFilter stillValid, int[] invalidOut) {
+        int[] aged = {0};
+        int invalid = removeIf((mac, v) -> {
+            if (!stillValid.test(mac, v)) {
+                return true;
+            }
+            if (!isStatic(v) && nowTick - tick(v) >= agingTicks) {
+                aged[0]++;
+                return true;
+            }
+            return false;
+        });
+        if (invalidOut != null) {
+            invalidOut[0] = invalid - aged[0];
+        }
+        return aged[0];
+    }
+
+    /** How many slots hold a key, live or dead. */
+    public synchronized int usedSlots() {
+        Slots s = slots;
+        int used = 0;
+        for (int i = 0; i <= s.mask; i++) {
+            if ((long) LONGS.getAcquire(s.keys, i) != EMPTY) {
+                used++;
+            }
+        }
+        return used;
+    }
+
+    /** Compacts when dead keys make probe chains long (more than half the slots used). */
+    public synchronized boolean compactIfNeeded(GracePeriod grace) {
+        if (usedSlots() * 2 <= capacity) {
+            return false;
+        }
+        compact(grace);
+        return true;
+    }
+
+    /**
+     * Rebuilds the arrays with only the live entries. Retires the current arrays, waits for the
+     * lanes to leave them (when {@code grace} is given), copies and publishes.
+     */
+    public synchronized void compact(GracePeriod grace) {
+        Slots old = slots;
+        old.retired = true;
+        if (grace != null && !grace.await(1_000_000_000L)) {
+            old.retired = false;
+            return; // A lane is stuck in one batch for a second; try again at the next sweep.
+        }
+        Slots fresh = new Slots(capacity);
+        int count = 0;
+        for (int i = 0; i <= old.mask; i++) {
+            long k = (long) LONGS.getAcquire(old.keys, i);
+            long v = k == EMPTY ? 0 : (long) LONGS.getAcquire(old.values, i);
+            if (v == 0) {
+                continue;
+            }
+            int j = index(k, fresh.mask);
+            while (fresh.keys[j] != EMPTY) {
+                j = (j + 1) & fresh.mask;
+            }
+            fresh.keys[j] = k;
+            fresh.values[j] = v;
+            count++;
+        }
+        live.set(count);
+        slots = fresh;
+    }
+
+    /** Receives entries in {@link #forEach}. */
+    @FunctionalInterface
+    public interface EntryVisitor {
+        void visit(long mac, long value);
+    }
+
+    /** Visits every live entry (a weakly consistent snapshot). Control path only. */
+    public void forEach(EntryVisitor visitor) {
+        Slots s = slots;
+        for (int i = 0; i <= s.mask; i++) {
+            long k = (long) LONGS.getAcquire(s.keys, i);
+            if (k == EMPTY) {
+                continue;
+            }
+            long v = (long) LONGS.getAcquire(s.values, i);
+            if (v != 0) {
+                visitor.visit(k & MAC_MASK, v);
+            }
+        }
+    }
+}

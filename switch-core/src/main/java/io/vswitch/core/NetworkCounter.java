@@ -1,0 +1,27 @@
+package io.vswitch.core;
+
+/** Per-network counters: what the MAC table did and how frames were sent. */
+public enum NetworkCounter {
+    LEARNED("learned", "new MACs learned"),
+    MOVED("moved", "MACs that moved to another port"),
+    AGED("aged", "entries aged out"),
+    LIMIT_HIT("limit_hit", "MACs not learned because the table was at mac-limit"),
+    FORWARDED("forwarded", "frames sent to one known port"),
+    FLOODED("flooded", "broadcast, multicast and unknown-unicast frames flooded");
+
+    private final String label;
+    private final String description;
+
+    NetworkCounter(String label, String description) {
+        this.label = label;
+        this.description = description;
+    }
+
+    public String label() {
+        return label;
+    }
+
+    public String description() {
+        return description;
+    }
+}

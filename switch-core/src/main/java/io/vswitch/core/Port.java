@@ -1,0 +1,100 @@
+package io.vswitch.core;
+
+import io.netty.buffer.ByteBuf;
+
+/**
+ * A port of one network: a TAP device, a VXLAN tunnel, or an in-memory channel in tests.
+ *
+ * <p>{@link #transmit} is called by any data-plane lane, concurrently, with the lane's index;
+ * implementations must be safe for that (a TAP write is one atomic syscall per frame) and count
+ * into the lane's stripe only. A port sends the frame's readable bytes and must not change the
+ * buffer's indices or content: a flooded frame is the same memory handed to every egress. An
+ * implementation that keeps the frame beyond the call (an asynchronous write) retains it.
+ */
+public abstract class Port {
+    private final String name;
+    private final Counters counters;
+    private volatile boolean up = true;
+    private volatile BridgeDomain domain;
+    private volatile int id;
+    private volatile int generation;
+
+    protected Port(String name, int lanes) {
+        this.name = name;
+        this.counters = new Counters(lanes, PortCounter.WIDTH);
+    }
+
+    /** Sends one frame; counts TX or a drop on this port. Never throws. */
+    public abstract void transmit(ByteBuf frame, int lane);
+
+    public final String name() {
+        return name;
+    }
+
+    /** Index of this port in its network, 1..65535; 0 before it is added. */
+    public final int id() {
+        return id;
+    }
+
+    public final int generation() {
+        return generation;
+    }
+
+    public final BridgeDomain domain() {
+        return domain;
+    }
+
+    final void attach(BridgeDomain domain, int id, int generation) {
+        this.domain = domain;
+        this.id = id;
+        this.generation = generation;
+    }
+
+    final void detach() {
+        this.domain = null;
+    }
+
+    public boolean isUp() {
+        return up;
+    }
+
+    public void setUp(boolean up) {
+        this.up = up;
+    }
+
+    public final Counters counters() {
+        return counters;
+    }
+
+    public final long count(PortCounter counter) {
+        return counters.get(counter.ordinal());
+    }
+
+    public final long drops(DropReason reason) {
+        return counters.get(PortCounter.dropIndex(reason));
+    }
+
+    protected final void countTx(int lane, int bytes) {
+        counters.increment(lane, PortCounter.TX_FRAMES.ordinal());
+        counters.add(lane, PortCounter.TX_BYTES.ordinal(), bytes);
+    }
+
+    public final void countDrop(int lane, DropReason reason) {
+        counters.increment(lane, PortCounter.dropIndex(reason));
+    }
+
+    final void countRx(int lane, int bytes) {
+        counters.increment(lane, PortCounter.RX_FRAMES.ordinal());
+        counters.add(lane, PortCounter.RX_BYTES.ordinal(), bytes);
+    }
+
+    /** A short description for logs: kind and name. */
+    public String describe() {
+        return name;
+    }
+
+    @Override
+    public String toString() {
+        return describe();
+    }
+}
