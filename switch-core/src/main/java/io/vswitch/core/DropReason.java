@@ -11,6 +11,7 @@ public enum DropReason {
     HAIRPIN("hairpin", "destination was learned on the ingress port; a frame never goes back out its ingress"),
     NO_EGRESS("no-egress", "no other port of the network is up"),
     TX_FULL("tx-full", "egress would block (queue full)"),
+    LINK_DOWN("link-down", "egress link is administratively down in its namespace"),
     TX_ERROR("tx-error", "write to the egress device failed"),
     INGRESS_DOWN("ingress-down", "ingress port is not up");
 

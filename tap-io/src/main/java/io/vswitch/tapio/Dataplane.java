@@ -1,0 +1,285 @@
+package io.vswitch.tapio;
+
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.IoEventLoop;
+import io.netty.channel.IoRegistration;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollIoOps;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.FastThreadLocalThread;
+import io.vswitch.core.BridgeDomain;
+import io.vswitch.core.GracePeriod;
+import io.vswitch.nativetap.CpuAffinity;
+import io.vswitch.nativetap.FrameIo;
+import io.vswitch.nativetap.NativeCallException;
+import io.vswitch.nativetap.TapDevice;
+import io.vswitch.nativetap.TapOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The data plane: {@code threads} Netty epoll event loops, each pinned to a CPU and owning one
+ * {@link Lane}, plus one control thread. TAP ports are spread over the loops (the least loaded
+ * takes the next); each loop reads its own ports and writes directly to any egress port, so a
+ * frame is handled start to finish by the thread that read it (run to completion).
+ *
+ * <p>Lanes 0..threads-1 are the loops; lane {@code threads} is the control thread's, used for
+ * counters it bumps (aging) and for frames the control plane injects. The control thread ages
+ * MAC tables once a second and does everything that must not run on a loop.
+ */
+public final class Dataplane implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Dataplane.class);
+
+    /** Start-up settings, validated by the caller. */
+    public record Options(int threads, List<Integer> cpus, int batch, int maxFrame) {
+        public Options {
+            if (threads < 1) {
+                throw new IllegalArgumentException("threads must be at least 1");
+            }
+            cpus = cpus == null ? List.of() : List.copyOf(cpus);
+        }
+
+        public static Options defaults(int threads) {
+            return new Options(threads, List.of(), 64, 65535);
+        }
+    }
+
+    /** Told when a port goes down by itself. */
+    public interface PortListener {
+        void portDown(TapPort port, String reason);
+    }
+
+    private final Options options;
+    private final MultiThreadIoEventLoopGroup group;
+    private final Lane[] loopLanes;
+    private final FrameIo.ErrnoSlot[] errnoSlots;
+    private final int[] portsPerLane;
+    private final GracePeriod grace;
+    private final ScheduledExecutorService control;
+    private final List<BridgeDomain> domains = new CopyOnWriteArrayList<>();
+    private final List<TapPort> ports = new CopyOnWriteArrayList<>();
+    private final AtomicLong portFailures = new AtomicLong();
+    private final long startedNs = System.nanoTime();
+    private volatile PortListener listener = (port, reason) -> { };
+    private volatile boolean closed;
+
+    private Dataplane(Options options) {
+        Epoll.ensureAvailability();
+        this.options = options;
+        int threads = options.threads();
+        int cpuCount = Runtime.getRuntime().availableProcessors();
+        AtomicInteger next = new AtomicInteger();
+        ThreadFactory pinned = runnable -> {
+            int i = next.getAndIncrement();
+            int cpu = options.cpus().isEmpty() ? i % cpuCount : options.cpus().get(i % options.cpus().size());
+            Thread t = new FastThreadLocalThread(() -> {
+                try {
+                    CpuAffinity.pinCurrentThread(cpu);
+                } catch (NativeCallException | IllegalArgumentException e) {
+                    LOG.warn("event loop {} not pinned to CPU {}: {}", i, cpu, e.getMessage());
+                }
+                runnable.run();
+            }, "vswitch-loop-" + i + "-cpu" + cpu);
+            t.setDaemon(false);
+            return t;
+        };
+        this.group = new MultiThreadIoEventLoopGroup(threads, pinned, EpollIoHandler.newFactory());
+        this.grace = new GracePeriod(threads + 1);
+        this.loopLanes = new Lane[threads];
+        this.errnoSlots = new FrameIo.ErrnoSlot[threads + 1];
+        this.portsPerLane = new int[threads];
+        int i = 0;
+        for (EventExecutor executor : group) {
+            loopLanes[i] = new Lane(i, (IoEventLoop) executor, grace, PooledByteBufAllocator.DEFAULT,
+                    options.batch(), options.maxFrame());
+            errnoSlots[i] = loopLanes[i].errno();
+            i++;
+        }
+        errnoSlots[threads] = new FrameIo.ErrnoSlot();
+        this.control = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "vswitch-control");
+            t.setDaemon(true);
+            return t;
+        });
+        control.scheduleAtFixedRate(this::sweep, 1, 1, TimeUnit.SECONDS);
+    }
+
+    public static Dataplane start(Options options) {
+        return new Dataplane(options);
+    }
+
+    /** Lanes in all: one per loop and one for the control thread. */
+    public int lanes() {
+        return loopLanes.length + 1;
+    }
+
+    public int controlLane() {
+        return loopLanes.length;
+    }
+
+    public int threads() {
+        return loopLanes.length;
+    }
+
+    public GracePeriod grace() {
+        return grace;
+    }
+
+    public long uptimeNs() {
+        return System.nanoTime() - startedNs;
+    }
+
+    public long portFailures() {
+        return portFailures.get();
+    }
+
+    public void setPortListener(PortListener listener) {
+        this.listener = listener;
+    }
+
+    FrameIo.ErrnoSlot errnoSlot(int lane) {
+        return errnoSlots[lane];
+    }
+
+    public void addDomain(BridgeDomain domain) {
+        domains.add(domain);
+    }
+
+    public void removeDomain(BridgeDomain domain) {
+        domains.remove(domain);
+    }
+
+    /**
+     * Opens (creating if absent) the TAP device {@code name}, sets its MTU and brings it up in
+     * the daemon's namespace. The port is not attached to any network yet.
+     */
+    public TapPort openTap(String name, int mtu, TapOptions tapOptions) throws NativeCallException {
+        TapDevice device = TapDevice.open(name, tapOptions);
+        try {
+            device.setMtu(mtu);
+            device.setUp(true);
+        } catch (NativeCallException e) {
+            device.close();
+            throw e;
+        }
+        return new TapPort(device, this);
+    }
+
+    /** Adds the port to its network and starts reading it on the least loaded loop. */
+    public void attach(BridgeDomain domain, TapPort port) throws InterruptedException {
+        int laneIndex = 0;
+        synchronized (portsPerLane) {
+            for (int i = 1; i < portsPerLane.length; i++) {
+                if (portsPerLane[i] < portsPerLane[laneIndex]) {
+                    laneIndex = i;
+                }
+            }
+            portsPerLane[laneIndex]++;
+        }
+        Lane lane = loopLanes[laneIndex];
+        domain.addPort(port);
+        try {
+            IoRegistration registration = lane.loop().register(port).sync().getNow();
+            port.bind(lane, registration);
+            lane.loop().submit(() -> registration.submit(EpollIoOps.EPOLLIN)).sync();
+        } catch (InterruptedException | RuntimeException e) {
+            domain.removePort(port);
+            throw e;
+        }
+        ports.add(port);
+    }
+
+    /** Stops reading the port, removes it from its network and closes its device. */
+    public void detach(TapPort port) {
+        BridgeDomain domain = port.domain();
+        Lane lane = port.lane();
+        if (lane != null) {
+            try {
+                lane.loop().submit(port::unregister).sync();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            synchronized (portsPerLane) {
+                portsPerLane[lane.index()]--;
+            }
+        }
+        if (domain != null) {
+            domain.removePort(port);
+        }
+        ports.remove(port);
+        port.close();
+    }
+
+    public List<TapPort> ports() {
+        return new ArrayList<>(ports);
+    }
+
+    void portFailed(TapPort port, String reason) {
+        portFailures.incrementAndGet();
+        BridgeDomain domain = port.domain();
+        LOG.warn("port {}{} down: {}", port.name(), domain != null ? " (network " + domain.name() + ")" : "", reason);
+        if (!closed) {
+            control.execute(() -> {
+                if (domain != null) {
+                    domain.forgetPort(port);
+                }
+                listener.portDown(port, reason);
+            });
+        }
+    }
+
+    /** Ages every network's table; runs on the control thread. */
+    private void sweep() {
+        long now = System.nanoTime();
+        for (BridgeDomain domain : domains) {
+            try {
+                domain.sweep(now, grace, controlLane());
+            } catch (RuntimeException e) {
+                LOG.error("aging sweep of network {} failed", domain.name(), e);
+            }
+        }
+    }
+
+    /** Runs a task on the control thread. */
+    public void onControl(Runnable task) {
+        control.execute(task);
+    }
+
+    /**
+     * Stops the loops (within about a second), then closes every port's device: TAPs this
+     * process created and did not make persistent disappear with their fd.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        control.shutdownNow();
+        for (TapPort port : ports) {
+            Lane lane = port.lane();
+            if (lane != null && !lane.loop().isShuttingDown()) {
+                lane.loop().execute(port::unregister);
+            }
+        }
+        group.shutdownGracefully(0, 500, TimeUnit.MILLISECONDS).awaitUninterruptibly(2, TimeUnit.SECONDS);
+        for (TapPort port : ports) {
+            port.close();
+        }
+        for (Lane lane : loopLanes) {
+            lane.releaseBuffers();
+        }
+    }
+}

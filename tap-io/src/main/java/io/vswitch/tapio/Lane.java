@@ -1,0 +1,123 @@
+package io.vswitch.tapio;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.IoEventLoop;
+import io.vswitch.core.GracePeriod;
+import io.vswitch.core.Pipeline;
+import io.vswitch.nativetap.Errno;
+import io.vswitch.nativetap.FrameIo;
+
+/**
+ * The state of one data-plane thread: its lane index (for counters), its pipeline, a ring of
+ * receive buffers reused from batch to batch, and its errno slot for native calls.
+ *
+ * <p>Thread confinement: everything here is used only by the event loop that owns the lane;
+ * {@link #poll} asserts it.
+ *
+ * <p>Buffers: {@code budget} pooled direct buffers are taken once. A frame is read into one at a
+ * fixed headroom (so an encapsulation can later prepend its header in place), handed through
+ * the pipeline as that same memory, and the buffer is reused for the next batch. Should a port
+ * keep a frame beyond the batch (it retained it), that buffer is left to the port and a fresh
+ * one takes its place in the ring.
+ */
+public final class Lane {
+    /** Bytes kept free in front of every received frame for encapsulation headers. */
+    public static final int HEADROOM = 64;
+
+    private final int index;
+    private final IoEventLoop loop;
+    private final Pipeline pipeline;
+    private final GracePeriod grace;
+    private final ByteBufAllocator allocator;
+    private final ByteBuf[] ring;
+    private final int frameCapacity;
+    private final FrameIo.ErrnoSlot errno = new FrameIo.ErrnoSlot();
+
+    Lane(int index, IoEventLoop loop, GracePeriod grace, ByteBufAllocator allocator, int budget, int maxFrame) {
+        this.index = index;
+        this.loop = loop;
+        this.grace = grace;
+        this.allocator = allocator;
+        this.pipeline = new Pipeline(index, budget);
+        this.frameCapacity = maxFrame;
+        this.ring = new ByteBuf[budget];
+        for (int i = 0; i < budget; i++) {
+            ring[i] = allocator.directBuffer(HEADROOM + maxFrame, HEADROOM + maxFrame);
+        }
+    }
+
+    public int index() {
+        return index;
+    }
+
+    public IoEventLoop loop() {
+        return loop;
+    }
+
+    FrameIo.ErrnoSlot errno() {
+        return errno;
+    }
+
+    /**
+     * Reads up to one budget of frames from {@code port}, forwards them as one batch, and
+     * returns how many were read; stops early at EAGAIN. Level-triggered epoll calls again when
+     * frames are left, after the loop's other handles had their turn.
+     */
+    int poll(TapPort port) {
+        assert loop.inEventLoop() : "lane " + index + " polled off its loop";
+        grace.enter(index);
+        int count = 0;
+        try {
+            int fd = port.fdInt();
+            ByteBuf[] frames = ring;
+            int error = 0;
+            while (count < frames.length) {
+                ByteBuf buf = frames[count];
+                int n = FrameIo.read(fd, buf.memoryAddress() + HEADROOM, frameCapacity, errno);
+                if (n <= 0) {
+                    if (n < 0 && n != -Errno.EAGAIN && n != -Errno.EINTR) {
+                        error = -n;
+                    } else if (n == 0) {
+                        error = Errno.EBADFD; // EOF: the device is gone
+                    }
+                    break;
+                }
+                buf.setIndex(HEADROOM, HEADROOM + n);
+                count++;
+            }
+            if (count > 0) {
+                pipeline.process(port, frames, count, System.nanoTime());
+                recycle(count);
+            }
+            if (error != 0) {
+                port.failed(error, "read");
+            }
+        } finally {
+            grace.exit(index);
+        }
+        return count;
+    }
+
+    private void recycle(int count) {
+        ByteBuf[] frames = ring;
+        for (int i = 0; i < count; i++) {
+            ByteBuf buf = frames[i];
+            if (buf.refCnt() > 1) {
+                buf.release();
+                frames[i] = allocator.directBuffer(HEADROOM + frameCapacity, HEADROOM + frameCapacity);
+            } else {
+                buf.clear();
+            }
+        }
+    }
+
+    void releaseBuffers() {
+        for (int i = 0; i < ring.length; i++) {
+            if (ring[i] != null) {
+                ring[i].release();
+                ring[i] = null;
+            }
+        }
+    }
+}
