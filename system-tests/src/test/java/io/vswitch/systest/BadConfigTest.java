@@ -1,0 +1,96 @@
+package io.vswitch.systest;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** A bad configuration exits non-zero, names file, line and key, and creates no device. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class BadConfigTest {
+    private Netns netns;
+    private String sw;
+
+    @BeforeAll
+    void setUp() {
+        assumeTrue(Netns.available(), "system tests need root and iproute2");
+        netns = new Netns();
+        sw = netns.create("badcfg");
+    }
+
+    @AfterAll
+    void tearDown() {
+        if (netns != null) {
+            netns.close();
+        }
+    }
+
+    private void refused(String yaml, String expected) throws Exception {
+        Path config = Vswitchd.writeConfig(yaml);
+        Vswitchd d = Vswitchd.launch(sw, config);
+        try {
+            assertEquals(2, d.awaitExit(30), d.log());
+            assertTrue(d.log().contains(config + ":" + expected), "stderr names file, line and key: " + d.log());
+            assertTrue(!d.stdout().contains("ready"));
+            assertEquals(List.of(), netns.taps(sw), "a refused config created a device");
+        } finally {
+            d.close();
+        }
+    }
+
+    @Test
+    void unknownKeyIsRefused() throws Exception {
+        refused("networks:\n  - name: blue\n    ports: [bc0, bc1]\n    colour: blue\n",
+                "4: networks[0].colour: unknown key");
+    }
+
+    @Test
+    void duplicatePortIsRefusedAfterValidPortsWereListed() throws Exception {
+        refused("networks:\n  - name: blue\n    ports: [bc0, bc1]\n  - name: red\n    ports: [bc1]\n",
+                "5: networks[1].ports[0]: duplicate port \"bc1\"");
+    }
+
+    @Test
+    void wrongTypeIsRefused() throws Exception {
+        refused("dataplane:\n  threads: many\nnetworks:\n  - name: blue\n    ports: [bc0]\n",
+                "2: dataplane.threads: expected an integer 1..64, got \"many\"");
+    }
+
+    @Test
+    void badDurationIsRefused() throws Exception {
+        refused("networks:\n  - name: blue\n    mac-aging: forever\n    ports: [bc0]\n",
+                "3: networks[0].mac-aging: expected a duration");
+    }
+
+    @Test
+    void noNetworksIsRefused() throws Exception {
+        refused("dataplane:\n  threads: 1\nnetworks: []\n", "3: networks: expected at least one network");
+    }
+
+    @Test
+    void portThatCannotBeOpenedStopsStartupAndRemovesWhatWasCreated() throws Exception {
+        // A veth named like the second port exists already: TUNSETIFF refuses it.
+        Sh.must(10, "ip", "-n", sw, "link", "add", "bcx1", "type", "veth", "peer", "name", "bcx1p");
+        try {
+            Path config = Vswitchd.writeConfig("networks:\n  - name: blue\n    ports: [bcx0, bcx1]\n");
+            Vswitchd d = Vswitchd.launch(sw, config);
+            try {
+                assertEquals(1, d.awaitExit(30), d.log());
+                assertTrue(d.log().contains("cannot open port bcx1"), d.log());
+                assertTrue(d.log().contains("TUNSETIFF"), d.log());
+                assertEquals(List.of(), netns.taps(sw), "bcx0 must be removed again");
+            } finally {
+                d.close();
+            }
+        } finally {
+            Sh.run(10, "ip", "-n", sw, "link", "del", "bcx1");
+        }
+    }
+}

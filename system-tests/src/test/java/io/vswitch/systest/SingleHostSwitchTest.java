@@ -1,0 +1,215 @@
+package io.vswitch.systest;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * One daemon, two networks, in namespaces this test makes: the daemon runs in "sw", where its
+ * TAPs are born; they are then moved into "container" namespaces as a runtime would. Blue has
+ * three containers, red two, all in one IPv4 subnet, so any leak between networks would show up
+ * as a working ping.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class SingleHostSwitchTest {
+    private static final Map<String, String> BLUE = Map.of("vb0", "198.18.1.1", "vb1", "198.18.1.2", "vb2", "198.18.1.3");
+    private static final Map<String, String> RED = Map.of("vr0", "198.18.1.11", "vr1", "198.18.1.12");
+
+    private Netns netns;
+    private Vswitchd daemon;
+    private String sw;
+
+    private String ns(String port) {
+        return sw.replace("sw", "c-" + port);
+    }
+
+    @BeforeAll
+    void startSwitchAndContainers() throws Exception {
+        assumeTrue(Netns.available(), "system tests need root and iproute2");
+        netns = new Netns();
+        sw = netns.create("sw");
+        Path config = Vswitchd.writeConfig("""
+                dataplane:
+                  threads: 2
+                networks:
+                  - name: blue
+                    ports: [vb0, vb1, vb2]
+                  - name: red
+                    mac-aging: 60s
+                    ports: [vr0, vr1]
+                """);
+        daemon = Vswitchd.start(sw, config);
+        for (var e : List.of(BLUE, RED)) {
+            for (var port : e.entrySet()) {
+                String c = netns.create("c-" + port.getKey());
+                netns.plug(sw, port.getKey(), c, port.getValue() + "/24");
+            }
+        }
+    }
+
+    @AfterAll
+    void cleanUp() throws Exception {
+        if (daemon != null) {
+            daemon.close();
+        }
+        if (netns != null) {
+            netns.close();
+        }
+    }
+
+    private boolean ping(String fromPort, String ip) {
+        return netns.exec(20, ns(fromPort), "ping", "-c", "2", "-i", "0.2", "-W", "2", "-q", ip).ok();
+    }
+
+    @Test
+    @Order(1)
+    void everyPairPingsInsideItsNetwork() {
+        for (var net : List.of(BLUE, RED)) {
+            for (var from : net.keySet()) {
+                for (var to : net.entrySet()) {
+                    if (!from.equals(to.getKey())) {
+                        assertTrue(ping(from, to.getValue()), from + " -> " + to.getKey());
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    @Order(2)
+    void nothingCrossesNetworks() throws Exception {
+        try (Capture red = Capture.start(ns("vr0"), "vr0", "arp or icmp")) {
+            assertFalse(netns.exec(20, ns("vb0"), "ping", "-c", "2", "-i", "0.2", "-W", "1", "-q", RED.get("vr0")).ok(),
+                    "blue reached red");
+            assertFalse(netns.exec(20, ns("vr1"), "ping", "-c", "2", "-i", "0.2", "-W", "1", "-q", BLUE.get("vb1")).ok(),
+                    "red reached blue");
+            List<String> seen = red.stop();
+            // Red's own ARP may ask for a blue address; nothing may come from a blue address.
+            java.util.regex.Pattern fromBlue = java.util.regex.Pattern.compile("tell 198\\.18\\.1\\.[1-3],|198\\.18\\.1\\.[1-3] >");
+            assertTrue(seen.stream().noneMatch(l -> fromBlue.matcher(l).find()), "blue's frames reached red: " + seen);
+        }
+    }
+
+    @Test
+    @Order(3)
+    void learnedUnicastFlowIsNotSeenInAThirdNamespace() throws Exception {
+        assertTrue(ping("vb0", BLUE.get("vb1")), "warm-up: learn both MACs and resolve ARP");
+        try (Capture third = Capture.start(ns("vb2"), "vb2", "icmp")) {
+            assertTrue(netns.exec(20, ns("vb0"), "ping", "-c", "20", "-i", "0.02", "-q", BLUE.get("vb1")).ok());
+            List<String> seen = third.stop();
+            assertEquals(List.of(), seen, "a learned unicast flow leaked to the third port");
+        }
+    }
+
+    @Test
+    @Order(4)
+    void broadcastReachesEveryPortOfTheNetworkOnly() throws Exception {
+        try (Capture b1 = Capture.start(ns("vb1"), "vb1", "ether broadcast and icmp");
+             Capture b2 = Capture.start(ns("vb2"), "vb2", "ether broadcast and icmp");
+             Capture r0 = Capture.start(ns("vr0"), "vr0", "ether broadcast")) {
+            netns.exec(20, ns("vb0"), "ping", "-b", "-c", "3", "-i", "0.2", "-W", "1", "-q", "198.18.1.255");
+            assertEquals(3, b1.stop().size());
+            assertEquals(3, b2.stop().size());
+            assertEquals(List.of(), r0.stop());
+        }
+    }
+
+    @Test
+    @Order(5)
+    void tenMegabyteTransferArrivesWithTheSameChecksum() throws Exception {
+        String receiver = """
+                import socket, hashlib, sys
+                s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind((sys.argv[1], 5001)); s.listen(1); s.settimeout(60)
+                print('ready', flush=True)
+                c, _ = s.accept(); c.settimeout(60); h = hashlib.sha256(); n = 0
+                while True:
+                    b = c.recv(65536)
+                    if not b: break
+                    h.update(b); n += len(b)
+                print(n, h.hexdigest(), flush=True)
+                """;
+        String sender = """
+                import socket, hashlib, random, sys
+                random.seed(7); data = random.randbytes(10 * 1024 * 1024)
+                c = socket.create_connection((sys.argv[1], 5001), timeout=60); c.sendall(data); c.close()
+                print(len(data), hashlib.sha256(data).hexdigest(), flush=True)
+                """;
+        Process rx = new ProcessBuilder("ip", "netns", "exec", ns("vb1"), "python3", "-c", receiver, BLUE.get("vb1"))
+                .redirectErrorStream(true).start();
+        try (BufferedReader lines = new BufferedReader(new InputStreamReader(rx.getInputStream()))) {
+            assertEquals("ready", lines.readLine());
+            Sh.Result tx = netns.exec(90, ns("vb0"), "python3", "-c", sender, BLUE.get("vb1"));
+            assertTrue(tx.ok(), tx.toString());
+            String received = lines.readLine();
+            assertTrue(rx.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(tx.out().trim(), received, "bytes and sha256 at the receiver");
+            assertTrue(received.startsWith("10485760 "));
+        } finally {
+            rx.destroyForcibly();
+        }
+    }
+
+    @Test
+    @Order(6)
+    void iperf3TcpCompletes() throws Exception {
+        Process server = new ProcessBuilder("ip", "netns", "exec", ns("vr1"), "iperf3", "-s", "-1", "-B", RED.get("vr1"))
+                .redirectErrorStream(true).start();
+        try {
+            Sh.Result client = Sh.run(10, "true");
+            for (int attempt = 0; attempt < 50; attempt++) {
+                client = netns.exec(30, ns("vr0"), "iperf3", "-c", RED.get("vr1"), "-t", "2", "-J");
+                if (client.ok() || !client.out().contains("Connection refused")) {
+                    break;
+                }
+                Thread.sleep(100); // the server is not listening yet
+            }
+            assertTrue(client.ok(), client.toString());
+            assertTrue(client.out().contains("\"sum_received\""), client.out());
+        } finally {
+            server.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    @Order(7)
+    void deletingAContainerNamespaceTakesOnlyItsPortDown() throws Exception {
+        netns.delete(ns("vb2"));
+        daemon.awaitLog("port vb2 (network blue) down", 15);
+        assertTrue(daemon.isAlive());
+        assertTrue(ping("vb0", BLUE.get("vb1")), "blue keeps forwarding");
+        assertTrue(ping("vb1", BLUE.get("vb0")), "blue keeps forwarding");
+        assertTrue(ping("vr0", RED.get("vr1")), "red keeps forwarding");
+        // Broadcasts still flood to the remaining ports without trouble.
+        assertTrue(netns.exec(20, ns("vb0"), "ping", "-b", "-c", "2", "-i", "0.2", "-W", "1", "-q", "198.18.1.255").code() != 124);
+        assertTrue(daemon.isAlive());
+    }
+
+    @Test
+    @Order(8)
+    void sigtermStopsWithinTwoSecondsAndLeavesNoTapBehind() throws Exception {
+        assertEquals(0, daemon.terminate(2), "exit code within 2 s of SIGTERM\n" + daemon.log());
+        assertEquals(List.of(), netns.taps(sw));
+        for (String port : List.of("vb0", "vb1", "vr0", "vr1")) {
+            assertEquals(List.of(), netns.taps(ns(port)), "TAP left in " + ns(port));
+        }
+        assertTrue(daemon.log().contains("vswitchd stopped"));
+    }
+}

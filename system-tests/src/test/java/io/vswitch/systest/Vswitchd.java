@@ -1,0 +1,105 @@
+package io.vswitch.systest;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** The real daemon, started with bin/vswitchd inside a namespace, as an operator would. */
+final class Vswitchd implements AutoCloseable {
+    static final Path ROOT = Path.of(System.getProperty("vswitch.root", "..")).toAbsolutePath().normalize();
+
+    private final Process process;
+    private final Path stdout;
+    private final Path stderr;
+
+    private Vswitchd(Process process, Path stdout, Path stderr) {
+        this.process = process;
+        this.stdout = stdout;
+        this.stderr = stderr;
+    }
+
+    static Path writeConfig(String yaml) throws IOException {
+        Path file = Files.createTempFile("vswitch-test-", ".yaml");
+        Files.writeString(file, yaml);
+        return file;
+    }
+
+    /** Starts the daemon in {@code ns} without waiting. */
+    static Vswitchd launch(String ns, Path config) throws IOException {
+        Path out = Files.createTempFile("vswitchd-", ".out");
+        Path err = Files.createTempFile("vswitchd-", ".err");
+        Process p = new ProcessBuilder(List.of("ip", "netns", "exec", ns,
+                ROOT.resolve("bin/vswitchd").toString(), "--config", config.toString()))
+                .redirectOutput(out.toFile()).redirectError(err.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .start();
+        return new Vswitchd(p, out, err);
+    }
+
+    /** Starts the daemon in {@code ns} and waits for "vswitchd ready". */
+    static Vswitchd start(String ns, Path config) throws Exception {
+        Vswitchd d = launch(ns, config);
+        d.awaitStdout("vswitchd ready", 30);
+        return d;
+    }
+
+    void awaitStdout(String text, int seconds) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (!Files.readString(stdout).contains(text)) {
+            if (!process.isAlive()) {
+                throw new AssertionError("vswitchd exited " + process.exitValue() + " before printing '" + text
+                        + "'\n" + Files.readString(stderr));
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("vswitchd did not print '" + text + "' in " + seconds + " s\n" + Files.readString(stderr));
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    /** Waits until stderr (the log) contains {@code text}. */
+    void awaitLog(String text, int seconds) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (!log().contains(text)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("log has no '" + text + "' after " + seconds + " s:\n" + log());
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    String log() throws IOException {
+        return Files.readString(stderr);
+    }
+
+    String stdout() throws IOException {
+        return Files.readString(stdout);
+    }
+
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** Waits for the daemon to exit by itself; returns the exit code, or -1 on timeout. */
+    int awaitExit(int seconds) throws InterruptedException {
+        return process.waitFor(seconds, TimeUnit.SECONDS) ? process.exitValue() : -1;
+    }
+
+    /** Sends SIGTERM and returns the exit code, or -1 if it had not exited within {@code seconds}. */
+    int terminate(int seconds) throws InterruptedException {
+        process.toHandle().destroy(); // SIGTERM
+        return awaitExit(seconds);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        if (process.isAlive()) {
+            process.destroy();
+            if (!process.waitFor(5, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+}

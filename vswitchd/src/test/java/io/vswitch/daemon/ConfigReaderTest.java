@@ -1,0 +1,102 @@
+package io.vswitch.daemon;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.time.Duration;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ConfigReaderTest {
+    private static final String GOOD = """
+            dataplane:
+              threads: 2            # event loops
+            networks:
+              - name: blue
+                mtu: 1400
+                mac-aging: 5m
+                mac-limit: 100
+                ports: [blue0, blue1, blue2]
+              - name: red
+                ports: [red0, red1]
+            """;
+
+    @Test
+    void readsTheDocumentedExampleWithDefaults() throws Exception {
+        DaemonConfig cfg = ConfigReader.parse("vswitch.yaml", GOOD);
+        assertEquals(2, cfg.dataplane().threads());
+        assertEquals(2, cfg.networks().size());
+        DaemonConfig.Network blue = cfg.network("blue");
+        assertEquals(1400, blue.mtu());
+        assertEquals(Duration.ofMinutes(5), blue.macAging());
+        assertEquals(100, blue.macLimit());
+        assertEquals(List.of("blue0", "blue1", "blue2"), blue.ports());
+        DaemonConfig.Network red = cfg.network("red");
+        assertEquals(1500, red.mtu());
+        assertEquals(Duration.ofSeconds(300), red.macAging());
+        assertEquals(8192, red.macLimit());
+        assertEquals(9, red.line());
+    }
+
+    @Test
+    void threadsDefaultToTheNumberOfCpus() throws Exception {
+        DaemonConfig cfg = ConfigReader.parse("f.yaml", "networks:\n  - name: a\n    ports: [a0]\n");
+        assertEquals(Runtime.getRuntime().availableProcessors(), cfg.dataplane().threads());
+    }
+
+    private static ConfigException refuse(String text) {
+        return assertThrows(ConfigException.class, () -> ConfigReader.parse("bad.yaml", text));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            unknown key          | networks:\\n  - name: a\\n    prots: [a0]\\n                      | 3 | networks[0].prots      | unknown key; expected one of mac-aging, mac-limit, mtu, name, ports
+            unknown top key      | network:\\n  - name: a\\n                                         | 1 | network                | unknown key
+            wrong type           | networks:\\n  - name: a\\n    mtu: big\\n                         | 3 | networks[0].mtu        | expected an integer 68..65517, got "big"
+            mtu out of range     | networks:\\n  - name: a\\n    mtu: 20\\n                          | 3 | networks[0].mtu        | expected an integer 68..65517, got 20
+            ports not a list     | networks:\\n  - name: a\\n    ports: a0\\n                        | 3 | networks[0].ports      | expected a list, got "a0"
+            duplicate network    | networks:\\n  - name: a\\n  - name: a\\n                          | 3 | networks[1].name       | duplicate network "a" (first defined at line 2)
+            duplicate port       | networks:\\n  - name: a\\n    ports: [x0]\\n  - name: b\\n    ports: [x0]\\n | 5 | networks[1].ports[0] | duplicate port "x0" (already in network a at line 3)
+            network name too long| networks:\\n  - name: abcdefghijklmnop\\n                          | 2 | networks[0].name       | expected 1-15 characters [a-z0-9-], got "abcdefghijklmnop"
+            port name too long   | networks:\\n  - name: a\\n    ports: [abcdefghijklmnop]\\n        | 3 | networks[0].ports[0]   | expected a device name of 1-15 characters
+            bad duration         | networks:\\n  - name: a\\n    mac-aging: soon\\n                  | 3 | networks[0].mac-aging  | expected a duration of at least 1s such as 300s, 5m, 1h or 1500ms, got "soon"
+            duration too short   | networks:\\n  - name: a\\n    mac-aging: 10ms\\n                  | 3 | networks[0].mac-aging  | expected a duration from 1s
+            no networks          | networks: []\\n                                                  | 1 | networks               | expected at least one network
+            missing networks     | dataplane:\\n  threads: 1\\n                                     | 1 | networks               | missing
+            threads zero         | dataplane:\\n  threads: 0\\nnetworks:\\n  - name: a\\n            | 2 | dataplane.threads      | expected an integer 1..64, got 0
+            missing name         | networks:\\n  - ports: [a0]\\n                                    | 2 | networks[0].name       | missing
+            duplicate key        | networks:\\n  - name: a\\n    mtu: 1400\\n    mtu: 1500\\n        | 4 | networks[0].mtu        | duplicate key
+            """)
+    void refusesBadFilesNamingFileLineKeyAndWhatWasExpected(String what, String text, int line, String key, String expected) {
+        ConfigException e = refuse(text.replace("\\n", "\n"));
+        assertEquals("bad.yaml", e.file(), what);
+        assertEquals(line, e.line(), what + ": " + e.getMessage());
+        assertEquals(key, e.key(), what + ": " + e.getMessage());
+        assertTrue(e.getMessage().startsWith("bad.yaml:" + line + ": " + key + ": "), e.getMessage());
+        assertTrue(e.getMessage().contains(expected), what + ": " + e.getMessage());
+    }
+
+    @Test
+    void refusesAnEmptyFile() {
+        ConfigException e = refuse("");
+        assertTrue(e.getMessage().contains("empty"), e.getMessage());
+    }
+
+    @Test
+    void refusesBrokenYamlWithItsLine() {
+        ConfigException e = refuse("networks:\n  - name: a\n    ports: [a0\n");
+        assertTrue(e.getMessage().startsWith("bad.yaml:"), e.getMessage());
+        assertTrue(e.getMessage().contains("not valid YAML"), e.getMessage());
+    }
+
+    @Test
+    void refusesAMissingFile() {
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> ConfigReader.read(java.nio.file.Path.of("/nonexistent/vswitch.yaml")));
+        assertEquals("/nonexistent/vswitch.yaml:0: no such file", e.getMessage());
+    }
+}
