@@ -1,0 +1,19 @@
+# Sourced by scripts/setup and scripts/test: installs the Debian packages the demo and the
+# system tests use, when a command is missing. Needs root (apt-get).
+vswitch_install_packages() {
+  local -A wanted=([ip]=iproute2 [iperf3]=iperf3 [ping]=iputils-ping [tcpdump]=tcpdump [python3]=python3 [mvn]=maven [ethtool]=ethtool)
+  local missing=() cmd
+  for cmd in "${!wanted[@]}"; do
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("${wanted[$cmd]}")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    return 0
+  fi
+  if [ "$(id -u)" != 0 ]; then
+    echo "vswitch: missing ${missing[*]}; run as root so they can be installed (apt-get)" >&2
+    return 1
+  fi
+  echo "vswitch: installing ${missing[*]}" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
