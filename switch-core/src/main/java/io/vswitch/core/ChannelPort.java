@@ -12,15 +12,23 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  */
 public final class ChannelPort extends Port {
     private final boolean keepFrames;
+    private final boolean tunnel;
     private final ConcurrentLinkedQueue<ByteBuf> sent = new ConcurrentLinkedQueue<>();
 
-    public ChannelPort(String name, int lanes, boolean keepFrames) {
+    /** {@code tunnel}: behave as a tunnel port for split horizon. */
+    public ChannelPort(String name, int lanes, boolean keepFrames, boolean tunnel) {
         super(name, lanes);
         this.keepFrames = keepFrames;
+        this.tunnel = tunnel;
     }
 
     public ChannelPort(String name, int lanes) {
-        this(name, lanes, true);
+        this(name, lanes, true, false);
+    }
+
+    @Override
+    public boolean isTunnel() {
+        return tunnel;
     }
 
     @Override

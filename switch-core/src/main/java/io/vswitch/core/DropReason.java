@@ -9,6 +9,7 @@ public enum DropReason {
     OVERSIZE("oversize", "longer than the network's MTU + 18"),
     INVALID_SOURCE("invalid-source", "source MAC is multicast, broadcast or zero"),
     HAIRPIN("hairpin", "destination was learned on the ingress port; a frame never goes back out its ingress"),
+    SPLIT_HORIZON("split-horizon", "came from a tunnel and would go back into a tunnel"),
     NO_EGRESS("no-egress", "no other port of the network is up"),
     TX_FULL("tx-full", "egress would block (queue full)"),
     LINK_DOWN("link-down", "egress link is administratively down in its namespace"),

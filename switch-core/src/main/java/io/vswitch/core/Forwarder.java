@@ -52,7 +52,8 @@ public final class Forwarder {
      * Where a valid frame to {@code destination} that came in on {@code ingress} goes: group
      * addresses and unknown unicast flood; a destination learned on a port that is no longer
      * current (removed, re-added) or not up floods as unknown; a destination learned on the
-     * ingress port itself is dropped (a frame never goes back out its ingress).
+     * ingress port itself is dropped (a frame never goes back out its ingress), and so is one
+     * from a tunnel to a destination behind another tunnel (split horizon).
      */
     public static int forward(BridgeDomain domain, long destination, Port ingress) {
         if (MacAddress.isGroup(destination)) {
@@ -68,6 +69,9 @@ public final class Forwarder {
         }
         if (egress == ingress) {
             return drop(DropReason.HAIRPIN);
+        }
+        if (ingress.isTunnel() && egress.isTunnel()) {
+            return drop(DropReason.SPLIT_HORIZON);
         }
         return egress.id();
     }

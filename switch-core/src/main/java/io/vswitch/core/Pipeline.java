@@ -90,9 +90,10 @@ public final class Pipeline {
 
     private void flood(BridgeDomain domain, Port ingress, ByteBuf frame, Counters networkCounters) {
         Port[] ports = domain.portArray();
+        boolean fromTunnel = ingress.isTunnel();
         int sent = 0;
         for (Port port : ports) {
-            if (port != null && port != ingress && port.isUp()) {
+            if (port != null && port != ingress && port.isUp() && !(fromTunnel && port.isTunnel())) {
                 port.transmit(frame, lane);
                 sent++;
             }

@@ -54,6 +54,14 @@ public abstract class Port {
         this.domain = null;
     }
 
+    /**
+     * Whether this port is a tunnel to another host. Split horizon: a frame that came in from a
+     * tunnel is never sent into a tunnel (the remote hosts replicate to their own ports).
+     */
+    public boolean isTunnel() {
+        return false;
+    }
+
     public boolean isUp() {
         return up;
     }

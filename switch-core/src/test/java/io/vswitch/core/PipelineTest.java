@@ -275,4 +275,33 @@ class PipelineTest {
             f.release();
         }
     }
+
+    @Test
+    void framesFromATunnelNeverGoBackIntoATunnel() {
+        ChannelPort t1 = new ChannelPort("vxlan-a", LANES, true, true);
+        ChannelPort t2 = new ChannelPort("vxlan-b", LANES, true, true);
+        blue.addPort(t1);
+        blue.addPort(t2);
+        // Broadcast from a tunnel: to the local ports only (head-end replication is the sender's job).
+        send(t1, Frames.frame(MacAddress.BROADCAST, A));
+        assertEquals(1, drain(p1));
+        assertEquals(0, drain(t2));
+        // Broadcast from a local port: to every local port and every tunnel.
+        send(p1, Frames.frame(MacAddress.BROADCAST, C));
+        assertEquals(1, drain(t1));
+        assertEquals(1, drain(t2));
+        drain(p2);
+        drain(p3);
+        // Known unicast behind another tunnel: dropped by split horizon.
+        send(t2, Frames.frame(A, B));
+        assertEquals(0, drain(t1));
+        assertEquals(1, t2.drops(DropReason.SPLIT_HORIZON));
+        // The MAC that was behind t1 appears on a local port: it moves there.
+        send(p2, Frames.frame(MacAddress.BROADCAST, A));
+        assertEquals(p2.id(), MacTable.portId(blue.table().lookup(A)));
+        t1.clear();
+        t2.clear();
+        drain(p1);
+        drain(p3);
+    }
 }

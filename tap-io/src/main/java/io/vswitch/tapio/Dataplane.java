@@ -133,6 +133,11 @@ public final class Dataplane implements AutoCloseable {
         return loopLanes.length;
     }
 
+    /** The lane of event loop {@code index} (0..threads-1). */
+    public Lane lane(int index) {
+        return loopLanes[index];
+    }
+
     public GracePeriod grace() {
         return grace;
     }

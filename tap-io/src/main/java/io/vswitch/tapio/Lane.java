@@ -33,6 +33,7 @@ public final class Lane {
     private final ByteBuf[] ring;
     private final int frameCapacity;
     private final FrameIo.ErrnoSlot errno = new FrameIo.ErrnoSlot();
+    private Runnable[] afterBatch = new Runnable[0];
 
     Lane(int index, IoEventLoop loop, GracePeriod grace, ByteBufAllocator allocator, int budget, int maxFrame) {
         this.index = index;
@@ -57,6 +58,39 @@ public final class Lane {
 
     FrameIo.ErrnoSlot errno() {
         return errno;
+    }
+
+    /**
+     * Adds work to run on this lane's loop after every batch, such as flushing the writes an
+     * asynchronous port queued during it ("batch complete is where you flush"). Call from the
+     * lane's own loop.
+     */
+    public void addAfterBatch(Runnable hook) {
+        assert loop.inEventLoop();
+        Runnable[] next = java.util.Arrays.copyOf(afterBatch, afterBatch.length + 1);
+        next[afterBatch.length] = hook;
+        afterBatch = next;
+    }
+
+    /**
+     * Forwards a batch that this lane's loop received from some other source than a TAP (a
+     * tunnel socket): the same pipeline, grace period and after-batch work as {@link #poll}.
+     */
+    public void process(io.vswitch.core.Port ingress, ByteBuf[] frames, int count) {
+        assert loop.inEventLoop() : "lane " + index + " used off its loop";
+        grace.enter(index);
+        try {
+            pipeline.process(ingress, frames, count, System.nanoTime());
+            runAfterBatch();
+        } finally {
+            grace.exit(index);
+        }
+    }
+
+    private void runAfterBatch() {
+        for (Runnable hook : afterBatch) {
+            hook.run();
+        }
     }
 
     /**
@@ -88,6 +122,7 @@ public final class Lane {
             }
             if (count > 0) {
                 pipeline.process(port, frames, count, System.nanoTime());
+                runAfterBatch();
                 recycle(count);
             }
             if (error != 0) {

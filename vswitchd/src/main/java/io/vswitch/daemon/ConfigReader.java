@@ -12,6 +12,7 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
 import org.yaml.snakeyaml.nodes.SequenceNode;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -40,6 +41,8 @@ public final class ConfigReader {
     private static final int MIN_MTU = 68;
     private static final int MAX_MTU = 65535 - 18;
     private static final int MAX_MAC_LIMIT = 1 << 20;
+    private static final int MAX_VNI = 0xFF_FFFF;
+    private static final Pattern IPV4 = Pattern.compile("(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
 
     private final String file;
 
@@ -79,9 +82,10 @@ public final class ConfigReader {
         if (root == null) {
             throw new ConfigException(file, 1, "", "the file is empty: expected at least a 'networks:' list");
         }
-        Map<String, Node> top = mapping(root, "", Set.of("dataplane", "networks"));
+        Map<String, Node> top = mapping(root, "", Set.of("dataplane", "vxlan", "networks"));
 
         DaemonConfig.Dataplane dataplane = dataplane(top.get("dataplane"));
+        DaemonConfig.Vxlan vxlan = vxlan(top.get("vxlan"));
         Node networksNode = top.get("networks");
         if (networksNode == null) {
             throw error(root, "networks", "missing: expected a list of networks, each with a name and ports");
@@ -94,10 +98,12 @@ public final class ConfigReader {
         Map<String, Node> networkNames = new HashMap<>();
         Map<String, String> portOwners = new HashMap<>();
         Map<String, Node> portNodes = new HashMap<>();
+        Map<Integer, String> vniOwners = new HashMap<>();
         for (int i = 0; i < items.size(); i++) {
             String key = "networks[" + i + "]";
             Node item = items.get(i);
-            Map<String, Node> fields = mapping(item, key, Set.of("name", "mtu", "mac-aging", "mac-limit", "ports"));
+            Map<String, Node> fields = mapping(item, key,
+                    Set.of("name", "mtu", "mac-aging", "mac-limit", "ports", "vni", "peers"));
             Node nameNode = fields.get("name");
             if (nameNode == null) {
                 throw error(item, key + ".name", "missing: every network needs a name (1-15 chars [a-z0-9-])");
@@ -111,8 +117,40 @@ public final class ConfigReader {
                         + line(networkNames.get(name)) + ")");
             }
             networkNames.put(name, nameNode);
+            int vni = 0;
+            List<InetAddress> peers = new ArrayList<>();
+            if (fields.containsKey("vni")) {
+                Node vniNode = fields.get("vni");
+                vni = integer(vniNode, key + ".vni", 1, MAX_VNI);
+                if (vxlan == null) {
+                    throw error(vniNode, key + ".vni", "an overlay network needs a 'vxlan:' section with the local underlay address");
+                }
+                if (vniOwners.containsKey(vni)) {
+                    throw error(vniNode, key + ".vni", "duplicate vni " + vni + " (already used by network " + vniOwners.get(vni) + ")");
+                }
+                vniOwners.put(vni, name);
+            }
+            if (fields.containsKey("peers")) {
+                if (vni == 0) {
+                    throw error(fields.get("peers"), key + ".peers", "peers need a vni: only an overlay network has remote VTEPs");
+                }
+                List<Node> peerItems = sequence(fields.get("peers"), key + ".peers");
+                for (int j = 0; j < peerItems.size(); j++) {
+                    String peerKey = key + ".peers[" + j + "]";
+                    InetAddress peer = address(peerItems.get(j), peerKey);
+                    if (peer.equals(vxlan.local())) {
+                        throw error(peerItems.get(j), peerKey, "a peer cannot be the local address " + peer.getHostAddress());
+                    }
+                    if (peers.contains(peer)) {
+                        throw error(peerItems.get(j), peerKey, "duplicate peer " + peer.getHostAddress());
+                    }
+                    peers.add(peer);
+                }
+            }
+            int defaultMtu = vni != 0 ? 1500 - 50 : 1500;
             int mtu = fields.containsKey("mtu")
-                    ? integer(fields.get("mtu"), key + ".mtu", MIN_MTU, MAX_MTU) : 1500;
+                    ? integer(fields.get("mtu"), key + ".mtu", MIN_MTU, MAX_MTU) : defaultMtu;
+            int mtuLine = fields.containsKey("mtu") ? line(fields.get("mtu")) : line(item);
             Duration aging = fields.containsKey("mac-aging")
                     ? duration(fields.get("mac-aging"), key + ".mac-aging") : Duration.ofSeconds(300);
             int limit = fields.containsKey("mac-limit")
@@ -137,9 +175,10 @@ public final class ConfigReader {
                     ports.add(port);
                 }
             }
-            networks.add(new DaemonConfig.Network(name, mtu, aging, limit, List.copyOf(ports), line(item)));
+            networks.add(new DaemonConfig.Network(name, mtu, aging, limit, List.copyOf(ports), vni,
+                    List.copyOf(peers), line(item), mtuLine));
         }
-        return new DaemonConfig(file, dataplane, List.copyOf(networks));
+        return new DaemonConfig(file, dataplane, vxlan, List.copyOf(networks));
     }
 
     private DaemonConfig.Dataplane dataplane(Node node) throws ConfigException {
@@ -162,7 +201,34 @@ public final class ConfigReader {
         return new DaemonConfig.Dataplane(threads, List.copyOf(cpus), batch);
     }
 
+    private DaemonConfig.Vxlan vxlan(Node node) throws ConfigException {
+        if (node == null) {
+            return null;
+        }
+        Map<String, Node> fields = mapping(node, "vxlan", Set.of("local", "port"));
+        if (!fields.containsKey("local")) {
+            throw error(node, "vxlan.local", "missing: expected the underlay IPv4 address to bind, such as 198.19.0.1");
+        }
+        InetAddress local = address(fields.get("local"), "vxlan.local");
+        int port = fields.containsKey("port") ? integer(fields.get("port"), "vxlan.port", 1, 65535) : 4789;
+        return new DaemonConfig.Vxlan(local, port, line(node));
+    }
+
     // ---- typed accessors over the node tree -------------------------------------------------
+
+    /** An IPv4 address literal; never a host name (no DNS lookup at start-up). */
+    private InetAddress address(Node node, String key) throws ConfigException {
+        String text = string(node, key).trim();
+        if (!IPV4.matcher(text).matches()) {
+            throw error(node, key, "expected an IPv4 address such as 198.19.0.2, got \"" + text + "\"");
+        }
+        try {
+            return InetAddress.ofLiteral(text);
+        } catch (IllegalArgumentException e) {
+            throw error(node, key, "expected an IPv4 address such as 198.19.0.2, got \"" + text + "\"");
+        }
+    }
+
 
     private Map<String, Node> mapping(Node node, String key, Set<String> allowed) throws ConfigException {
         if (!(node instanceof MappingNode map)) {

@@ -1,17 +1,29 @@
 package io.vswitch.daemon;
 
+import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
 
 /** The validated configuration: immutable, built once at start-up by {@link ConfigReader}. */
-public record DaemonConfig(String source, Dataplane dataplane, List<Network> networks) {
+public record DaemonConfig(String source, Dataplane dataplane, Vxlan vxlan, List<Network> networks) {
 
     /** {@code dataplane:} settings. */
     public record Dataplane(int threads, List<Integer> cpus, int batch) {
     }
 
-    /** One {@code networks:} entry; {@code line} is where it starts in the file. */
-    public record Network(String name, int mtu, Duration macAging, int macLimit, List<String> ports, int line) {
+    /** {@code vxlan:} settings; {@code line} is where the section starts. */
+    public record Vxlan(InetAddress local, int port, int line) {
+    }
+
+    /**
+     * One {@code networks:} entry; {@code line} is where it starts in the file, {@code mtuLine}
+     * where its MTU was set (or the entry's line). {@code vni} is 0 for a local-only network.
+     */
+    public record Network(String name, int mtu, Duration macAging, int macLimit, List<String> ports,
+            int vni, List<InetAddress> peers, int line, int mtuLine) {
+        public boolean isOverlay() {
+            return vni != 0;
+        }
     }
 
     public Network network(String name) {

@@ -44,6 +44,9 @@ public final class Main implements Callable<Integer> {
         DaemonConfig cfg;
         try {
             cfg = ConfigReader.read(config);
+            if (!check) {
+                Daemon.checkHost(cfg);
+            }
         } catch (ConfigException e) {
             err.println("vswitchd: bad configuration: " + e.getMessage());
             return EXIT_BAD_CONFIG;

@@ -1,0 +1,29 @@
+package io.vswitch.vxlan;
+
+/** Counters of the VXLAN endpoint as a whole: datagrams, and drops before a network is known. */
+public enum TunnelCounter {
+    RX_DATAGRAMS("rx_datagrams", "VXLAN datagrams received"),
+    RX_BYTES("rx_bytes", "bytes of VXLAN datagrams received"),
+    TX_DATAGRAMS("tx_datagrams", "VXLAN datagrams sent"),
+    TX_BYTES("tx_bytes", "bytes of VXLAN datagrams sent"),
+    DROP_SHORT("drop_short", "datagram shorter than VXLAN header + Ethernet header"),
+    DROP_NO_VNI_FLAG("drop_no_vni_flag", "I flag clear: no valid VNI"),
+    DROP_UNKNOWN_VNI("drop_unknown_vni", "VNI of no configured network"),
+    DROP_UNKNOWN_PEER("drop_unknown_peer", "source address is not a peer of that network");
+
+    private final String label;
+    private final String description;
+
+    TunnelCounter(String label, String description) {
+        this.label = label;
+        this.description = description;
+    }
+
+    public String label() {
+        return label;
+    }
+
+    public String description() {
+        return description;
+    }
+}

@@ -1,0 +1,59 @@
+package io.vswitch.vxlan;
+
+import io.netty.buffer.ByteBuf;
+import io.vswitch.core.Port;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+
+/**
+ * A port of an overlay network that leads to one remote VTEP. Learning maps inner source MACs
+ * to the tunnel port of the VTEP they came from, flooding sends a copy through every tunnel
+ * port of the network (head-end replication), and split horizon keeps frames that came from a
+ * tunnel out of the others, all with the ordinary forwarding rules.
+ */
+public final class TunnelPort extends Port {
+    private final VxlanEndpoint endpoint;
+    private final int vni;
+    private final InetAddress peer;
+    private final InetSocketAddress remote;
+
+    TunnelPort(VxlanEndpoint endpoint, int vni, InetAddress peer, int lanes) {
+        super("vxlan:" + peer.getHostAddress(), lanes);
+        this.endpoint = endpoint;
+        this.vni = vni;
+        this.peer = peer;
+        this.remote = new InetSocketAddress(peer, endpoint.port());
+    }
+
+    public int vni() {
+        return vni;
+    }
+
+    public InetAddress peer() {
+        return peer;
+    }
+
+    InetSocketAddress remote() {
+        return remote;
+    }
+
+    @Override
+    public boolean isTunnel() {
+        return true;
+    }
+
+    @Override
+    public void transmit(ByteBuf frame, int lane) {
+        endpoint.send(this, frame, lane);
+    }
+
+    void sent(int lane, int bytes) {
+        countTx(lane, bytes);
+    }
+
+    @Override
+    public String describe() {
+        return "vxlan tunnel to " + peer.getHostAddress() + " (vni " + vni + ")";
+    }
+}

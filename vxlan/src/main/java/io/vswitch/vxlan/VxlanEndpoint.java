@@ -1,0 +1,332 @@
+package io.vswitch.vxlan;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.util.collection.IntObjectHashMap;
+import io.vswitch.core.BridgeDomain;
+import io.vswitch.core.Counters;
+import io.vswitch.core.DropReason;
+import io.vswitch.tapio.Dataplane;
+import io.vswitch.tapio.Lane;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The host's VXLAN tunnel endpoint (VTEP): UDP sockets on the data-plane loops, and the
+ * overlay networks (VNI -> bridge domain, with their peers) they serve.
+ *
+ * <h2>Sockets</h2>
+ * Every loop binds its own receive socket to {@code local:port} with SO_REUSEPORT, so the
+ * kernel spreads incoming flows over the loops and each datagram is decapsulated and forwarded
+ * by the loop that read it. Reads are batched with recvmmsg (Netty's
+ * {@code MAX_DATAGRAM_PAYLOAD_SIZE}); the datagrams of one read are slices of one buffer.
+ * For sending, every loop has a small pool of sockets bound to ephemeral ports: the inner
+ * flow's hash picks the socket, so its source port follows the flow (RFC 7348 section 5) and
+ * underlay ECMP can spread flows. Writes are queued during a batch and flushed once after it.
+ *
+ * <h2>Encapsulation without a copy</h2>
+ * A frame read from a TAP sits behind {@link Lane#HEADROOM} free bytes. The 8-byte VXLAN header
+ * is written into that headroom and a retained duplicate of the same memory, widened to start at
+ * the header, is what the socket sends; the frame bytes themselves are not touched, so the same
+ * buffer can at once be flooded to local ports and to every peer (the header is the same for all
+ * peers of a network). Decapsulation only moves the reader index past the header.
+ *
+ * <h2>What is accepted</h2>
+ * A datagram is dropped and counted by reason when it is shorter than 8 + 14 bytes, has the I
+ * flag clear, names a VNI that no network has, or comes from an address that is not a configured
+ * peer of that network: VXLAN has no authentication, so only configured peers are heard. Inner
+ * frames then pass the ordinary checks of the pipeline, counted on the tunnel port.
+ */
+public final class VxlanEndpoint implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(VxlanEndpoint.class);
+
+    /** Start-up settings. {@code maxFrame} is the largest inner frame of any overlay network. */
+    public record Options(InetAddress local, int port, int sourceSockets, int maxFrame) {
+        public Options {
+            if (port < 1 || port > 65535) {
+                throw new IllegalArgumentException("port must be 1..65535");
+            }
+            if (sourceSockets < 1) {
+                throw new IllegalArgumentException("sourceSockets must be at least 1");
+            }
+        }
+    }
+
+    /** One overlay network: its bridge domain, VNI and peers (copy-on-write). */
+    private static final class Overlay {
+        final BridgeDomain domain;
+        final int vni;
+        volatile Map<InetAddress, TunnelPort> peers = Map.of();
+
+        Overlay(BridgeDomain domain, int vni) {
+            this.domain = domain;
+            this.vni = vni;
+        }
+    }
+
+    private final Dataplane dataplane;
+    private final Options options;
+    private final Channel[] receivers;
+    private final Channel[][] senders;
+    private final boolean[][] dirty;
+    private final Counters counters;
+    private final Object changes = new Object();
+    private volatile IntObjectHashMap<Overlay> byVni = new IntObjectHashMap<>();
+
+    private VxlanEndpoint(Dataplane dataplane, Options options) {
+        this.dataplane = dataplane;
+        this.options = options;
+        int loops = dataplane.threads();
+        this.receivers = new Channel[loops];
+        this.senders = new Channel[loops][options.sourceSockets()];
+        this.dirty = new boolean[loops][options.sourceSockets()];
+        this.counters = new Counters(dataplane.lanes(), TunnelCounter.values().length);
+    }
+
+    /** Binds the sockets on every loop; fails (and closes what it opened) if any bind fails. */
+    public static VxlanEndpoint start(Dataplane dataplane, Options options) throws Exception {
+        VxlanEndpoint endpoint = new VxlanEndpoint(dataplane, options);
+        try {
+            endpoint.bind();
+        } catch (Exception e) {
+            endpoint.close();
+            throw e;
+        }
+        LOG.info("vxlan endpoint on {}:{} ({} loops, {} source sockets each)", options.local().getHostAddress(),
+                options.port(), dataplane.threads(), options.sourceSockets());
+        return endpoint;
+    }
+
+    private void bind() throws Exception {
+        int datagram = VxlanHeader.LENGTH + options.maxFrame();
+        for (int i = 0; i < receivers.length; i++) {
+            Lane lane = dataplane.lane(i);
+            Receiver receiver = new Receiver(lane, dataplane.threads() > 0 ? 64 : 1);
+            Bootstrap rx = new Bootstrap().group(lane.loop()).channel(EpollDatagramChannel.class)
+                    .option(EpollChannelOption.SO_REUSEPORT, true)
+                    .option(ChannelOption.SO_RCVBUF, 4 << 20)
+                    .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, datagram)
+                    .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(datagram * 16))
+                    .handler(receiver);
+            receivers[i] = rx.bind(new InetSocketAddress(options.local(), options.port())).sync().channel();
+            for (int k = 0; k < senders[i].length; k++) {
+                Bootstrap tx = new Bootstrap().group(lane.loop()).channel(EpollDatagramChannel.class)
+                        .option(ChannelOption.AUTO_READ, false)
+                        .option(ChannelOption.SO_SNDBUF, 4 << 20)
+                        .handler(new ChannelInboundHandlerAdapter());
+                senders[i][k] = tx.bind(new InetSocketAddress(options.local(), 0)).sync().channel();
+            }
+            int loopIndex = i;
+            lane.loop().submit(() -> lane.addAfterBatch(() -> flush(loopIndex))).sync();
+        }
+    }
+
+    public int port() {
+        return options.port();
+    }
+
+    public InetAddress local() {
+        return options.local();
+    }
+
+    public Counters counters() {
+        return counters;
+    }
+
+    public long count(TunnelCounter counter) {
+        return counters.get(counter.ordinal());
+    }
+
+    /** Makes {@code domain} an overlay network with {@code vni}. */
+    public void addNetwork(BridgeDomain domain, int vni) {
+        synchronized (changes) {
+            if (byVni.containsKey(vni)) {
+                throw new IllegalArgumentException("vni " + vni + " is already used by network "
+                        + byVni.get(vni).domain.name());
+            }
+            IntObjectHashMap<Overlay> next = new IntObjectHashMap<>();
+            next.putAll(byVni);
+            next.put(vni, new Overlay(domain, vni));
+            byVni = next;
+        }
+    }
+
+    /** Adds a remote VTEP to an overlay network: a new tunnel port of its domain. */
+    public TunnelPort addPeer(int vni, InetAddress peer) {
+        synchronized (changes) {
+            Overlay overlay = byVni.get(vni);
+            if (overlay == null) {
+                throw new IllegalArgumentException("no overlay network with vni " + vni);
+            }
+            if (overlay.peers.containsKey(peer)) {
+                throw new IllegalArgumentException("network " + overlay.domain.name() + " already has peer "
+                        + peer.getHostAddress());
+            }
+            TunnelPort port = new TunnelPort(this, vni, peer, dataplane.lanes());
+            overlay.domain.addPort(port);
+            Map<InetAddress, TunnelPort> next = new HashMap<>(overlay.peers);
+            next.put(peer, port);
+            overlay.peers = Map.copyOf(next);
+            return port;
+        }
+    }
+
+    /** The tunnel ports of an overlay network. */
+    public List<TunnelPort> peers(int vni) {
+        Overlay overlay = byVni.get(vni);
+        return overlay == null ? List.of() : List.copyOf(overlay.peers.values());
+    }
+
+    /** Encapsulates {@code frame} in place and queues it to the port's VTEP; flushed after the batch. */
+    void send(TunnelPort port, ByteBuf frame, int lane) {
+        int start = frame.readerIndex();
+        int length = frame.readableBytes();
+        if (start < VxlanHeader.LENGTH) {
+            port.countDrop(lane, DropReason.TX_ERROR); // no headroom: only frames not read by a lane
+            return;
+        }
+        VxlanHeader.write(frame, start - VxlanHeader.LENGTH, port.vni());
+        ByteBuf datagram = frame.retainedDuplicate();
+        datagram.readerIndex(start - VxlanHeader.LENGTH);
+        int loops = receivers.length;
+        int socket = FlowHash.of(frame) % senders[0].length;
+        if (lane < loops) {
+            Channel channel = senders[lane][socket];
+            channel.write(new DatagramPacket(datagram, port.remote()), channel.voidPromise());
+            dirty[lane][socket] = true;
+        } else {
+            // The control lane (injected frames): hand the write to loop 0, flushed at once.
+            Channel channel = senders[0][socket];
+            channel.writeAndFlush(new DatagramPacket(datagram, port.remote()), channel.voidPromise());
+        }
+        counters.increment(lane, TunnelCounter.TX_DATAGRAMS.ordinal());
+        counters.add(lane, TunnelCounter.TX_BYTES.ordinal(), length + VxlanHeader.LENGTH);
+        port.sent(lane, length);
+    }
+
+    private void flush(int lane) {
+        boolean[] marks = dirty[lane];
+        for (int k = 0; k < marks.length; k++) {
+            if (marks[k]) {
+                marks[k] = false;
+                senders[lane][k].flush();
+            }
+        }
+    }
+
+    /**
+     * Reads datagrams on one loop, checks and decapsulates them, and forwards them in batches:
+     * consecutive frames from the same peer form one batch, which ends when the peer changes,
+     * the batch is full, or the read is complete.
+     */
+    private final class Receiver extends ChannelInboundHandlerAdapter {
+        private final Lane lane;
+        private final int laneIndex;
+        private final ByteBuf[] frames;
+        private int pending;
+        private TunnelPort pendingPort;
+
+        Receiver(Lane lane, int batch) {
+            this.lane = lane;
+            this.laneIndex = lane.index();
+            this.frames = new ByteBuf[batch];
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            DatagramPacket packet = (DatagramPacket) msg;
+            ByteBuf content = packet.content();
+            int length = content.readableBytes();
+            counters.increment(laneIndex, TunnelCounter.RX_DATAGRAMS.ordinal());
+            counters.add(laneIndex, TunnelCounter.RX_BYTES.ordinal(), length);
+            TunnelPort peer = accept(content, packet.sender());
+            if (peer == null) {
+                content.release();
+                return;
+            }
+            content.skipBytes(VxlanHeader.LENGTH);
+            if (pending > 0 && (peer != pendingPort || pending == frames.length)) {
+                forward();
+            }
+            frames[pending++] = content;
+            pendingPort = peer;
+        }
+
+        private TunnelPort accept(ByteBuf content, InetSocketAddress sender) {
+            int start = content.readerIndex();
+            if (content.readableBytes() < VxlanHeader.LENGTH + 14) {
+                counters.increment(laneIndex, TunnelCounter.DROP_SHORT.ordinal());
+                return null;
+            }
+            if (!VxlanHeader.hasVni(content, start)) {
+                counters.increment(laneIndex, TunnelCounter.DROP_NO_VNI_FLAG.ordinal());
+                return null;
+            }
+            Overlay overlay = byVni.get(VxlanHeader.vni(content, start));
+            if (overlay == null) {
+                counters.increment(laneIndex, TunnelCounter.DROP_UNKNOWN_VNI.ordinal());
+                return null;
+            }
+            TunnelPort peer = sender == null ? null : overlay.peers.get(sender.getAddress());
+            if (peer == null) {
+                counters.increment(laneIndex, TunnelCounter.DROP_UNKNOWN_PEER.ordinal());
+            }
+            return peer;
+        }
+
+        private void forward() {
+            int count = pending;
+            pending = 0;
+            try {
+                lane.process(pendingPort, frames, count);
+            } finally {
+                for (int i = 0; i < count; i++) {
+                    frames[i].release();
+                    frames[i] = null;
+                }
+            }
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            if (pending > 0) {
+                forward();
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            LOG.warn("vxlan receive error on loop {}: {}", laneIndex, cause.toString());
+        }
+    }
+
+    @Override
+    public void close() {
+        for (Channel c : receivers) {
+            if (c != null) {
+                c.close().awaitUninterruptibly(1000);
+            }
+        }
+        for (Channel[] lane : senders) {
+            for (Channel c : lane) {
+                if (c != null) {
+                    c.close().awaitUninterruptibly(1000);
+                }
+            }
+        }
+    }
+}
