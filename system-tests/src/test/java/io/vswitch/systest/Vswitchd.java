@@ -13,11 +13,13 @@ final class Vswitchd implements AutoCloseable {
     private final Process process;
     private final Path stdout;
     private final Path stderr;
+    private final Path socket;
 
-    private Vswitchd(Process process, Path stdout, Path stderr) {
+    private Vswitchd(Process process, Path stdout, Path stderr, Path socket) {
         this.process = process;
         this.stdout = stdout;
         this.stderr = stderr;
+        this.socket = socket;
     }
 
     static Path writeConfig(String yaml) throws IOException {
@@ -30,12 +32,37 @@ final class Vswitchd implements AutoCloseable {
     static Vswitchd launch(String ns, Path config) throws IOException {
         Path out = Files.createTempFile("vswitchd-", ".out");
         Path err = Files.createTempFile("vswitchd-", ".err");
+        Path socket = Files.createTempDirectory("vswitchd-").resolve("vswitchd.sock");
         Process p = new ProcessBuilder(List.of("ip", "netns", "exec", ns,
-                ROOT.resolve("bin/vswitchd").toString(), "--config", config.toString()))
+                ROOT.resolve("bin/vswitchd").toString(), "--config", config.toString(),
+                "--control-socket", socket.toString()))
                 .redirectOutput(out.toFile()).redirectError(err.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                 .start();
-        return new Vswitchd(p, out, err);
+        return new Vswitchd(p, out, err, socket);
+    }
+
+    Path socket() {
+        return socket;
+    }
+
+    /** Runs bin/vswitchctl against this daemon. */
+    Sh.Result ctl(String... args) {
+        List<String> command = new java.util.ArrayList<>(List.of(ROOT.resolve("bin/vswitchctl").toString(),
+                "--socket", socket.toString()));
+        command.addAll(List.of(args));
+        return Sh.run(60, command);
+    }
+
+    /** Runs a vswitchctl read command with --json and parses the output. */
+    com.fasterxml.jackson.databind.JsonNode json(String... args) throws IOException {
+        List<String> all = new java.util.ArrayList<>(List.of(args));
+        all.add("--json");
+        Sh.Result r = ctl(all.toArray(String[]::new));
+        if (!r.ok()) {
+            throw new AssertionError("vswitchctl " + all + " failed: " + r);
+        }
+        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
     }
 
     /** Starts the daemon in {@code ns} and waits for "vswitchd ready". */

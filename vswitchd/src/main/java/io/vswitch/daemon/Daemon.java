@@ -31,7 +31,9 @@ public final class Daemon implements AutoCloseable {
 
     private final DaemonConfig config;
     private final Dataplane dataplane;
-    private final Map<String, BridgeDomain> networks = new LinkedHashMap<>();
+    private final Map<String, BridgeDomain> networks = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
+    private final Map<String, Integer> vnis = new java.util.concurrent.ConcurrentHashMap<>();
+    private final long startedMillis = System.currentTimeMillis();
     private VxlanEndpoint vxlan;
 
     private Daemon(DaemonConfig config, Dataplane dataplane) {
@@ -109,6 +111,7 @@ public final class Daemon implements AutoCloseable {
                 daemon.networks.put(n.name(), domain);
                 dataplane.addDomain(domain);
                 if (n.isOverlay()) {
+                    daemon.vnis.put(n.name(), n.vni());
                     daemon.vxlan.addNetwork(domain, n.vni());
                     for (InetAddress peer : n.peers()) {
                         daemon.vxlan.addPeer(n.vni(), peer);
@@ -153,7 +156,22 @@ public final class Daemon implements AutoCloseable {
     }
 
     public Map<String, BridgeDomain> networks() {
-        return Collections.unmodifiableMap(networks);
+        synchronized (networks) {
+            return Collections.unmodifiableMap(new LinkedHashMap<>(networks));
+        }
+    }
+
+    public BridgeDomain network(String name) {
+        return networks.get(name);
+    }
+
+    /** The VNI of an overlay network, or 0. */
+    public int vni(String network) {
+        return vnis.getOrDefault(network, 0);
+    }
+
+    public long startedMillis() {
+        return startedMillis;
     }
 
     public List<TapPort> ports() {

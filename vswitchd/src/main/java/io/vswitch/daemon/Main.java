@@ -1,9 +1,13 @@
 package io.vswitch.daemon;
 
+import io.vswitch.daemon.api.ControlApi;
+import io.vswitch.daemon.api.ControlClient;
+import io.vswitch.daemon.api.ControlServer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -25,6 +29,10 @@ public final class Main implements Callable<Integer> {
 
     @Option(names = "--check", description = "Validate the configuration and exit; creates nothing.")
     boolean check;
+
+    @Option(names = "--control-socket", paramLabel = "PATH", defaultValue = "/run/vswitch/vswitchd.sock",
+            description = "Unix socket of the control API (mode 0600). Default: ${DEFAULT-VALUE}.")
+    Path controlSocket;
 
     private final PrintStream out;
     private final PrintStream err;
@@ -57,6 +65,12 @@ public final class Main implements Callable<Integer> {
         }
         CountDownLatch stop = new CountDownLatch(1);
         installSignalHandlers(stop);
+        String holder = ControlClient.holderOf(controlSocket);
+        if (holder != null) {
+            err.println("vswitchd: control socket " + controlSocket + " is held by another vswitchd (" + holder
+                    + "); stop it or choose another --control-socket");
+            return EXIT_START_FAILED;
+        }
         Daemon daemon;
         try {
             daemon = Daemon.start(cfg);
@@ -64,9 +78,18 @@ public final class Main implements Callable<Integer> {
             err.println("vswitchd: " + e.getMessage());
             return EXIT_START_FAILED;
         }
+        ControlServer api;
+        try {
+            api = ControlServer.start(controlSocket, new ControlApi(daemon));
+        } catch (IOException e) {
+            daemon.close();
+            err.println("vswitchd: cannot serve the control API: " + e.getMessage());
+            return EXIT_START_FAILED;
+        }
         out.println("vswitchd ready");
         out.flush();
         stop.await();
+        api.close();
         daemon.close();
         err.println("vswitchd stopped");
         return 0;

@@ -1,0 +1,172 @@
+package io.vswitch.daemon.api;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.netty.channel.unix.DomainSocketAddress;
+import io.netty.channel.unix.DomainSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The control API's transport: HTTP/1.1 with JSON bodies on a unix socket (mode 0600), served by
+ * its own event loop, off the data plane. Requests are handled one at a time on one worker
+ * thread, so changes are serialised; a change reaches the data plane as commands run on the
+ * loops (see {@link ControlApi}).
+ */
+public final class ControlServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ControlServer.class);
+
+    private final Path socket;
+    private final MultiThreadIoEventLoopGroup group;
+    private final ExecutorService worker;
+    private final Channel channel;
+
+    private ControlServer(Path socket, MultiThreadIoEventLoopGroup group, ExecutorService worker, Channel channel) {
+        this.socket = socket;
+        this.group = group;
+        this.worker = worker;
+        this.channel = channel;
+    }
+
+    /**
+     * Binds {@code socket}. A socket file that a live daemon answers on is refused, naming that
+     * daemon's pid; a stale file left by a killed daemon is replaced.
+     */
+    public static ControlServer start(Path socket, ControlApi api) throws IOException, InterruptedException {
+        if (Files.exists(socket)) {
+            String holder = ControlClient.holder(socket);
+            if (holder != null) {
+                throw new IOException("control socket " + socket + " is held by another vswitchd (" + holder
+                        + "); stop it or choose another --control-socket");
+            }
+            Files.delete(socket);
+        }
+        Path parent = socket.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(1,
+                (java.util.concurrent.ThreadFactory) r -> new Thread(r, "vswitch-api-io"), EpollIoHandler.newFactory());
+        ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "vswitch-api");
+            t.setDaemon(true);
+            return t;
+        });
+        ObjectMapper json = ControlApi.JSON;
+        try {
+            Channel channel = new ServerBootstrap().group(group).channel(EpollServerDomainSocketChannel.class)
+                    .childHandler(new ChannelInitializer<DomainSocketChannel>() {
+                        @Override
+                        protected void initChannel(DomainSocketChannel ch) {
+                            ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(1 << 20),
+                                    new Handler(api, worker, json));
+                        }
+                    })
+                    .bind(new DomainSocketAddress(socket.toString())).sync().channel();
+            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
+            LOG.info("control API on {}", socket);
+            return new ControlServer(socket, group, worker, channel);
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            group.shutdownGracefully(0, 100, TimeUnit.MILLISECONDS);
+            worker.shutdownNow();
+            throw e;
+        }
+    }
+
+    public Path socket() {
+        return socket;
+    }
+
+    private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
+        private final ControlApi api;
+        private final ExecutorService worker;
+        private final ObjectMapper json;
+
+        Handler(ControlApi api, ExecutorService worker, ObjectMapper json) {
+            this.api = api;
+            this.worker = worker;
+            this.json = json;
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+            String method = request.method().name();
+            QueryStringDecoder uri = new QueryStringDecoder(request.uri());
+            String body = request.content().toString(StandardCharsets.UTF_8);
+            worker.execute(() -> {
+                int status;
+                Object result;
+                try {
+                    result = api.handle(method, uri.path(), uri.parameters(), body);
+                    status = "POST".equals(method) ? 201 : 200;
+                } catch (ApiException e) {
+                    status = e.status();
+                    result = Map.of("error", e.getMessage());
+                } catch (RuntimeException e) {
+                    LOG.error("control API {} {} failed", method, uri.path(), e);
+                    status = 500;
+                    result = Map.of("error", "internal error: " + e);
+                }
+                byte[] bytes;
+                try {
+                    bytes = json.writerWithDefaultPrettyPrinter().writeValueAsBytes(result);
+                } catch (IOException e) {
+                    status = 500;
+                    bytes = ("{\"error\":\"cannot encode the response\"}").getBytes(StandardCharsets.UTF_8);
+                }
+                FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                        HttpResponseStatus.valueOf(status), Unpooled.wrappedBuffer(bytes));
+                response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                        .setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length)
+                        .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+                ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+            });
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+    }
+
+    @Override
+    public void close() {
+        channel.close().awaitUninterruptibly(1000);
+        group.shutdownGracefully(0, 200, TimeUnit.MILLISECONDS).awaitUninterruptibly(1000);
+        worker.shutdownNow();
+        try {
+            Files.deleteIfExists(socket);
+        } catch (IOException e) {
+            LOG.warn("cannot remove control socket {}: {}", socket, e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,187 @@
+package io.vswitch.daemon.ctl;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.vswitch.daemon.api.ControlClient;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code vswitchctl}: the operator's view of a running vswitchd, over the control socket. Every
+ * read command takes {@code --json}; every failure exits non-zero with a one-line reason.
+ */
+@Command(name = "vswitchctl", mixinStandardHelpOptions = true, version = "vswitchctl 0.1.0",
+        description = "Inspect and change a running vswitchd.",
+        subcommands = {Vswitchctl.Show.class, Vswitchctl.Stats.class, Vswitchctl.Fdb.class})
+public final class Vswitchctl {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    @Option(names = {"-s", "--socket"}, paramLabel = "PATH", defaultValue = "${env:VSWITCH_SOCKET:-/run/vswitch/vswitchd.sock}",
+            description = "Control socket of the daemon. Default: $VSWITCH_SOCKET or /run/vswitch/vswitchd.sock.", scope = CommandLine.ScopeType.INHERIT)
+    Path socket;
+
+    public static void main(String[] args) {
+        CommandLine cli = new CommandLine(new Vswitchctl());
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            cmd.getErr().println("vswitchctl: " + (e instanceof Failure ? e.getMessage() : e.toString()));
+            return 1;
+        });
+        System.exit(cli.execute(args));
+    }
+
+    /** A failure whose message is the one line to print. */
+    static final class Failure extends Exception {
+        Failure(String message) {
+            super(message);
+        }
+    }
+
+    JsonNode call(String method, String path, Object body) throws Failure {
+        ControlClient.Response r;
+        try {
+            r = new ControlClient(socket).call(method, path, body == null ? null : JSON.writeValueAsString(body));
+        } catch (IOException e) {
+            throw new Failure("cannot reach vswitchd at " + socket + ": " + e.getMessage());
+        }
+        if (!r.ok()) {
+            throw new Failure(r.error());
+        }
+        try {
+            return JSON.readTree(r.body());
+        } catch (IOException e) {
+            throw new Failure("bad response from vswitchd: " + e.getMessage());
+        }
+    }
+
+    static String enc(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8);
+    }
+
+    static void printJson(PrintWriter out, JsonNode node) throws IOException {
+        out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(node));
+    }
+
+    /** Common shape of the commands. */
+    abstract static class Base implements Callable<Integer> {
+        @ParentCommand
+        Vswitchctl root;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        PrintWriter out() {
+            return spec.commandLine().getOut();
+        }
+    }
+
+    @Command(name = "show", description = "Networks, ports (state, MTU) and per-port counters.")
+    static final class Show extends Base {
+        @Option(names = "--json", description = "Print JSON.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            JsonNode show = root.call("GET", "/v1/show", null);
+            PrintWriter out = out();
+            if (json) {
+                printJson(out, show);
+                return 0;
+            }
+            for (JsonNode n : show.path("networks")) {
+                out.printf("network %s: mtu %d%s, %d MACs (limit %d, aging %ds)%n", n.path("name").asText(),
+                        n.path("mtu").asInt(), n.has("vni") ? ", vni " + n.path("vni").asInt() : "",
+                        n.path("macCount").asInt(), n.path("macLimit").asInt(), n.path("macAgingSeconds").asInt());
+                out.printf("  %-22s %-6s %-5s %6s %12s %14s %12s %14s %8s%n", "port", "kind", "state", "mtu",
+                        "rx_frames", "rx_bytes", "tx_frames", "tx_bytes", "drops");
+                for (JsonNode p : n.path("ports")) {
+                    long drops = 0;
+                    for (JsonNode d : p.path("drops")) {
+                        drops += d.asLong();
+                    }
+                    JsonNode c = p.path("counters");
+                    out.printf("  %-22s %-6s %-5s %6d %12d %14d %12d %14d %8d%n", p.path("name").asText(),
+                            p.path("kind").asText(), p.path("state").asText(), p.path("mtu").asInt(),
+                            c.path("rx_frames").asLong(), c.path("rx_bytes").asLong(), c.path("tx_frames").asLong(),
+                            c.path("tx_bytes").asLong(), drops);
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "stats", description = "Totals and drops by reason.")
+    static final class Stats extends Base {
+        @Option(names = "--json", description = "Print JSON.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            JsonNode stats = root.call("GET", "/v1/stats", null);
+            PrintWriter out = out();
+            if (json) {
+                printJson(out, stats);
+                return 0;
+            }
+            for (String section : new String[] {"totals", "networks", "drops", "vxlan"}) {
+                if (!stats.has(section)) {
+                    continue;
+                }
+                out.println(section + ":");
+                for (Iterator<Map.Entry<String, JsonNode>> it = stats.path(section).fields(); it.hasNext(); ) {
+                    Map.Entry<String, JsonNode> e = it.next();
+                    out.printf("  %-22s %d%n", e.getKey(), e.getValue().asLong());
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "fdb", description = "The MAC table of a network.", subcommands = {Fdb.ShowFdb.class})
+    static final class Fdb {
+        @ParentCommand
+        Vswitchctl root;
+
+        @Command(name = "show", description = "MAC, port or remote VTEP, dynamic/static, age.")
+        static final class ShowFdb implements Callable<Integer> {
+            @ParentCommand
+            Fdb fdb;
+
+            @CommandLine.Spec
+            CommandLine.Model.CommandSpec spec;
+
+            @Parameters(index = "0", paramLabel = "NET")
+            String network;
+
+            @Option(names = "--json", description = "Print JSON.")
+            boolean json;
+
+            @Override
+            public Integer call() throws Exception {
+                JsonNode entries = fdb.root.call("GET", "/v1/networks/" + enc(network) + "/fdb", null);
+                PrintWriter out = spec.commandLine().getOut();
+                if (json) {
+                    printJson(out, entries);
+                    return 0;
+                }
+                out.printf("%-18s %-22s %-8s %s%n", "mac", "port", "type", "age");
+                for (JsonNode e : entries) {
+                    out.printf("%-18s %-22s %-8s %s%n", e.path("mac").asText(), e.path("port").asText(),
+                            e.path("type").asText(), e.path("ageSeconds").isNull() ? "-" : e.path("ageSeconds").asText() + "s");
+                }
+                return 0;
+            }
+        }
+    }
+}
