@@ -75,6 +75,34 @@ class BadConfigTest {
     }
 
     @Test
+    void overlayMtuThatDoesNotFitTheUnderlayIsRefused() throws Exception {
+        Sh.must(10, "ip", "-n", sw, "link", "add", "ul0", "mtu", "1500", "type", "veth", "peer", "name", "ul0p");
+        Sh.must(10, "ip", "-n", sw, "addr", "add", "198.19.0.1/24", "dev", "ul0");
+        Sh.must(10, "ip", "-n", sw, "link", "set", "ul0", "up");
+        try {
+            refused("vxlan:\n  local: 198.19.0.1\nnetworks:\n  - name: blue\n    vni: 42\n    mtu: 1500\n    ports: [bc0]\n",
+                    "6: networks[0].mtu: mtu 1500 + 50 bytes of VXLAN encapsulation exceeds the MTU 1500 of underlay interface ul0");
+        } finally {
+            Sh.run(10, "ip", "-n", sw, "link", "del", "ul0");
+        }
+    }
+
+    @Test
+    void secondDaemonOnTheSameSocketIsRefusedNamingTheHolder() throws Exception {
+        Path config = Vswitchd.writeConfig("networks:\n  - name: blue\n    ports: [sd0]\n");
+        try (Vswitchd first = Vswitchd.start(sw, config)) {
+            Process second = new ProcessBuilder("ip", "netns", "exec", sw, Vswitchd.ROOT.resolve("bin/vswitchd").toString(),
+                    "--config", Vswitchd.writeConfig("networks:\n  - name: red\n    ports: [sd1]\n").toString(),
+                    "--control-socket", first.socket().toString()).redirectErrorStream(true).start();
+            String out = new String(second.getInputStream().readAllBytes());
+            assertEquals(1, second.waitFor(), out);
+            assertTrue(out.contains("is held by another vswitchd (pid "), out);
+            assertEquals(List.of("sd0"), netns.taps(sw), "the second daemon created nothing");
+            assertTrue(first.isAlive());
+        }
+    }
+
+    @Test
     void portThatCannotBeOpenedStopsStartupAndRemovesWhatWasCreated() throws Exception {
         // A veth named like the second port exists already: TUNSETIFF refuses it.
         Sh.must(10, "ip", "-n", sw, "link", "add", "bcx1", "type", "veth", "peer", "name", "bcx1p");

@@ -8,8 +8,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -134,37 +132,7 @@ class SingleHostSwitchTest {
     @Test
     @Order(5)
     void tenMegabyteTransferArrivesWithTheSameChecksum() throws Exception {
-        String receiver = """
-                import socket, hashlib, sys
-                s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                s.bind((sys.argv[1], 5001)); s.listen(1); s.settimeout(60)
-                print('ready', flush=True)
-                c, _ = s.accept(); c.settimeout(60); h = hashlib.sha256(); n = 0
-                while True:
-                    b = c.recv(65536)
-                    if not b: break
-                    h.update(b); n += len(b)
-                print(n, h.hexdigest(), flush=True)
-                """;
-        String sender = """
-                import socket, hashlib, random, sys
-                random.seed(7); data = random.randbytes(10 * 1024 * 1024)
-                c = socket.create_connection((sys.argv[1], 5001), timeout=60); c.sendall(data); c.close()
-                print(len(data), hashlib.sha256(data).hexdigest(), flush=True)
-                """;
-        Process rx = new ProcessBuilder("ip", "netns", "exec", ns("vb1"), "python3", "-c", receiver, BLUE.get("vb1"))
-                .redirectErrorStream(true).start();
-        try (BufferedReader lines = new BufferedReader(new InputStreamReader(rx.getInputStream()))) {
-            assertEquals("ready", lines.readLine());
-            Sh.Result tx = netns.exec(90, ns("vb0"), "python3", "-c", sender, BLUE.get("vb1"));
-            assertTrue(tx.ok(), tx.toString());
-            String received = lines.readLine();
-            assertTrue(rx.waitFor(30, TimeUnit.SECONDS));
-            assertEquals(tx.out().trim(), received, "bytes and sha256 at the receiver");
-            assertTrue(received.startsWith("10485760 "));
-        } finally {
-            rx.destroyForcibly();
-        }
+        Transfer.tenMegabytes(netns, ns("vb0"), ns("vb1"), BLUE.get("vb1"));
     }
 
     @Test

@@ -54,7 +54,7 @@ class ConfigReaderTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
-            unknown key          | networks:\\n  - name: a\\n    prots: [a0]\\n                      | 3 | networks[0].prots      | unknown key; expected one of mac-aging, mac-limit, mtu, name, ports
+            unknown key          | networks:\\n  - name: a\\n    prots: [a0]\\n                      | 3 | networks[0].prots      | unknown key; expected one of mac-aging, mac-limit, mtu, name, peers, ports, vni
             unknown top key      | network:\\n  - name: a\\n                                         | 1 | network                | unknown key
             wrong type           | networks:\\n  - name: a\\n    mtu: big\\n                         | 3 | networks[0].mtu        | expected an integer 68..65517, got "big"
             mtu out of range     | networks:\\n  - name: a\\n    mtu: 20\\n                          | 3 | networks[0].mtu        | expected an integer 68..65517, got 20
@@ -70,6 +70,14 @@ class ConfigReaderTest {
             threads zero         | dataplane:\\n  threads: 0\\nnetworks:\\n  - name: a\\n            | 2 | dataplane.threads      | expected an integer 1..64, got 0
             missing name         | networks:\\n  - ports: [a0]\\n                                    | 2 | networks[0].name       | missing
             duplicate key        | networks:\\n  - name: a\\n    mtu: 1400\\n    mtu: 1500\\n        | 4 | networks[0].mtu        | duplicate key
+            vni without vxlan    | networks:\\n  - name: a\\n    vni: 42\\n                          | 3 | networks[0].vni        | an overlay network needs a 'vxlan:' section
+            vni out of range     | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: a\\n    vni: 16777216\\n | 5 | networks[0].vni | expected an integer 1..16777215
+            duplicate vni        | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: a\\n    vni: 7\\n  - name: b\\n    vni: 7\\n | 7 | networks[1].vni | duplicate vni 7 (already used by network a)
+            peers without vni    | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: a\\n    peers: [198.19.0.2]\\n | 5 | networks[0].peers | peers need a vni
+            peer not an address  | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: a\\n    vni: 7\\n    peers: [host2]\\n | 6 | networks[0].peers[0] | expected an IPv4 address such as 198.19.0.2, got "host2"
+            peer is local        | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: a\\n    vni: 7\\n    peers: [198.19.0.1]\\n | 6 | networks[0].peers[0] | a peer cannot be the local address
+            vxlan without local  | vxlan:\\n  port: 4789\\nnetworks:\\n  - name: a\\n                     | 2 | vxlan.local            | missing
+            bad local address    | vxlan:\\n  local: 198.19.0.300\\nnetworks:\\n  - name: a\\n           | 2 | vxlan.local            | expected an IPv4 address
             """)
     void refusesBadFilesNamingFileLineKeyAndWhatWasExpected(String what, String text, int line, String key, String expected) {
         ConfigException e = refuse(text.replace("\\n", "\n"));
@@ -78,6 +86,30 @@ class ConfigReaderTest {
         assertEquals(key, e.key(), what + ": " + e.getMessage());
         assertTrue(e.getMessage().startsWith("bad.yaml:" + line + ": " + key + ": "), e.getMessage());
         assertTrue(e.getMessage().contains(expected), what + ": " + e.getMessage());
+    }
+
+    @Test
+    void overlayNetworkGetsVniPeersAndTheOverlayMtuByDefault() throws Exception {
+        DaemonConfig cfg = ConfigReader.parse("f.yaml", """
+                vxlan:
+                  local: 198.19.0.1
+                  port: 4790
+                networks:
+                  - name: blue
+                    vni: 42
+                    peers: [198.19.0.2, 198.19.0.3]
+                    ports: [blue0]
+                  - name: red
+                    ports: [red0]
+                """);
+        assertEquals(4790, cfg.vxlan().port());
+        assertEquals("198.19.0.1", cfg.vxlan().local().getHostAddress());
+        DaemonConfig.Network blue = cfg.network("blue");
+        assertEquals(42, blue.vni());
+        assertEquals(1450, blue.mtu());
+        assertEquals(List.of("198.19.0.2", "198.19.0.3"), blue.peers().stream().map(a -> a.getHostAddress()).toList());
+        assertEquals(1500, cfg.network("red").mtu());
+        assertEquals(0, cfg.network("red").vni());
     }
 
     @Test
