@@ -46,6 +46,8 @@ final class Libc {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle IF_NAMETOINDEX = downcall("if_nametoindex",
             FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle SETNS = downcall("setns",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle SCHED_SETAFFINITY = downcall("sched_setaffinity",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS));
 
@@ -112,6 +114,14 @@ final class Libc {
     static int ifNameToIndex(MemorySegment state, MemorySegment name) {
         try {
             return (int) IF_NAMETOINDEX.invokeExact(state, name);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static int setns(MemorySegment state, int fd, int nstype) {
+        try {
+            return (int) SETNS.invokeExact(state, fd, nstype);
         } catch (Throwable t) {
             throw new AssertionError(t);
         }

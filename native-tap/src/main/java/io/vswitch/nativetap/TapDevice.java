@@ -27,13 +27,15 @@ public final class TapDevice implements AutoCloseable {
     private final int fd;
     private final TapOptions options;
     private final boolean created;
+    private final String namespace;
     private boolean closed;
 
-    private TapDevice(String name, int fd, TapOptions options, boolean created) {
+    private TapDevice(String name, int fd, TapOptions options, boolean created, String namespace) {
         this.name = name;
         this.fd = fd;
         this.options = options;
         this.created = created;
+        this.namespace = namespace;
     }
 
     /**
@@ -70,7 +72,7 @@ public final class TapDevice implements AutoCloseable {
                 };
                 throw new NativeCallException("ioctl(TUNSETIFF)", name, errno, detail);
             }
-            return new TapDevice(IfReq.name(req), fd, options, !existed);
+            return new TapDevice(IfReq.name(req), fd, options, !existed, null);
         }
     }
 
@@ -92,6 +94,38 @@ public final class TapDevice implements AutoCloseable {
                 Libc.close(state, fd);
             }
         }
+    }
+
+    /**
+     * Re-attaches to a persistent TAP named {@code name} wherever it now is: in the caller's
+     * namespace, or in any other namespace of this host (where a runtime moved it). Returns null
+     * when no namespace has a device of that name that accepts this open.
+     */
+    public static TapDevice reattach(String name, TapOptions options) throws NativeCallException {
+        if (NetDevice.exists(name)) {
+            return open(name, options);
+        }
+        for (java.nio.file.Path ns : NetworkNamespace.others()) {
+            try {
+                TapDevice found = NetworkNamespace.callIn(ns, () -> NetDevice.exists(name) ? open(name, options) : null);
+                if (found != null) {
+                    return new TapDevice(found.name, found.fd, options, false, ns.toString());
+                }
+            } catch (NativeCallException e) {
+                if (e.errno() == Errno.EBUSY) {
+                    throw e;
+                }
+                // A different kind of device with that name there: keep looking.
+            } catch (Exception e) {
+                // The namespace went away while we looked: keep looking.
+            }
+        }
+        return null;
+    }
+
+    /** Where the device was found by {@link #reattach}: a namespace path, or null for our own. */
+    public String namespace() {
+        return namespace;
     }
 
     public String name() {

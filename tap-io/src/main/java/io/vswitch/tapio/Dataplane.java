@@ -182,6 +182,11 @@ public final class Dataplane implements AutoCloseable {
         return new TapPort(device, this);
     }
 
+    /** Wraps a device opened elsewhere (re-attached in a container's namespace) as a port. */
+    public TapPort adopt(TapDevice device) {
+        return new TapPort(device, this);
+    }
+
     /** Adds the port to its network and starts reading it on the least loaded loop. */
     public void attach(BridgeDomain domain, TapPort port) throws InterruptedException {
         int laneIndex = 0;

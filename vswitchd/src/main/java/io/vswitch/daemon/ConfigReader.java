@@ -34,6 +34,7 @@ import java.util.regex.Pattern;
  * line and the key. Unknown keys are errors (a typo must not silently fall back to a default).
  */
 public final class ConfigReader {
+    public static final Pattern NETWORK_NAME_PATTERN = Pattern.compile("[a-z0-9-]{1,15}");
     static final Pattern NETWORK_NAME = Pattern.compile("[a-z0-9-]{1,15}");
     static final Pattern DEVICE_NAME = Pattern.compile("[A-Za-z0-9_.-]{1,15}");
     private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
@@ -103,7 +104,7 @@ public final class ConfigReader {
             String key = "networks[" + i + "]";
             Node item = items.get(i);
             Map<String, Node> fields = mapping(item, key,
-                    Set.of("name", "mtu", "mac-aging", "mac-limit", "ports", "vni", "peers"));
+                    Set.of("name", "mtu", "mac-aging", "mac-limit", "ports", "vni", "peers", "persist"));
             Node nameNode = fields.get("name");
             if (nameNode == null) {
                 throw error(item, key + ".name", "missing: every network needs a name (1-15 chars [a-z0-9-])");
@@ -175,8 +176,9 @@ public final class ConfigReader {
                     ports.add(port);
                 }
             }
+            boolean persist = fields.containsKey("persist") && bool(fields.get("persist"), key + ".persist");
             networks.add(new DaemonConfig.Network(name, mtu, aging, limit, List.copyOf(ports), vni,
-                    List.copyOf(peers), line(item), mtuLine));
+                    List.copyOf(peers), persist, line(item), mtuLine));
         }
         return new DaemonConfig(file, dataplane, vxlan, List.copyOf(networks));
     }
@@ -263,6 +265,13 @@ public final class ConfigReader {
             return s.getValue();
         }
         throw error(node, key, "expected a string, got " + describe(node));
+    }
+
+    private boolean bool(Node node, String key) throws ConfigException {
+        if (node instanceof ScalarNode s && (s.getValue().equals("true") || s.getValue().equals("false"))) {
+            return Boolean.parseBoolean(s.getValue());
+        }
+        throw error(node, key, "expected true or false, got " + describe(node));
     }
 
     private int integer(Node node, String key, int min, int max) throws ConfigException {

@@ -9,6 +9,7 @@ import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -34,6 +35,10 @@ public final class Main implements Callable<Integer> {
             description = "Unix socket of the control API (mode 0600). Default: ${DEFAULT-VALUE}.")
     Path controlSocket;
 
+    @Option(names = "--state-file", paramLabel = "PATH",
+            description = "Where runtime changes are kept. Default: NAME.state.json beside the config NAME.yaml.")
+    Path stateFile;
+
     private final PrintStream out;
     private final PrintStream err;
 
@@ -52,7 +57,7 @@ public final class Main implements Callable<Integer> {
         DaemonConfig cfg;
         try {
             cfg = ConfigReader.read(config);
-            if (!check) {
+            if (!check && !Files.exists(stateFile != null ? stateFile : StateFile.besideConfig(config))) {
                 Daemon.checkHost(cfg);
             }
         } catch (ConfigException e) {
@@ -71,11 +76,19 @@ public final class Main implements Callable<Integer> {
                     + "); stop it or choose another --control-socket");
             return EXIT_START_FAILED;
         }
+        StateFile state;
+        try {
+            state = StateFile.lock(stateFile != null ? stateFile : StateFile.besideConfig(config));
+        } catch (IOException e) {
+            err.println("vswitchd: " + e.getMessage());
+            return EXIT_START_FAILED;
+        }
         Daemon daemon;
         try {
-            daemon = Daemon.start(cfg);
+            daemon = Daemon.start(cfg, state);
         } catch (Daemon.StartException e) {
             err.println("vswitchd: " + e.getMessage());
+            state.close();
             return EXIT_START_FAILED;
         }
         ControlServer api;
@@ -83,6 +96,7 @@ public final class Main implements Callable<Integer> {
             api = ControlServer.start(controlSocket, new ControlApi(daemon));
         } catch (IOException e) {
             daemon.close();
+            state.close();
             err.println("vswitchd: cannot serve the control API: " + e.getMessage());
             return EXIT_START_FAILED;
         }
@@ -91,6 +105,7 @@ public final class Main implements Callable<Integer> {
         stop.await();
         api.close();
         daemon.close();
+        state.close();
         err.println("vswitchd stopped");
         return 0;
     }

@@ -165,6 +165,23 @@ public final class VxlanEndpoint implements AutoCloseable {
         }
     }
 
+    /** Removes an overlay network: its tunnel ports leave the domain, its VNI is no longer heard. */
+    public void removeNetwork(int vni) {
+        synchronized (changes) {
+            Overlay overlay = byVni.get(vni);
+            if (overlay == null) {
+                return;
+            }
+            IntObjectHashMap<Overlay> next = new IntObjectHashMap<>();
+            next.putAll(byVni);
+            next.remove(vni);
+            byVni = next;
+            for (TunnelPort port : overlay.peers.values()) {
+                overlay.domain.removePort(port);
+            }
+        }
+    }
+
     /** Adds a remote VTEP to an overlay network: a new tunnel port of its domain. */
     public TunnelPort addPeer(int vni, InetAddress peer) {
         synchronized (changes) {

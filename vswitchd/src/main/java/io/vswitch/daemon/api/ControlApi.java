@@ -32,7 +32,16 @@ import java.util.Map;
  *   GET /v1/stats                 totals and drops by reason
  *   GET /v1/networks              network names and settings
  *   GET /v1/networks/NET/fdb      the MAC table of one network
+ *   POST   /v1/networks                       {"name", "mtu", "vni", "peers", "macAgingSeconds", "macLimit", "persist"}
+ *   DELETE /v1/networks/NET
+ *   POST   /v1/networks/NET/ports             {"name", "persist"}
+ *   DELETE /v1/networks/NET/ports/PORT
+ *   POST   /v1/networks/NET/fdb               {"mac", "port"}   a static entry
+ *   DELETE /v1/networks/NET/fdb/MAC
+ *   POST   /v1/networks/NET/fdb/flush         {"port"} optional
+ *   POST   /v1/networks/NET/trace             {"in", "src", "dst", "vlan"}
  * </pre>
+ * A refused change answers 4xx with {"error": reason} and changes nothing.
  */
 public final class ControlApi {
     static final ObjectMapper JSON = new ObjectMapper().disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
@@ -51,6 +60,17 @@ public final class ControlApi {
             throw ApiException.notFound("no such resource: " + path);
         }
         String resource = parts[2];
+        if (!method.equals("GET")) {
+            try {
+                return change(method, parts, body);
+            } catch (IllegalArgumentException e) {
+                throw ApiException.badRequest(e.getMessage());
+            } catch (java.util.NoSuchElementException e) {
+                throw ApiException.notFound(e.getMessage());
+            } catch (IllegalStateException e) {
+                throw ApiException.conflict(e.getMessage());
+            }
+        }
         if (method.equals("GET")) {
             switch (resource) {
                 case "info":
@@ -72,6 +92,112 @@ public final class ControlApi {
             }
         }
         throw ApiException.notFound("no such resource: " + method + " " + path);
+    }
+
+    private Object change(String method, String[] parts, String body) {
+        if (!parts[2].equals("networks")) {
+            throw ApiException.notFound("no such resource: " + method + " " + String.join("/", parts));
+        }
+        com.fasterxml.jackson.databind.JsonNode json = body(body);
+        if (method.equals("POST") && parts.length == 3) {
+            List<String> peers = new ArrayList<>();
+            json.path("peers").forEach(p -> peers.add(p.asText()));
+            List<io.vswitch.daemon.NetworkSpec.PortSpec> ports = new ArrayList<>();
+            json.path("ports").forEach(p -> ports.add(new io.vswitch.daemon.NetworkSpec.PortSpec(p.asText(), false)));
+            io.vswitch.daemon.NetworkSpec spec = new io.vswitch.daemon.NetworkSpec(text(json, "name", true),
+                    integer(json, "mtu", 0, 65517), integer(json, "macAgingSeconds", 0, 365 * 86400),
+                    integer(json, "macLimit", 0, 1 << 20), integer(json, "vni", 0, Integer.MAX_VALUE), peers,
+                    json.path("persist").asBoolean(false), ports, List.of());
+            daemon.addNetwork(spec);
+            return networkSummary(daemon.network(spec.name()));
+        }
+        if (parts.length < 4) {
+            throw ApiException.notFound("no such resource: " + method + " " + String.join("/", parts));
+        }
+        String net = parts[3];
+        if (method.equals("DELETE") && parts.length == 4) {
+            daemon.removeNetwork(net);
+            return Map.of("removed", net);
+        }
+        String sub = parts.length > 4 ? parts[4] : "";
+        if (sub.equals("ports")) {
+            if (method.equals("POST") && parts.length == 5) {
+                String port = text(json, "name", true);
+                daemon.addPort(net, port, json.path("persist").asBoolean(false));
+                BridgeDomain d = network(net);
+                return port(d.port(port), d);
+            }
+            if (method.equals("DELETE") && parts.length == 6) {
+                daemon.removePort(net, parts[5]);
+                return Map.of("removed", parts[5]);
+            }
+        }
+        if (sub.equals("fdb")) {
+            if (method.equals("POST") && parts.length == 5) {
+                daemon.addStatic(net, text(json, "mac", true), text(json, "port", true));
+                return Map.of("added", text(json, "mac", true));
+            }
+            if (method.equals("POST") && parts.length == 6 && parts[5].equals("flush")) {
+                return Map.of("flushed", daemon.flush(net, text(json, "port", false)));
+            }
+            if (method.equals("DELETE") && parts.length == 6) {
+                daemon.removeMac(net, java.net.URLDecoder.decode(parts[5], java.nio.charset.StandardCharsets.UTF_8));
+                return Map.of("removed", parts[5]);
+            }
+        }
+        if (sub.equals("trace") && method.equals("POST") && parts.length == 5) {
+            BridgeDomain d = network(net);
+            String in = text(json, "in", true);
+            Port ingress = d.port(in);
+            if (ingress == null) {
+                throw ApiException.notFound("network " + net + " has no port \"" + in + "\"");
+            }
+            long src = MacAddress.parse(text(json, "src", true));
+            long dst = MacAddress.parse(text(json, "dst", true));
+            int vlan = json.has("vlan") && !json.get("vlan").isNull() ? integer(json, "vlan", 0, 4095) : -1;
+            return io.vswitch.core.Trace.run(d, ingress, src, dst, vlan, System.nanoTime());
+        }
+        throw ApiException.notFound("no such resource: " + method + " " + String.join("/", parts));
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode body(String body) {
+        if (body == null || body.isBlank()) {
+            return JSON.createObjectNode();
+        }
+        try {
+            com.fasterxml.jackson.databind.JsonNode node = JSON.readTree(body);
+            if (!node.isObject()) {
+                throw ApiException.badRequest("invalid JSON: expected an object");
+            }
+            return node;
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw ApiException.badRequest("invalid JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    private static String text(com.fasterxml.jackson.databind.JsonNode json, String field, boolean required) {
+        com.fasterxml.jackson.databind.JsonNode v = json.get(field);
+        if (v == null || v.isNull()) {
+            if (required) {
+                throw ApiException.badRequest("\"" + field + "\" is required");
+            }
+            return null;
+        }
+        if (!v.isTextual()) {
+            throw ApiException.badRequest("\"" + field + "\" must be a string");
+        }
+        return v.asText();
+    }
+
+    private static int integer(com.fasterxml.jackson.databind.JsonNode json, String field, int min, int max) {
+        com.fasterxml.jackson.databind.JsonNode v = json.get(field);
+        if (v == null || v.isNull()) {
+            return 0;
+        }
+        if (!v.canConvertToInt() || !v.isIntegralNumber() || v.asInt() < min || v.asInt() > max) {
+            throw ApiException.badRequest("\"" + field + "\" must be an integer " + min + ".." + max + ", got " + v);
+        }
+        return v.asInt();
     }
 
     private BridgeDomain network(String name) {

@@ -24,7 +24,8 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "vswitchctl", mixinStandardHelpOptions = true, version = "vswitchctl 0.1.0",
         description = "Inspect and change a running vswitchd.",
-        subcommands = {Vswitchctl.Show.class, Vswitchctl.Stats.class, Vswitchctl.Fdb.class})
+        subcommands = {Vswitchctl.Show.class, Vswitchctl.Stats.class, Vswitchctl.Network.class,
+                Vswitchctl.PortCmd.class, Vswitchctl.Fdb.class, Vswitchctl.TraceCmd.class})
 public final class Vswitchctl {
     static final ObjectMapper JSON = new ObjectMapper();
 
@@ -148,10 +149,228 @@ public final class Vswitchctl {
         }
     }
 
-    @Command(name = "fdb", description = "The MAC table of a network.", subcommands = {Fdb.ShowFdb.class})
+    @Command(name = "network", description = "List, add and remove networks.",
+            subcommands = {Network.Add.class, Network.Del.class, Network.ListCmd.class})
+    static final class Network {
+        @ParentCommand
+        Vswitchctl root;
+
+        @Command(name = "add", description = "Add a network (an overlay one with --vni and --peer).")
+        static final class Add extends Sub {
+            @Parameters(index = "0", paramLabel = "NAME")
+            String name;
+            @Option(names = "--mtu", description = "Default 1500, or the underlay MTU - 50 for an overlay.")
+            Integer mtu;
+            @Option(names = "--vni", description = "VXLAN network identifier 1..16777215.")
+            Integer vni;
+            @Option(names = "--peer", paramLabel = "IP", description = "Remote VTEP (repeat for several).")
+            java.util.List<String> peers = new java.util.ArrayList<>();
+            @Option(names = "--mac-aging", paramLabel = "SECONDS")
+            Integer macAging;
+            @Option(names = "--mac-limit")
+            Integer macLimit;
+            @Option(names = "--persist", description = "Ports of this network outlive the daemon.")
+            boolean persist;
+
+            @Override
+            public Integer call() throws Exception {
+                Map<String, Object> body = new java.util.LinkedHashMap<>();
+                body.put("name", name);
+                body.put("mtu", mtu);
+                body.put("vni", vni);
+                body.put("peers", peers);
+                body.put("macAgingSeconds", macAging);
+                body.put("macLimit", macLimit);
+                body.put("persist", persist);
+                JsonNode r = root().call("POST", "/v1/networks", body);
+                out().println("network " + name + " added (mtu " + r.path("mtu").asInt() + ")");
+                return 0;
+            }
+        }
+
+        @Command(name = "del", description = "Remove a network with its ports.")
+        static final class Del extends Sub {
+            @Parameters(index = "0", paramLabel = "NAME")
+            String name;
+
+            @Override
+            public Integer call() throws Exception {
+                root().call("DELETE", "/v1/networks/" + enc(name), null);
+                out().println("network " + name + " removed");
+                return 0;
+            }
+        }
+
+        @Command(name = "list", description = "Networks and their settings.")
+        static final class ListCmd extends Sub {
+            @Option(names = "--json", description = "Print JSON.")
+            boolean json;
+
+            @Override
+            public Integer call() throws Exception {
+                JsonNode list = root().call("GET", "/v1/networks", null);
+                if (json) {
+                    printJson(out(), list);
+                    return 0;
+                }
+                out().printf("%-16s %6s %9s %8s %8s %8s%n", "name", "mtu", "vni", "macs", "limit", "aging");
+                for (JsonNode n : list) {
+                    out().printf("%-16s %6d %9s %8d %8d %7ds%n", n.path("name").asText(), n.path("mtu").asInt(),
+                            n.has("vni") ? n.path("vni").asText() : "-", n.path("macCount").asInt(),
+                            n.path("macLimit").asInt(), n.path("macAgingSeconds").asInt());
+                }
+                return 0;
+            }
+        }
+    }
+
+    /** A subcommand two levels down (vswitchctl GROUP VERB). */
+    abstract static class Sub implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        Vswitchctl root() {
+            return (Vswitchctl) spec.parent().parent().userObject();
+        }
+
+        PrintWriter out() {
+            return spec.commandLine().getOut();
+        }
+    }
+
+    @Command(name = "port", description = "Add and remove ports of a network.", subcommands = {PortCmd.Add.class, PortCmd.Del.class})
+    static final class PortCmd {
+        @Command(name = "add", description = "Create (or take over) TAP device TAP as a port of NET.")
+        static final class Add extends Sub {
+            @Parameters(index = "0", paramLabel = "NET")
+            String network;
+            @Parameters(index = "1", paramLabel = "TAP")
+            String tap;
+            @Option(names = "--persist", description = "The TAP outlives the daemon (TUNSETPERSIST).")
+            boolean persist;
+
+            @Override
+            public Integer call() throws Exception {
+                root().call("POST", "/v1/networks/" + enc(network) + "/ports", Map.of("name", tap, "persist", persist));
+                out().println("port " + tap + " added to network " + network);
+                return 0;
+            }
+        }
+
+        @Command(name = "del", description = "Remove port TAP from NET and delete the device.")
+        static final class Del extends Sub {
+            @Parameters(index = "0", paramLabel = "NET")
+            String network;
+            @Parameters(index = "1", paramLabel = "TAP")
+            String tap;
+
+            @Override
+            public Integer call() throws Exception {
+                root().call("DELETE", "/v1/networks/" + enc(network) + "/ports/" + enc(tap), null);
+                out().println("port " + tap + " removed from network " + network);
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "trace", description = "What the switch would do with such a frame, and why.")
+    static final class TraceCmd extends Base {
+        @Parameters(index = "0", paramLabel = "NET")
+        String network;
+        @Option(names = "--in", required = true, paramLabel = "PORT")
+        String in;
+        @Option(names = "--src", required = true, paramLabel = "MAC")
+        String src;
+        @Option(names = "--dst", required = true, paramLabel = "MAC")
+        String dst;
+        @Option(names = "--vlan", paramLabel = "N")
+        Integer vlan;
+        @Option(names = "--json", description = "Print JSON.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            Map<String, Object> body = new java.util.LinkedHashMap<>();
+            body.put("in", in);
+            body.put("src", src);
+            body.put("dst", dst);
+            body.put("vlan", vlan);
+            JsonNode r = root.call("POST", "/v1/networks/" + enc(network) + "/trace", body);
+            if (json) {
+                printJson(out(), r);
+                return 0;
+            }
+            for (JsonNode step : r.path("steps")) {
+                out().println(step.asText());
+            }
+            StringBuilder verdict = new StringBuilder("=> ").append(r.path("decision").asText());
+            if (r.path("egress").size() > 0) {
+                java.util.List<String> names = new java.util.ArrayList<>();
+                r.path("egress").forEach(e -> names.add(e.asText()));
+                verdict.append(": ").append(String.join(", ", names));
+            }
+            if (!r.path("reason").isNull() && r.has("reason")) {
+                verdict.append(" (").append(r.path("reason").asText()).append(")");
+            }
+            out().println(verdict);
+            return 0;
+        }
+    }
+
+    @Command(name = "fdb", description = "The MAC table of a network.",
+            subcommands = {Fdb.ShowFdb.class, Fdb.Flush.class, Fdb.Add.class, Fdb.Del.class})
     static final class Fdb {
         @ParentCommand
         Vswitchctl root;
+
+        @Command(name = "flush", description = "Forget the dynamic entries of NET (of one port with --port).")
+        static final class Flush extends Sub {
+            @Parameters(index = "0", paramLabel = "NET")
+            String network;
+            @Option(names = "--port", paramLabel = "PORT")
+            String port;
+
+            @Override
+            public Integer call() throws Exception {
+                Map<String, Object> body = new java.util.HashMap<>();
+                body.put("port", port);
+                JsonNode r = root().call("POST", "/v1/networks/" + enc(network) + "/fdb/flush", body);
+                out().println(r.path("flushed").asInt() + " entries flushed");
+                return 0;
+            }
+        }
+
+        @Command(name = "add", description = "Add a static entry: MAC on PORT, never ages, never moves.")
+        static final class Add extends Sub {
+            @Parameters(index = "0", paramLabel = "NET")
+            String network;
+            @Parameters(index = "1", paramLabel = "MAC")
+            String mac;
+            @Parameters(index = "2", paramLabel = "PORT")
+            String port;
+
+            @Override
+            public Integer call() throws Exception {
+                root().call("POST", "/v1/networks/" + enc(network) + "/fdb", Map.of("mac", mac, "port", port));
+                out().println("static entry " + mac + " -> " + port + " added");
+                return 0;
+            }
+        }
+
+        @Command(name = "del", description = "Remove the entry of MAC (dynamic or static).")
+        static final class Del extends Sub {
+            @Parameters(index = "0", paramLabel = "NET")
+            String network;
+            @Parameters(index = "1", paramLabel = "MAC")
+            String mac;
+
+            @Override
+            public Integer call() throws Exception {
+                root().call("DELETE", "/v1/networks/" + enc(network) + "/fdb/" + enc(mac), null);
+                out().println("entry " + mac + " removed");
+                return 0;
+            }
+        }
 
         @Command(name = "show", description = "MAC, port or remote VTEP, dynamic/static, age.")
         static final class ShowFdb implements Callable<Integer> {

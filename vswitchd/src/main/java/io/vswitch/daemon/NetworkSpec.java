@@ -1,0 +1,31 @@
+package io.vswitch.daemon;
+
+import java.util.List;
+
+/**
+ * A network as the operator defined it, in the config file or through the API: what the state
+ * file records and what a restart rebuilds. {@code vni} is 0 for a local-only network.
+ */
+public record NetworkSpec(String name, int mtu, long macAgingSeconds, int macLimit, int vni, List<String> peers,
+        boolean persist, List<PortSpec> ports, List<StaticEntry> statics) {
+
+    /** A TAP port; {@code persist}: the device outlives the daemon (TUNSETPERSIST). */
+    public record PortSpec(String name, boolean persist) {
+    }
+
+    /** A static MAC table entry: never ages, never moves. */
+    public record StaticEntry(String mac, String port) {
+    }
+
+    public NetworkSpec {
+        peers = peers == null ? List.of() : List.copyOf(peers);
+        ports = ports == null ? List.of() : List.copyOf(ports);
+        statics = statics == null ? List.of() : List.copyOf(statics);
+    }
+
+    static NetworkSpec of(DaemonConfig.Network n) {
+        return new NetworkSpec(n.name(), n.mtu(), n.macAging().toSeconds(), n.macLimit(), n.vni(),
+                n.peers().stream().map(a -> a.getHostAddress()).toList(), n.persist(),
+                n.ports().stream().map(p -> new PortSpec(p, n.persist())).toList(), List.of());
+    }
+}
