@@ -83,10 +83,11 @@ public final class ConfigReader {
         if (root == null) {
             throw new ConfigException(file, 1, "", "the file is empty: expected at least a 'networks:' list");
         }
-        Map<String, Node> top = mapping(root, "", Set.of("dataplane", "vxlan", "networks"));
+        Map<String, Node> top = mapping(root, "", Set.of("dataplane", "vxlan", "metrics", "networks"));
 
         DaemonConfig.Dataplane dataplane = dataplane(top.get("dataplane"));
         DaemonConfig.Vxlan vxlan = vxlan(top.get("vxlan"));
+        DaemonConfig.Metrics metrics = metrics(top.get("metrics"));
         Node networksNode = top.get("networks");
         if (networksNode == null) {
             throw error(root, "networks", "missing: expected a list of networks, each with a name and ports");
@@ -180,7 +181,7 @@ public final class ConfigReader {
             networks.add(new DaemonConfig.Network(name, mtu, aging, limit, List.copyOf(ports), vni,
                     List.copyOf(peers), persist, line(item), mtuLine));
         }
-        return new DaemonConfig(file, dataplane, vxlan, List.copyOf(networks));
+        return new DaemonConfig(file, dataplane, vxlan, metrics, List.copyOf(networks));
     }
 
     private DaemonConfig.Dataplane dataplane(Node node) throws ConfigException {
@@ -201,6 +202,36 @@ public final class ConfigReader {
         int batch = fields.containsKey("batch")
                 ? integer(fields.get("batch"), "dataplane.batch", 1, 256) : 64;
         return new DaemonConfig.Dataplane(threads, List.copyOf(cpus), batch);
+    }
+
+    private DaemonConfig.Metrics metrics(Node node) throws ConfigException {
+        if (node == null) {
+            return DaemonConfig.Metrics.DEFAULT;
+        }
+        Map<String, Node> fields = mapping(node, "metrics", Set.of("listen"));
+        if (!fields.containsKey("listen")) {
+            return DaemonConfig.Metrics.DEFAULT;
+        }
+        Node listen = fields.get("listen");
+        String text = listen instanceof ScalarNode s && s.getValue().equals("false") ? "off" : string(listen, "metrics.listen").trim();
+        if (text.equals("off")) {
+            return new DaemonConfig.Metrics(null);
+        }
+        int colon = text.lastIndexOf(':');
+        String expected = "expected ADDRESS:PORT such as 127.0.0.1:9477, or off";
+        if (colon < 0 || !IPV4.matcher(text.substring(0, colon)).matches()) {
+            throw error(listen, "metrics.listen", expected + ", got \"" + text + "\"");
+        }
+        int port;
+        try {
+            port = Integer.parseInt(text.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw error(listen, "metrics.listen", expected + ", got \"" + text + "\"");
+        }
+        if (port < 1 || port > 65535) {
+            throw error(listen, "metrics.listen", expected + ", got \"" + text + "\"");
+        }
+        return new DaemonConfig.Metrics(new java.net.InetSocketAddress(InetAddress.ofLiteral(text.substring(0, colon)), port));
     }
 
     private DaemonConfig.Vxlan vxlan(Node node) throws ConfigException {

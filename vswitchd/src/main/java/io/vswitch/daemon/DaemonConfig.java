@@ -5,7 +5,13 @@ import java.time.Duration;
 import java.util.List;
 
 /** The validated configuration: immutable, built once at start-up by {@link ConfigReader}. */
-public record DaemonConfig(String source, Dataplane dataplane, Vxlan vxlan, List<Network> networks) {
+public record DaemonConfig(String source, Dataplane dataplane, Vxlan vxlan, Metrics metrics, List<Network> networks) {
+
+    /** {@code metrics:} where the Prometheus endpoint listens; {@code listen} is null when off. */
+    public record Metrics(java.net.InetSocketAddress listen) {
+        public static final Metrics DEFAULT = new Metrics(new java.net.InetSocketAddress(
+                java.net.InetAddress.ofLiteral("127.0.0.1"), 9477));
+    }
 
     /** {@code dataplane:} settings. */
     public record Dataplane(int threads, List<Integer> cpus, int batch) {

@@ -3,6 +3,8 @@ package io.vswitch.daemon;
 import io.vswitch.daemon.api.ControlApi;
 import io.vswitch.daemon.api.ControlClient;
 import io.vswitch.daemon.api.ControlServer;
+import io.vswitch.metrics.MetricsServer;
+import io.vswitch.metrics.SwitchMetrics;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -100,9 +102,26 @@ public final class Main implements Callable<Integer> {
             err.println("vswitchd: cannot serve the control API: " + e.getMessage());
             return EXIT_START_FAILED;
         }
+        MetricsServer metrics = null;
+        if (cfg.metrics().listen() != null) {
+            try {
+                metrics = MetricsServer.start(cfg.metrics().listen(), new SwitchMetrics(daemon.dataplane(), daemon.vxlan(),
+                        daemon::networks, ControlApi.VERSION));
+            } catch (IOException e) {
+                api.close();
+                daemon.close();
+                state.close();
+                err.println("vswitchd: cannot serve metrics on " + cfg.metrics().listen() + ": " + e.getMessage()
+                        + " (set metrics.listen to another address, or off)");
+                return EXIT_START_FAILED;
+            }
+        }
         out.println("vswitchd ready");
         out.flush();
         stop.await();
+        if (metrics != null) {
+            metrics.close();
+        }
         api.close();
         daemon.close();
         state.close();
