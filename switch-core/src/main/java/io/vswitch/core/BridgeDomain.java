@@ -23,6 +23,8 @@ public final class BridgeDomain {
     private final int lanes;
     private final int agingTicks;
     private volatile Port[] ports = new Port[1];
+    /** The latest move, (mac << 16 | new port id), for the rate-limited flapping log. */
+    private volatile long lastMove;
     private int nextGeneration = 1;
 
     public BridgeDomain(int id, NetworkSettings settings, int lanes) {
@@ -157,12 +159,25 @@ public final class BridgeDomain {
         int outcome = table.learn(mac, ingress.id(), ingress.generation(), tick);
         switch (outcome) {
             case MacTable.LEARNED -> counters.increment(lane, NetworkCounter.LEARNED.ordinal());
-            case MacTable.MOVED -> counters.increment(lane, NetworkCounter.MOVED.ordinal());
+            case MacTable.MOVED -> {
+                counters.increment(lane, NetworkCounter.MOVED.ordinal());
+                lastMove = (mac << 16) | ingress.id();
+            }
             case MacTable.LIMIT_HIT -> counters.increment(lane, NetworkCounter.LIMIT_HIT.ordinal());
             default -> {
             }
         }
         return outcome;
+    }
+
+    /** The MAC of the latest move, or 0. */
+    public long lastMovedMac() {
+        return lastMove >>> 16;
+    }
+
+    /** The port the latest moved MAC went to, or null. */
+    public Port lastMovedTo() {
+        return port((int) (lastMove & 0xFFFF));
     }
 
     /** Whether a table value still refers to a port of this network. */

@@ -164,6 +164,9 @@ public final class Dataplane implements AutoCloseable {
 
     public void removeDomain(BridgeDomain domain) {
         domains.remove(domain);
+        if (!closed) {
+            control.execute(() -> movesSeen.remove(domain));
+        }
     }
 
     /**
@@ -250,14 +253,38 @@ public final class Dataplane implements AutoCloseable {
         }
     }
 
-    /** Ages every network's table; runs on the control thread. */
+    /** Ages every network's table and reports MAC moves; runs on the control thread. */
     private void sweep() {
         long now = System.nanoTime();
         for (BridgeDomain domain : domains) {
             try {
+                reportMoves(domain);
                 domain.sweep(now, grace, controlLane());
             } catch (RuntimeException e) {
                 LOG.error("aging sweep of network {} failed", domain.name(), e);
+            }
+        }
+    }
+
+    private final java.util.Map<BridgeDomain, Long> movesSeen = new java.util.IdentityHashMap<>();
+
+    /**
+     * MAC moves are logged from here, once a second at most per network with a count, never
+     * from the data path: a MAC flapping between two ports (a loop, or a duplicated MAC) would
+     * otherwise log thousands of lines a second.
+     */
+    private void reportMoves(BridgeDomain domain) {
+        long moves = domain.count(io.vswitch.core.NetworkCounter.MOVED);
+        Long before = movesSeen.put(domain, moves);
+        long delta = moves - (before == null ? 0 : before);
+        if (delta > 0) {
+            io.vswitch.core.Port to = domain.lastMovedTo();
+            String mac = io.vswitch.core.MacAddress.toString(domain.lastMovedMac());
+            if (delta == 1) {
+                LOG.info("network {}: MAC {} moved to port {}", domain.name(), mac, to == null ? "?" : to.name());
+            } else {
+                LOG.warn("network {}: {} MAC moves in the last second (latest: {} to port {}); a loop or a duplicated MAC?",
+                        domain.name(), delta, mac, to == null ? "?" : to.name());
             }
         }
     }
