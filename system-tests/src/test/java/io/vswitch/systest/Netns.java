@@ -34,6 +34,17 @@ final class Netns implements AutoCloseable {
         return name;
     }
 
+    /**
+     * Creates a namespace without IPv6 and with no router solicitations or other chatter, so the
+     * only frames its interfaces send are the ones a test causes.
+     */
+    String createQuiet(String shortName) {
+        String name = create(shortName);
+        Sh.must(10, "ip", "netns", "exec", name, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1");
+        Sh.must(10, "ip", "netns", "exec", name, "sysctl", "-q", "-w", "net.ipv6.conf.default.disable_ipv6=1");
+        return name;
+    }
+
     Sh.Result exec(int timeoutSeconds, String ns, String... command) {
         List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns));
         full.addAll(List.of(command));

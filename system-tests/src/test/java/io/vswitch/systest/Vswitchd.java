@@ -30,9 +30,13 @@ final class Vswitchd implements AutoCloseable {
 
     /** Starts the daemon in {@code ns} without waiting. */
     static Vswitchd launch(String ns, Path config) throws IOException {
+        return launch(ns, config, Files.createTempDirectory("vswitchd-").resolve("vswitchd.sock"));
+    }
+
+    /** Starts the daemon in {@code ns} with a given control socket (a restart uses the same). */
+    static Vswitchd launch(String ns, Path config, Path socket) throws IOException {
         Path out = Files.createTempFile("vswitchd-", ".out");
         Path err = Files.createTempFile("vswitchd-", ".err");
-        Path socket = Files.createTempDirectory("vswitchd-").resolve("vswitchd.sock");
         Process p = new ProcessBuilder(List.of("ip", "netns", "exec", ns,
                 ROOT.resolve("bin/vswitchd").toString(), "--config", config.toString(),
                 "--control-socket", socket.toString()))
@@ -63,6 +67,18 @@ final class Vswitchd implements AutoCloseable {
             throw new AssertionError("vswitchctl " + all + " failed: " + r);
         }
         return new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+    }
+
+    static Vswitchd start(String ns, Path config, Path socket) throws Exception {
+        Vswitchd d = launch(ns, config, socket);
+        d.awaitStdout("vswitchd ready", 30);
+        return d;
+    }
+
+    /** Kills the daemon with SIGKILL: no clean-up of any kind runs. */
+    void kill9() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(10, TimeUnit.SECONDS);
     }
 
     /** Starts the daemon in {@code ns} and waits for "vswitchd ready". */
