@@ -150,6 +150,38 @@ class OverlayTest {
         assertTrue(found, "host 1 learned " + remoteMac + ": " + fdb);
     }
 
+    @Test
+    void overlayNetworkAddedAtRunTimeCarriesTrafficAndIsRemovedCleanly() throws Exception {
+        for (Vswitchd d : List.of(d1, d2)) {
+            String peer = d == d1 ? "198.19.0.2" : "198.19.0.1";
+            Sh.Result r = d.ctl("network", "add", "purple", "--vni", "44", "--peer", peer);
+            assertEquals(0, r.code(), r.toString());
+        }
+        assertEquals(0, d1.ctl("port", "add", "purple", "op1").code());
+        assertEquals(0, d2.ctl("port", "add", "purple", "op2").code());
+        String p1 = netns.create("o-op1");
+        String p2 = netns.create("o-op2");
+        netns.plug(underlay.h1, "op1", p1, "198.18.9.1/24");
+        netns.plug(underlay.h2, "op2", p2, "198.18.9.2/24");
+        assertTrue(netns.exec(20, p1, "ping", "-c", "2", "-i", "0.2", "-W", "2", "-q", "198.18.9.2").ok());
+        JsonNode purple = null;
+        for (JsonNode n : d1.json("network", "list")) {
+            if (n.path("name").asText().equals("purple")) {
+                purple = n;
+            }
+        }
+        assertEquals(44, purple.path("vni").asInt());
+        assertEquals(1450, purple.path("mtu").asInt());
+        assertTrue(d1.ctl("trace", "purple", "--in", "op1", "--src", "02:00:00:00:01:01", "--dst", "ff:ff:ff:ff:ff:ff")
+                .out().contains("=> flood: vxlan:198.19.0.2"));
+        Sh.Result refused = d1.ctl("network", "add", "dup", "--vni", "42");
+        assertTrue(refused.err().contains("vni 42 is already used by network blue"), refused.toString());
+        assertEquals(0, d1.ctl("network", "del", "purple").code());
+        assertEquals(0, d2.ctl("network", "del", "purple").code());
+        assertFalse(netns.exec(20, p1, "ping", "-c", "1", "-W", "1", "-q", "198.18.9.2").ok());
+        assertTrue(ping("ob11", "198.18.0.3"), "blue unaffected");
+    }
+
     /** Sends bad datagrams from the underlay; see the python below for what each one is. */
     private static final String BAD_SENDER = """
             import socket, struct

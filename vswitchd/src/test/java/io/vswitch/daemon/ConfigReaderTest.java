@@ -54,7 +54,7 @@ class ConfigReaderTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
-            unknown key          | networks:\\n  - name: a\\n    prots: [a0]\\n                      | 3 | networks[0].prots      | unknown key; expected one of mac-aging, mac-limit, mtu, name, peers, ports, vni
+            unknown key          | networks:\\n  - name: a\\n    prots: [a0]\\n                      | 3 | networks[0].prots      | unknown key; expected one of mac-aging, mac-limit, mtu, name, peers, persist, ports, vni
             unknown top key      | network:\\n  - name: a\\n                                         | 1 | network                | unknown key
             wrong type           | networks:\\n  - name: a\\n    mtu: big\\n                         | 3 | networks[0].mtu        | expected an integer 68..65517, got "big"
             mtu out of range     | networks:\\n  - name: a\\n    mtu: 20\\n                          | 3 | networks[0].mtu        | expected an integer 68..65517, got 20
@@ -77,6 +77,8 @@ class ConfigReaderTest {
             peer not an address  | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: a\\n    vni: 7\\n    peers: [host2]\\n | 6 | networks[0].peers[0] | expected an IPv4 address such as 198.19.0.2, got "host2"
             peer is local        | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: a\\n    vni: 7\\n    peers: [198.19.0.1]\\n | 6 | networks[0].peers[0] | a peer cannot be the local address
             vxlan without local  | vxlan:\\n  port: 4789\\nnetworks:\\n  - name: a\\n                     | 2 | vxlan.local            | missing
+            bad persist          | networks:\\n  - name: a\\n    persist: maybe\\n                     | 3 | networks[0].persist    | expected true or false, got "maybe"
+            bad metrics listen   | metrics:\\n  listen: localhost\\nnetworks:\\n  - name: a\\n           | 2 | metrics.listen         | expected ADDRESS:PORT such as 127.0.0.1:9477, or off
             bad local address    | vxlan:\\n  local: 198.19.0.300\\nnetworks:\\n  - name: a\\n           | 2 | vxlan.local            | expected an IPv4 address
             """)
     void refusesBadFilesNamingFileLineKeyAndWhatWasExpected(String what, String text, int line, String key, String expected) {
@@ -110,6 +112,16 @@ class ConfigReaderTest {
         assertEquals(List.of("198.19.0.2", "198.19.0.3"), blue.peers().stream().map(a -> a.getHostAddress()).toList());
         assertEquals(1500, cfg.network("red").mtu());
         assertEquals(0, cfg.network("red").vni());
+    }
+
+    @Test
+    void metricsDefaultToLoopback9477AndCanBeMovedOrTurnedOff() throws Exception {
+        String nets = "networks:\n  - name: a\n    persist: true\n";
+        assertEquals("127.0.0.1:9477", ConfigReader.parse("f", nets).metrics().listen().getAddress().getHostAddress()
+                + ":" + ConfigReader.parse("f", nets).metrics().listen().getPort());
+        assertEquals(9999, ConfigReader.parse("f", "metrics:\n  listen: 127.0.0.2:9999\n" + nets).metrics().listen().getPort());
+        assertEquals(null, ConfigReader.parse("f", "metrics:\n  listen: off\n" + nets).metrics().listen());
+        assertTrue(ConfigReader.parse("f", nets).network("a").persist());
     }
 
     @Test
