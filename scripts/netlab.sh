@@ -75,6 +75,11 @@ else:
     print("%.3f %.3f %.3f" % (sum(rtts) / len(rtts), rtts[-1], p99))'
 }
 
+# lab_median V...: the median of the values.
+lab_median() {
+  printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+
 # lab_ratio A B: A/B with two decimals.
 lab_ratio() {
   python3 -c "import sys; a, b = sys.argv[1], sys.argv[2]

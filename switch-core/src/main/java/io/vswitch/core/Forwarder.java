@@ -35,11 +35,21 @@ public final class Forwarder {
      * MTU + 18 bytes, and a unicast non-zero source MAC. Returns {@link #VALID} or a drop.
      */
     public static int validate(ByteBuf frame, int mtu) {
+        return validate(frame, mtu, false);
+    }
+
+    /**
+     * As {@link #validate(ByteBuf, int)}; in an offload network a frame whose virtio-net header
+     * announces segmentation (GSO) may be up to 64 KB: the receiving kernel or NIC cuts it into
+     * MTU-sized packets.
+     */
+    public static int validate(ByteBuf frame, int mtu, boolean offload) {
         int length = frame.readableBytes();
         if (length < EthernetFrame.HEADER_LENGTH) {
             return drop(DropReason.RUNT);
         }
-        if (length > mtu + EthernetFrame.MAX_OVERHEAD) {
+        if (length > mtu + EthernetFrame.MAX_OVERHEAD && !(offload && length <= VirtioNetHeader.MAX_GSO_FRAME
+                && VirtioNetHeader.gsoType(frame) != VirtioNetHeader.GSO_NONE)) {
             return drop(DropReason.OVERSIZE);
         }
         if (!MacAddress.isValidSource(EthernetFrame.source(frame))) {

@@ -48,13 +48,14 @@ public final class Pipeline {
             return;
         }
         int mtu = domain.mtu();
+        boolean offload = domain.settings().offload();
         int tick = BridgeDomain.tick(nowNs);
         int[] decided = decisions;
 
         for (int i = 0; i < count; i++) {
             ByteBuf frame = frames[i];
             ingress.countRx(lane, frame.readableBytes());
-            int verdict = Forwarder.validate(frame, mtu);
+            int verdict = Forwarder.validate(frame, mtu, offload);
             decided[i] = verdict;
             if (verdict == Forwarder.VALID) {
                 domain.learn(EthernetFrame.source(frame), ingress, tick, lane);

@@ -304,4 +304,29 @@ class PipelineTest {
         drain(p1);
         drain(p3);
     }
+
+    @Test
+    void offloadNetworkPassesAnnouncedGsoFramesAndStillDropsUnannouncedGiants() {
+        BridgeDomain fast = new BridgeDomain(9, new NetworkSettings("fast", 1500, Duration.ofSeconds(300), 8, true), LANES);
+        ChannelPort f1 = new ChannelPort("f1", LANES);
+        ChannelPort f2 = new ChannelPort("f2", LANES);
+        fast.addPort(f1);
+        fast.addPort(f2);
+        ByteBuf gso = io.netty.buffer.Unpooled.directBuffer(VirtioNetHeader.LENGTH + 60000);
+        gso.writeZero(VirtioNetHeader.LENGTH + 60000);
+        gso.setByte(VirtioNetHeader.GSO_TYPE_OFFSET, VirtioNetHeader.GSO_TCPV4);
+        gso.readerIndex(VirtioNetHeader.LENGTH);
+        EthernetFrame.writeMac(gso, gso.readerIndex(), MacAddress.BROADCAST);
+        EthernetFrame.writeMac(gso, gso.readerIndex() + 6, A);
+        ByteBuf plain = gso.copy(0, gso.capacity());
+        plain.setByte(VirtioNetHeader.GSO_TYPE_OFFSET, VirtioNetHeader.GSO_NONE);
+        plain.readerIndex(VirtioNetHeader.LENGTH);
+        send(f1, gso, plain);
+        assertEquals(1, drain(f2));
+        assertEquals(1, f1.drops(DropReason.OVERSIZE));
+        // Without offload, the same GSO frame is oversize.
+        ByteBuf again = Frames.frame(MacAddress.BROADCAST, A, 0x0800, 60000);
+        send(p1, again);
+        assertEquals(1, p1.drops(DropReason.OVERSIZE));
+    }
 }

@@ -51,6 +51,7 @@ class SingleHostSwitchTest {
                     ports: [vb0, vb1, vb2]
                   - name: red
                     mac-aging: 60s
+                    offload: false
                     ports: [vr0, vr1]
                 """);
         daemon = Vswitchd.start(sw, config);
@@ -135,25 +136,44 @@ class SingleHostSwitchTest {
         Transfer.tenMegabytes(netns, ns("vb0"), ns("vb1"), BLUE.get("vb1"));
     }
 
-    @Test
-    @Order(6)
-    void iperf3TcpCompletes() throws Exception {
-        Process server = new ProcessBuilder("ip", "netns", "exec", ns("vr1"), "iperf3", "-s", "-1", "-B", RED.get("vr1"))
+    private void iperf3(String client, String server, String ip) throws Exception {
+        Process s = new ProcessBuilder("ip", "netns", "exec", ns(server), "iperf3", "-s", "-1", "-B", ip)
                 .redirectErrorStream(true).start();
         try {
-            Sh.Result client = Sh.run(10, "true");
+            Sh.Result c = Sh.run(10, "true");
             for (int attempt = 0; attempt < 50; attempt++) {
-                client = netns.exec(30, ns("vr0"), "iperf3", "-c", RED.get("vr1"), "-t", "2", "-J");
-                if (client.ok() || !client.out().contains("Connection refused")) {
+                c = netns.exec(30, ns(client), "iperf3", "-c", ip, "-t", "2", "-J");
+                if (c.ok() || !c.out().contains("Connection refused")) {
                     break;
                 }
                 Thread.sleep(100); // the server is not listening yet
             }
-            assertTrue(client.ok(), client.toString());
-            assertTrue(client.out().contains("\"sum_received\""), client.out());
+            assertTrue(c.ok(), c.toString());
+            assertTrue(c.out().contains("\"sum_received\""), c.out());
         } finally {
-            server.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            s.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
         }
+    }
+
+    private double averageRxFrame(String network, String port) throws Exception {
+        for (var n : daemon.json("show").path("networks")) {
+            for (var p : n.path("ports")) {
+                if (n.path("name").asText().equals(network) && p.path("name").asText().equals(port)) {
+                    return p.path("counters").path("rx_bytes").asDouble() / p.path("counters").path("rx_frames").asDouble();
+                }
+            }
+        }
+        throw new AssertionError("no port " + port);
+    }
+
+    @Test
+    @Order(6)
+    void iperf3TcpCompletesWithAndWithoutOffloads() throws Exception {
+        iperf3("vr0", "vr1", RED.get("vr1"));
+        assertTrue(averageRxFrame("red", "vr0") <= 1500 + 18, "without offloads every frame fits the MTU");
+        iperf3("vb0", "vb1", BLUE.get("vb1"));
+        assertTrue(averageRxFrame("blue", "vb0") > 1500 + 18,
+                "with offloads, TCP segments larger than the MTU crossed as one frame: " + averageRxFrame("blue", "vb0"));
     }
 
     @Test

@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.IoEventLoop;
 import io.vswitch.core.GracePeriod;
 import io.vswitch.core.Pipeline;
+import io.vswitch.core.VirtioNetHeader;
 import io.vswitch.nativetap.Errno;
 import io.vswitch.nativetap.FrameIo;
 
@@ -116,17 +117,21 @@ public final class Lane {
             int fd = port.fdInt();
             ByteBuf[] frames = ring;
             int error = 0;
+            // With offloads the virtio-net header is read into the end of the headroom, so the
+            // frame still starts at HEADROOM and the header sits right in front of it.
+            int header = port.vnetHeader() ? VirtioNetHeader.LENGTH : 0;
             while (count < frames.length) {
                 ByteBuf buf = frames[count];
-                int n = FrameIo.read(fd, buf.memoryAddress() + HEADROOM, frameCapacity, errno);
-                if (n <= 0) {
-                    if (n < 0 && n != -Errno.EAGAIN && n != -Errno.EINTR) {
-                        error = -n;
-                    } else if (n == 0) {
+                int r = FrameIo.read(fd, buf.memoryAddress() + HEADROOM - header, frameCapacity + header, errno);
+                if (r <= 0) {
+                    if (r == 0) {
                         error = Errno.EBADFD; // EOF: the device is gone
+                    } else if (r != -Errno.EAGAIN && r != -Errno.EINTR) {
+                        error = -r;
                     }
                     break;
                 }
+                int n = Math.max(0, r - header); // a read shorter than its header counts as a runt
                 buf.setIndex(HEADROOM, HEADROOM + n);
                 count++;
             }

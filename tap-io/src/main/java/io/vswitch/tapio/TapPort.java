@@ -9,6 +9,7 @@ import io.netty.channel.epoll.EpollIoOps;
 import io.netty.channel.unix.FileDescriptor;
 import io.vswitch.core.DropReason;
 import io.vswitch.core.Port;
+import io.vswitch.core.VirtioNetHeader;
 import io.vswitch.nativetap.Errno;
 import io.vswitch.nativetap.FrameIo;
 import io.vswitch.nativetap.TapDevice;
@@ -30,6 +31,7 @@ public final class TapPort extends Port implements EpollIoHandle {
     private final TapDevice device;
     private final FileDescriptor fd;
     private final int fdInt;
+    private final boolean vnetHeader;
     private final Dataplane dataplane;
     private final AtomicBoolean failed = new AtomicBoolean();
     private volatile Lane lane;
@@ -40,6 +42,7 @@ public final class TapPort extends Port implements EpollIoHandle {
         super(device.name(), dataplane.lanes());
         this.device = device;
         this.fdInt = device.fd();
+        this.vnetHeader = device.options().vnetHeader();
         this.fd = new FileDescriptor(device.fd());
         this.dataplane = dataplane;
     }
@@ -50,6 +53,11 @@ public final class TapPort extends Port implements EpollIoHandle {
 
     int fdInt() {
         return fdInt;
+    }
+
+    /** Whether frames to and from this port carry a virtio-net header (offloads on). */
+    public boolean vnetHeader() {
+        return vnetHeader;
     }
 
     @Override
@@ -88,7 +96,10 @@ public final class TapPort extends Port implements EpollIoHandle {
     @Override
     public void transmit(ByteBuf frame, int laneIndex) {
         int length = frame.readableBytes();
-        int n = FrameIo.write(fdInt, frame.memoryAddress() + frame.readerIndex(), length,
+        // An offload network's frames keep their virtio-net header in the headroom in front:
+        // it goes out with them, unchanged.
+        int header = vnetHeader ? VirtioNetHeader.LENGTH : 0;
+        int n = FrameIo.write(fdInt, frame.memoryAddress() + frame.readerIndex() - header, length + header,
                 dataplane.errnoSlot(laneIndex));
         if (n >= 0) {
             countTx(laneIndex, length);

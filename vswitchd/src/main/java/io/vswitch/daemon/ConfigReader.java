@@ -105,7 +105,7 @@ public final class ConfigReader {
             String key = "networks[" + i + "]";
             Node item = items.get(i);
             Map<String, Node> fields = mapping(item, key,
-                    Set.of("name", "mtu", "mac-aging", "mac-limit", "ports", "vni", "peers", "persist"));
+                    Set.of("name", "mtu", "mac-aging", "mac-limit", "ports", "vni", "peers", "persist", "offload"));
             Node nameNode = fields.get("name");
             if (nameNode == null) {
                 throw error(item, key + ".name", "missing: every network needs a name (1-15 chars [a-z0-9-])");
@@ -178,8 +178,16 @@ public final class ConfigReader {
                 }
             }
             boolean persist = fields.containsKey("persist") && bool(fields.get("persist"), key + ".persist");
+            Boolean offload = null;
+            if (fields.containsKey("offload")) {
+                offload = bool(fields.get("offload"), key + ".offload");
+                if (offload && vni != 0) {
+                    throw error(fields.get("offload"), key + ".offload", "offloads are not available on overlay networks yet "
+                            + "(their frames would need segmenting in software before encapsulation)");
+                }
+            }
             networks.add(new DaemonConfig.Network(name, mtu, aging, limit, List.copyOf(ports), vni,
-                    List.copyOf(peers), persist, line(item), mtuLine));
+                    List.copyOf(peers), persist, offload, line(item), mtuLine));
         }
         return new DaemonConfig(file, dataplane, vxlan, metrics, List.copyOf(networks));
     }

@@ -49,11 +49,13 @@ public final class Daemon implements AutoCloseable {
         final int vni;
         final List<InetAddress> peers;
         final boolean persist;
+        final boolean offload;
         final Map<String, Boolean> tapPersist = new LinkedHashMap<>();
         final Map<Long, String> statics = new LinkedHashMap<>();
 
-        Network(BridgeDomain domain, int vni, List<InetAddress> peers, boolean persist) {
+        Network(BridgeDomain domain, int vni, List<InetAddress> peers, boolean persist, boolean offload) {
             this.domain = domain;
+            this.offload = offload;
             this.vni = vni;
             this.peers = List.copyOf(peers);
             this.persist = persist;
@@ -146,7 +148,8 @@ public final class Daemon implements AutoCloseable {
             specs = config.networks().stream().map(NetworkSpec::of).toList();
         }
         DaemonConfig.Dataplane dp = config.dataplane();
-        Dataplane dataplane = Dataplane.start(new Dataplane.Options(dp.threads(), dp.cpus(), dp.batch(), 65535));
+        Dataplane dataplane = Dataplane.start(new Dataplane.Options(dp.threads(), dp.cpus(), dp.batch(),
+                io.vswitch.core.VirtioNetHeader.MAX_GSO_FRAME));
         Daemon daemon = new Daemon(config, dataplane, state, underlayMtu);
         try {
             if (config.vxlan() != null) {
@@ -262,11 +265,17 @@ public final class Daemon implements AutoCloseable {
         } else if (!spec.peers().isEmpty()) {
             throw new IllegalArgumentException("peers need a vni: only an overlay network has remote VTEPs");
         }
+        // Offloads pass 64 KB frames through unchanged; a VXLAN peer could not take them
+        // without segmenting in software first, so overlay networks keep them off.
+        boolean offload = spec.offload() != null ? spec.offload() : spec.vni() == 0;
+        if (offload && spec.vni() != 0) {
+            throw new IllegalArgumentException("offloads are not available on overlay networks yet");
+        }
         NetworkSettings settings;
         try {
             settings = new NetworkSettings(spec.name(), mtu,
                     Duration.ofSeconds(spec.macAgingSeconds() == 0 ? 300 : spec.macAgingSeconds()),
-                    spec.macLimit() == 0 ? NetworkSettings.DEFAULT_MAC_LIMIT : spec.macLimit());
+                    spec.macLimit() == 0 ? NetworkSettings.DEFAULT_MAC_LIMIT : spec.macLimit(), offload);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(e.getMessage());
         }
@@ -278,7 +287,7 @@ public final class Daemon implements AutoCloseable {
         }
 
         BridgeDomain domain = new BridgeDomain(nextDomainId++, settings, dataplane.lanes());
-        Network network = new Network(domain, spec.vni(), peers, spec.persist());
+        Network network = new Network(domain, spec.vni(), peers, spec.persist(), offload);
         networks.put(spec.name(), network);
         dataplane.addDomain(domain);
         try {
@@ -438,7 +447,7 @@ public final class Daemon implements AutoCloseable {
     private void attachTap(Network network, String name, boolean persist) {
         TapPort port;
         try {
-            port = openTap(name, network.domain.mtu(), persist);
+            port = openTap(name, network.domain.mtu(), persist, network.offload);
         } catch (NativeCallException e) {
             throw new IllegalStateException("cannot open port " + name + ": " + e.getMessage(), e);
         }
@@ -456,14 +465,18 @@ public final class Daemon implements AutoCloseable {
                 persist ? ", persistent" : "");
     }
 
-    private TapPort openTap(String name, int mtu, boolean persist) throws NativeCallException {
+    private TapPort openTap(String name, int mtu, boolean persist, boolean offload) throws NativeCallException {
+        TapOptions options = new TapOptions(offload, false);
         if (persist) {
-            TapDevice device = TapDevice.reattach(name, TapOptions.PLAIN);
+            TapDevice device = TapDevice.reattach(name, options);
             if (device != null) {
                 try {
                     if (device.namespace() == null) {
                         device.setMtu(mtu);
                         device.setUp(true);
+                    }
+                    if (offload) {
+                        device.enableOffloads();
                     }
                     device.setPersistent(true);
                 } catch (NativeCallException e) {
@@ -473,10 +486,15 @@ public final class Daemon implements AutoCloseable {
                 return dataplane.adopt(device);
             }
         }
-        TapPort port = dataplane.openTap(name, mtu, TapOptions.PLAIN);
-        if (persist) {
+        TapPort port = dataplane.openTap(name, mtu, options);
+        if (persist || offload) {
             try {
-                port.device().setPersistent(true);
+                if (offload) {
+                    port.device().enableOffloads();
+                }
+                if (persist) {
+                    port.device().setPersistent(true);
+                }
             } catch (NativeCallException e) {
                 port.close();
                 throw e;
@@ -509,7 +527,7 @@ public final class Daemon implements AutoCloseable {
             n.statics.forEach((mac, port) -> statics.add(new NetworkSpec.StaticEntry(MacAddress.toString(mac), port)));
             specs.add(new NetworkSpec(n.domain.name(), n.domain.mtu(), n.domain.settings().macAging().toSeconds(),
                     n.domain.settings().macLimit(), n.vni, n.peers.stream().map(InetAddress::getHostAddress).toList(),
-                    n.persist, ports, statics));
+                    n.persist, n.offload, ports, statics));
         }
         return specs;
     }

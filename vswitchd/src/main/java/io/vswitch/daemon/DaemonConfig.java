@@ -26,7 +26,7 @@ public record DaemonConfig(String source, Dataplane dataplane, Vxlan vxlan, Metr
      * where its MTU was set (or the entry's line). {@code vni} is 0 for a local-only network.
      */
     public record Network(String name, int mtu, Duration macAging, int macLimit, List<String> ports,
-            int vni, List<InetAddress> peers, boolean persist, int line, int mtuLine) {
+            int vni, List<InetAddress> peers, boolean persist, Boolean offload, int line, int mtuLine) {
         public boolean isOverlay() {
             return vni != 0;
         }

@@ -7,7 +7,7 @@ import java.util.List;
  * file records and what a restart rebuilds. {@code vni} is 0 for a local-only network.
  */
 public record NetworkSpec(String name, int mtu, long macAgingSeconds, int macLimit, int vni, List<String> peers,
-        boolean persist, List<PortSpec> ports, List<StaticEntry> statics) {
+        boolean persist, Boolean offload, List<PortSpec> ports, List<StaticEntry> statics) {
 
     /** A TAP port; {@code persist}: the device outlives the daemon (TUNSETPERSIST). */
     public record PortSpec(String name, boolean persist) {
@@ -25,7 +25,7 @@ public record NetworkSpec(String name, int mtu, long macAgingSeconds, int macLim
 
     static NetworkSpec of(DaemonConfig.Network n) {
         return new NetworkSpec(n.name(), n.mtu(), n.macAging().toSeconds(), n.macLimit(), n.vni(),
-                n.peers().stream().map(a -> a.getHostAddress()).toList(), n.persist(),
+                n.peers().stream().map(a -> a.getHostAddress()).toList(), n.persist(), n.offload(),
                 n.ports().stream().map(p -> new PortSpec(p, n.persist())).toList(), List.of());
     }
 }

@@ -107,7 +107,8 @@ public final class ControlApi {
             io.vswitch.daemon.NetworkSpec spec = new io.vswitch.daemon.NetworkSpec(text(json, "name", true),
                     integer(json, "mtu", 0, 65517), integer(json, "macAgingSeconds", 0, 365 * 86400),
                     integer(json, "macLimit", 0, 1 << 20), integer(json, "vni", 0, Integer.MAX_VALUE), peers,
-                    json.path("persist").asBoolean(false), ports, List.of());
+                    json.path("persist").asBoolean(false),
+                    json.hasNonNull("offload") ? Boolean.valueOf(json.get("offload").asBoolean()) : null, ports, List.of());
             daemon.addNetwork(spec);
             return networkSummary(daemon.network(spec.name()));
         }
@@ -238,6 +239,7 @@ public final class ControlApi {
         m.put("macAgingSeconds", d.settings().macAging().toSeconds());
         m.put("macLimit", d.settings().macLimit());
         m.put("macCount", d.table().size());
+        m.put("offload", d.settings().offload());
         return m;
     }
 
