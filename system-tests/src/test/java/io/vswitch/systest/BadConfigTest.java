@@ -103,6 +103,23 @@ class BadConfigTest {
     }
 
     @Test
+    void secondDaemonOnTheSameStateFileIsRefusedNamingTheHolder() throws Exception {
+        Path config = Vswitchd.writeConfig("networks:\n  - name: blue\n    ports: [sf0]\n");
+        try (Vswitchd first = Vswitchd.start(sw, config)) {
+            Vswitchd second = Vswitchd.launch(sw, config);
+            try {
+                assertEquals(1, second.awaitExit(30), second.log());
+                assertTrue(second.log().contains("is held by another vswitchd (pid "), second.log());
+                assertTrue(second.log().contains(".state.json"), second.log());
+                assertEquals(List.of("sf0"), netns.taps(sw));
+                assertTrue(first.isAlive());
+            } finally {
+                second.close();
+            }
+        }
+    }
+
+    @Test
     void portThatCannotBeOpenedStopsStartupAndRemovesWhatWasCreated() throws Exception {
         // A veth named like the second port exists already: TUNSETIFF refuses it.
         Sh.must(10, "ip", "-n", sw, "link", "add", "bcx1", "type", "veth", "peer", "name", "bcx1p");
