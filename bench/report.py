@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Turns the raw figures of bench/run into the table, the JSON file and the SVG chart.
+
+Input (stdin): one line per figure: "PATH METRIC VALUE" (VALUE may be "n/a").
+Arguments: JSON_OUT SVG_OUT TITLE
+"""
+import json
+import sys
+import time
+
+METRICS = [
+    # key, label, unit, better
+    ("tcp1", "TCP 1 stream", "Gbit/s", "higher"),
+    ("tcp4", "TCP 4 streams", "Gbit/s", "higher"),
+    ("udp64", "64-byte UDP", "Mframes/s", "higher"),
+    ("ping_p50", "ping p50", "ms", "lower"),
+    ("ping_p99", "ping p99", "ms", "lower"),
+    ("cpu_cores", "switch CPU (TCP 1)", "cores", "lower"),
+    ("gbps_per_core", "TCP 1 per switch core", "Gbit/s/core", "higher"),
+]
+BASELINE = "bridge"
+
+
+def number(text):
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def main():
+    json_out, svg_out, title = sys.argv[1], sys.argv[2], sys.argv[3]
+    figures = {}
+    order = []
+    for line in sys.stdin:
+        parts = line.split()
+        if len(parts) != 3:
+            continue
+        path, metric, value = parts
+        if path not in figures:
+            figures[path] = {}
+            order.append(path)
+        figures[path][metric] = number(value)
+    base = figures.get(BASELINE, {})
+
+    # Table
+    paths = order
+    head = "%-36s" % "metric" + "".join("%16s" % p for p in paths) + "".join(
+        "%16s" % ("%s/%s" % (p, BASELINE)) for p in paths if p != BASELINE)
+    print(head)
+    for key, label, unit, _ in METRICS:
+        if not any(key in figures[p] for p in paths):
+            continue
+        row = "%-36s" % ("%s (%s)" % (label, unit))
+        for p in paths:
+            v = figures[p].get(key)
+            row += "%16s" % ("n/a" if v is None else ("%.3f" % v if v < 10 else "%.2f" % v))
+        for p in paths:
+            if p == BASELINE:
+                continue
+            v, b = figures[p].get(key), base.get(key)
+            row += "%16s" % ("n/a" if v is None or not b else "%.2fx" % (v / b))
+        print(row)
+
+    with open(json_out, "w") as f:
+        json.dump({"title": title, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                   "baseline": BASELINE, "paths": order,
+                   "metrics": {k: {"label": l, "unit": u, "better": b} for k, l, u, b in METRICS},
+                   "figures": figures}, f, indent=2)
+
+    # SVG: one panel per metric, one bar per path, values on the bars.
+    shown = [m for m in METRICS if any(figures[p].get(m[0]) is not None for p in paths)]
+    colors = ["#2b6cb0", "#9c4221", "#2f855a", "#6b46c1"]
+    pw, ph, pad = 200, 220, 30
+    width = pad + len(shown) * (pw + pad)
+    height = ph + 110
+    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">' % (width, height),
+           '<rect width="100%" height="100%" fill="white"/>',
+           '<text x="%d" y="22" font-size="16" font-weight="bold">%s</text>' % (pad, title)]
+    for i, p in enumerate(paths):
+        out.append('<rect x="%d" y="32" width="12" height="12" fill="%s"/><text x="%d" y="43">%s</text>'
+                   % (pad + i * 160, colors[i % len(colors)], pad + i * 160 + 16, p))
+    for j, (key, label, unit, better) in enumerate(shown):
+        x0 = pad + j * (pw + pad)
+        top = 70
+        vals = [figures[p].get(key) for p in paths]
+        vmax = max([v for v in vals if v is not None] or [1]) or 1
+        bw = (pw - 20) / max(1, len(paths))
+        out.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#999"/>' % (x0, top + ph - 40, x0 + pw, top + ph - 40))
+        for i, v in enumerate(vals):
+            if v is None:
+                continue
+            h = (ph - 60) * v / vmax
+            x = x0 + 10 + i * bw
+            y = top + ph - 40 - h
+            out.append('<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"/>' % (x + 4, y, bw - 8, h, colors[i % len(colors)]))
+            out.append('<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>' % (x + bw / 2, y - 4, ("%.3g" % v)))
+        out.append('<text x="%d" y="%d" text-anchor="middle" font-weight="bold">%s</text>' % (x0 + pw / 2, top + ph - 20, label))
+        out.append('<text x="%d" y="%d" text-anchor="middle" fill="#555">%s, %s is better</text>' % (x0 + pw / 2, top + ph - 4, unit, better))
+    out.append('</svg>')
+    with open(svg_out, "w") as f:
+        f.write("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
