@@ -123,6 +123,40 @@ public final class TapDevice implements AutoCloseable {
         return null;
     }
 
+    /**
+     * Opens {@code count} queues of TAP {@code name} (IFF_MULTI_QUEUE when more than one is
+     * asked for by the options). With {@code reattach}, the first queue is looked for in every
+     * namespace of the host ({@link #reattach}) and the others are opened where it was found;
+     * returns an empty list when no namespace has it. All or nothing: on failure what was
+     * opened is closed again.
+     */
+    public static java.util.List<TapDevice> openQueues(String name, TapOptions options, int count, boolean reattach)
+            throws NativeCallException {
+        java.util.List<TapDevice> queues = new java.util.ArrayList<>();
+        try {
+            TapDevice first = reattach ? reattach(name, options) : open(name, options);
+            if (first == null) {
+                return queues;
+            }
+            queues.add(first);
+            for (int i = 1; i < count; i++) {
+                if (first.namespace == null) {
+                    queues.add(open(name, options));
+                } else {
+                    TapDevice q = NetworkNamespace.callIn(java.nio.file.Path.of(first.namespace), () -> open(name, options));
+                    queues.add(new TapDevice(q.name, q.fd, options, false, first.namespace));
+                }
+            }
+            return queues;
+        } catch (NativeCallException e) {
+            queues.forEach(TapDevice::close);
+            throw e;
+        } catch (Exception e) {
+            queues.forEach(TapDevice::close);
+            throw new NativeCallException("open queue", name, Errno.ENODEV, e.getMessage());
+        }
+    }
+
     /** Where the device was found by {@link #reattach}: a namespace path, or null for our own. */
     public String namespace() {
         return namespace;

@@ -92,6 +92,18 @@ class SingleHostSwitchTest {
     }
 
     @Test
+    @Order(1)
+    void everyPortHasOneQueuePerLoop() throws Exception {
+        for (var n : daemon.json("show").path("networks")) {
+            for (var p : n.path("ports")) {
+                assertEquals(2, p.path("queues").asInt(), p.toString());
+            }
+        }
+        String queues = netns.must(10, ns("vb0"), "ls", "/sys/class/net/vb0/queues");
+        assertTrue(queues.contains("rx-0") && queues.contains("rx-1"), "the kernel sees two queues: " + queues);
+    }
+
+    @Test
     @Order(2)
     void nothingCrossesNetworks() throws Exception {
         try (Capture red = Capture.start(ns("vr0"), "vr0", "arp or icmp")) {

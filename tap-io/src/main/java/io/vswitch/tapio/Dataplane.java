@@ -170,57 +170,89 @@ public final class Dataplane implements AutoCloseable {
     }
 
     /**
-     * Opens (creating if absent) the TAP device {@code name}, sets its MTU and brings it up in
-     * the daemon's namespace. The port is not attached to any network yet.
+     * How many queues a TAP port gets: one per loop with IFF_MULTI_QUEUE when there are several
+     * loops, so each loop owns a queue of every port.
+     */
+    public TapOptions tapOptions(boolean vnetHeader) {
+        return new TapOptions(vnetHeader, loopLanes.length > 1);
+    }
+
+    public int queuesPerPort(TapOptions options) {
+        return options.multiQueue() ? loopLanes.length : 1;
+    }
+
+    /**
+     * Opens (creating if absent) the TAP device {@code name} with one queue per loop (or one),
+     * sets its MTU and brings it up in the daemon's namespace. The port is not attached yet.
      */
     public TapPort openTap(String name, int mtu, TapOptions tapOptions) throws NativeCallException {
-        TapDevice device = TapDevice.open(name, tapOptions);
+        List<TapDevice> queues = TapDevice.openQueues(name, tapOptions, queuesPerPort(tapOptions), false);
         try {
-            device.setMtu(mtu);
-            device.setUp(true);
+            queues.get(0).setMtu(mtu);
+            queues.get(0).setUp(true);
         } catch (NativeCallException e) {
-            device.close();
+            queues.forEach(TapDevice::close);
             throw e;
         }
-        return new TapPort(device, this);
+        return new TapPort(queues, this);
     }
 
-    /** Wraps a device opened elsewhere (re-attached in a container's namespace) as a port. */
-    public TapPort adopt(TapDevice device) {
-        return new TapPort(device, this);
+    /** Wraps queues opened elsewhere (re-attached in a container's namespace) as a port. */
+    public TapPort adopt(List<TapDevice> queues) {
+        return new TapPort(queues, this);
     }
 
-    /** Adds the port to its network and starts reading it on the least loaded loop. */
+    /**
+     * Adds the port to its network and starts reading it: queue i on loop i when it has one
+     * queue per loop, else its one queue on the least loaded loop. Registration is a task on
+     * each loop; nothing loop-owned is touched from here.
+     */
     public void attach(BridgeDomain domain, TapPort port) throws InterruptedException {
-        int laneIndex = 0;
+        int[] lanes = new int[port.queueCount()];
         synchronized (portsPerLane) {
-            for (int i = 1; i < portsPerLane.length; i++) {
-                if (portsPerLane[i] < portsPerLane[laneIndex]) {
-                    laneIndex = i;
+            if (lanes.length == loopLanes.length) {
+                for (int i = 0; i < lanes.length; i++) {
+                    lanes[i] = i;
                 }
+            } else {
+                int least = 0;
+                for (int i = 1; i < portsPerLane.length; i++) {
+                    if (portsPerLane[i] < portsPerLane[least]) {
+                        least = i;
+                    }
+                }
+                java.util.Arrays.fill(lanes, least);
             }
-            portsPerLane[laneIndex]++;
+            for (int lane : lanes) {
+                portsPerLane[lane]++;
+            }
         }
-        Lane lane = loopLanes[laneIndex];
         domain.addPort(port);
         try {
-            IoRegistration registration = lane.loop().register(port).sync().getNow();
-            port.bind(lane, registration);
-            lane.loop().submit(() -> registration.submit(EpollIoOps.EPOLLIN)).sync();
+            for (int i = 0; i < lanes.length; i++) {
+                Lane lane = loopLanes[lanes[i]];
+                TapQueue queue = port.queue(i);
+                IoRegistration registration = lane.loop().register(queue).sync().getNow();
+                queue.bind(lane, registration);
+                lane.loop().submit(() -> registration.submit(EpollIoOps.EPOLLIN)).sync();
+            }
         } catch (InterruptedException | RuntimeException e) {
+            unregister(port);
             domain.removePort(port);
             throw e;
         }
         ports.add(port);
     }
 
-    /** Stops reading the port, removes it from its network and closes its device. */
-    public void detach(TapPort port) {
-        BridgeDomain domain = port.domain();
-        Lane lane = port.lane();
-        if (lane != null) {
+    private void unregister(TapPort port) {
+        for (int i = 0; i < port.queueCount(); i++) {
+            TapQueue queue = port.queue(i);
+            Lane lane = queue.lane();
+            if (lane == null) {
+                continue;
+            }
             try {
-                lane.loop().submit(port::unregister).sync();
+                lane.loop().submit(queue::unregister).sync();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -228,6 +260,12 @@ public final class Dataplane implements AutoCloseable {
                 portsPerLane[lane.index()]--;
             }
         }
+    }
+
+    /** Stops reading the port, removes it from its network and closes its device. */
+    public void detach(TapPort port) {
+        BridgeDomain domain = port.domain();
+        unregister(port);
         if (domain != null) {
             domain.removePort(port);
         }
@@ -306,9 +344,12 @@ public final class Dataplane implements AutoCloseable {
         closed = true;
         control.shutdownNow();
         for (TapPort port : ports) {
-            Lane lane = port.lane();
-            if (lane != null && !lane.loop().isShuttingDown()) {
-                lane.loop().execute(port::unregister);
+            for (int i = 0; i < port.queueCount(); i++) {
+                TapQueue queue = port.queue(i);
+                Lane lane = queue.lane();
+                if (lane != null && !lane.loop().isShuttingDown()) {
+                    lane.loop().execute(queue::unregister);
+                }
             }
         }
         group.shutdownGracefully(0, 500, TimeUnit.MILLISECONDS).awaitUninterruptibly(2, TimeUnit.SECONDS);

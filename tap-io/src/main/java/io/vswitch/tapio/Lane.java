@@ -108,13 +108,14 @@ public final class Lane {
      * returns how many were read; stops early at EAGAIN. Level-triggered epoll calls again when
      * frames are left, after the loop's other handles had their turn.
      */
-    int poll(TapPort port) {
+    int poll(TapQueue queue) {
+        TapPort port = queue.port();
         assert loop.inEventLoop() : "lane " + index + " polled off its loop";
         grace.enter(index);
         long start = System.nanoTime();
         int count = 0;
         try {
-            int fd = port.fdInt();
+            int fd = queue.fdInt();
             ByteBuf[] frames = ring;
             int error = 0;
             // With offloads the virtio-net header is read into the end of the headroom, so the

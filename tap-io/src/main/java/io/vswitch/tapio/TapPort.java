@@ -1,12 +1,6 @@
 package io.vswitch.tapio;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.IoEvent;
-import io.netty.channel.IoRegistration;
-import io.netty.channel.epoll.EpollIoEvent;
-import io.netty.channel.epoll.EpollIoHandle;
-import io.netty.channel.epoll.EpollIoOps;
-import io.netty.channel.unix.FileDescriptor;
 import io.vswitch.core.DropReason;
 import io.vswitch.core.Port;
 import io.vswitch.core.VirtioNetHeader;
@@ -14,45 +8,60 @@ import io.vswitch.nativetap.Errno;
 import io.vswitch.nativetap.FrameIo;
 import io.vswitch.nativetap.TapDevice;
 
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * A switch port backed by one TAP device. Its fd is registered, level-triggered for EPOLLIN,
- * on the event loop of one lane, which reads and forwards its frames; any lane may transmit
- * to it, with one {@code write(2)} per frame straight from the frame's memory.
+ * A switch port backed by one TAP device with one or more queues ({@link TapQueue}), each read
+ * by the loop of one lane. Any lane may transmit to the port: it writes, with one
+ * {@code write(2)} per frame straight from the frame's memory, to its own queue (lane i to
+ * queue i mod queues), so with one queue per loop no two threads share a queue.
  *
  * <p>Faults: when the device disappears (its namespace was deleted: reads and writes fail with
  * EBADFD, epoll reports EPOLLERR) the port goes down once: it is logged, counted, unregistered
- * from its loop and reported to the {@link Dataplane}, and every other port keeps forwarding.
+ * from its loops and reported to the {@link Dataplane}, and every other port keeps forwarding.
  * A write that fails because the link is down in its namespace (EIO) or would block (EAGAIN)
  * only counts a drop.
  */
-public final class TapPort extends Port implements EpollIoHandle {
-    private final TapDevice device;
-    private final FileDescriptor fd;
-    private final int fdInt;
+public final class TapPort extends Port {
+    private final TapQueue[] queues;
+    private final int[] txFds;
     private final boolean vnetHeader;
     private final Dataplane dataplane;
     private final AtomicBoolean failed = new AtomicBoolean();
-    private volatile Lane lane;
-    private volatile IoRegistration registration;
     private volatile String failure;
 
-    TapPort(TapDevice device, Dataplane dataplane) {
-        super(device.name(), dataplane.lanes());
-        this.device = device;
-        this.fdInt = device.fd();
-        this.vnetHeader = device.options().vnetHeader();
-        this.fd = new FileDescriptor(device.fd());
+    TapPort(List<TapDevice> devices, Dataplane dataplane) {
+        super(devices.get(0).name(), dataplane.lanes());
+        this.queues = new TapQueue[devices.size()];
+        for (int i = 0; i < queues.length; i++) {
+            queues[i] = new TapQueue(this, devices.get(i));
+        }
+        this.txFds = new int[dataplane.lanes()];
+        for (int lane = 0; lane < txFds.length; lane++) {
+            txFds[lane] = queues[lane % queues.length].fdInt();
+        }
+        this.vnetHeader = devices.get(0).options().vnetHeader();
         this.dataplane = dataplane;
     }
 
+    /** The first queue's device: name, options, persistence, where it was found. */
     public TapDevice device() {
-        return device;
+        return queues[0].device();
     }
 
-    int fdInt() {
-        return fdInt;
+    /** How many queues (fds) the port has. */
+    public int queueCount() {
+        return queues.length;
+    }
+
+    TapQueue queue(int i) {
+        return queues[i];
+    }
+
+    /** The device (fd) of queue {@code i}. */
+    public TapDevice queueDevice(int i) {
+        return queues[i].device();
     }
 
     /** Whether frames to and from this port carry a virtio-net header (offloads on). */
@@ -60,19 +69,9 @@ public final class TapPort extends Port implements EpollIoHandle {
         return vnetHeader;
     }
 
-    @Override
-    public FileDescriptor fd() {
-        return fd;
-    }
-
-    void bind(Lane lane, IoRegistration registration) {
-        this.lane = lane;
-        this.registration = registration;
-    }
-
-    /** The lane whose loop reads this port, or null before it is attached. */
+    /** The lane whose loop reads the first queue, or null before the port is attached. */
     public Lane lane() {
-        return lane;
+        return queues[0].lane();
     }
 
     /** Why the port went down by itself, or null. */
@@ -81,25 +80,12 @@ public final class TapPort extends Port implements EpollIoHandle {
     }
 
     @Override
-    public void handle(IoRegistration registration, IoEvent event) {
-        Lane owner = lane;
-        if (owner == null || failed.get()) {
-            return;
-        }
-        int read = owner.poll(this);
-        if (read == 0 && !failed.get() && event instanceof EpollIoEvent e
-                && e.ops().contains(EpollIoOps.EPOLLERR)) {
-            failed(Errno.EBADFD, "poll");
-        }
-    }
-
-    @Override
     public void transmit(ByteBuf frame, int laneIndex) {
         int length = frame.readableBytes();
         // An offload network's frames keep their virtio-net header in the headroom in front:
         // it goes out with them, unchanged.
         int header = vnetHeader ? VirtioNetHeader.LENGTH : 0;
-        int n = FrameIo.write(fdInt, frame.memoryAddress() + frame.readerIndex() - header, length + header,
+        int n = FrameIo.write(txFds[laneIndex], frame.memoryAddress() + frame.readerIndex() - header, length + header,
                 dataplane.errnoSlot(laneIndex));
         if (n >= 0) {
             countTx(laneIndex, length);
@@ -112,7 +98,7 @@ public final class TapPort extends Port implements EpollIoHandle {
             default -> {
                 countDrop(laneIndex, DropReason.TX_ERROR);
                 if (isGone(errno) && !failed.get()) {
-                    Lane owner = lane;
+                    Lane owner = lane();
                     if (owner != null) {
                         owner.loop().execute(() -> failed(errno, "write"));
                     }
@@ -125,16 +111,22 @@ public final class TapPort extends Port implements EpollIoHandle {
         return errno == Errno.EBADFD || errno == Errno.ENODEV || errno == Errno.ENXIO || errno == Errno.EBADF;
     }
 
-    /** Called on the owning loop when the device failed; takes the port down once. */
+    /** Takes the port down once, when one of its queues failed. */
     void failed(int errno, String call) {
         if (!failed.compareAndSet(false, true)) {
             return;
         }
         setUp(false);
         failure = call + " failed: " + Errno.name(errno) + " (" + Errno.meaning(errno) + ")";
-        IoRegistration reg = registration;
-        if (reg != null) {
-            reg.cancel();
+        for (TapQueue q : queues) {
+            Lane owner = q.lane();
+            if (owner != null) {
+                if (owner.loop().inEventLoop()) {
+                    q.unregister();
+                } else {
+                    owner.loop().execute(q::unregister);
+                }
+            }
         }
         dataplane.portFailed(this, failure);
     }
@@ -143,17 +135,11 @@ public final class TapPort extends Port implements EpollIoHandle {
         return failed.get();
     }
 
-    /** Unregisters from the loop. Safe from any thread; the device is closed by {@link #close}. */
-    void unregister() {
-        IoRegistration reg = registration;
-        if (reg != null && reg.isValid()) {
-            reg.cancel();
-        }
-    }
-
-    @Override
+    /** Closes every queue; a non-persistent device goes away with its last queue. */
     public void close() {
-        device.close();
+        for (TapQueue q : queues) {
+            q.close();
+        }
     }
 
     @Override

@@ -461,44 +461,49 @@ public final class Daemon implements AutoCloseable {
         network.tapPersist.put(name, persist);
         String where = port.device().namespace() != null ? "re-attached in " + port.device().namespace()
                 : port.device().created() ? "created" : "existing device";
-        LOG.info("port {} up in network {} (lane {}, {}{})", name, network.domain.name(), port.lane().index(), where,
-                persist ? ", persistent" : "");
+        LOG.info("port {} up in network {} ({}, {}{}{})", name, network.domain.name(),
+                port.queueCount() == 1 ? "lane " + port.lane().index() : port.queueCount() + " queues, one per loop", where,
+                persist ? ", persistent" : "", network.offload ? ", offloads on" : "");
     }
 
     private TapPort openTap(String name, int mtu, boolean persist, boolean offload) throws NativeCallException {
-        TapOptions options = new TapOptions(offload, false);
+        TapOptions options = dataplane.tapOptions(offload);
+        int count = dataplane.queuesPerPort(options);
         if (persist) {
-            TapDevice device = TapDevice.reattach(name, options);
-            if (device != null) {
+            List<TapDevice> queues = TapDevice.openQueues(name, options, count, true);
+            if (!queues.isEmpty()) {
                 try {
-                    if (device.namespace() == null) {
-                        device.setMtu(mtu);
-                        device.setUp(true);
+                    TapDevice first = queues.get(0);
+                    if (first.namespace() == null) {
+                        first.setMtu(mtu);
+                        first.setUp(true);
                     }
                     if (offload) {
-                        device.enableOffloads();
+                        for (TapDevice q : queues) {
+                            q.enableOffloads();
+                        }
                     }
-                    device.setPersistent(true);
+                    first.setPersistent(true);
                 } catch (NativeCallException e) {
-                    device.close();
+                    queues.forEach(TapDevice::close);
                     throw e;
                 }
-                return dataplane.adopt(device);
+                return dataplane.adopt(queues);
             }
         }
         TapPort port = dataplane.openTap(name, mtu, options);
-        if (persist || offload) {
-            try {
-                if (offload) {
-                    port.device().enableOffloads();
+        try {
+            if (offload) {
+                for (int i = 0; i < port.queueCount(); i++) {
+                    port.queueDevice(i).enableOffloads();
                 }
-                if (persist) {
-                    port.device().setPersistent(true);
-                }
-            } catch (NativeCallException e) {
-                port.close();
-                throw e;
             }
+            if (persist) {
+                port.device().setPersistent(true);
+            }
+        } catch (NativeCallException e) {
+            port.close();
+            throw e;
         }
         return port;
     }

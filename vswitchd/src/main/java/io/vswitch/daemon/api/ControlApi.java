@@ -280,8 +280,12 @@ public final class ControlApi {
             m.put("peer", t.peer().getHostAddress());
             m.put("vni", t.vni());
         }
-        if (p instanceof TapPort t && t.failure() != null) {
-            m.put("reason", t.failure());
+        if (p instanceof TapPort t) {
+            m.put("queues", t.queueCount());
+            m.put("offload", t.vnetHeader());
+            if (t.failure() != null) {
+                m.put("reason", t.failure());
+            }
         }
         Map<String, Long> counters = new LinkedHashMap<>();
         for (PortCounter c : PortCounter.values()) {
