@@ -9,7 +9,8 @@ public enum TunnelCounter {
     DROP_SHORT("drop_short", "datagram shorter than VXLAN header + Ethernet header"),
     DROP_NO_VNI_FLAG("drop_no_vni_flag", "I flag clear: no valid VNI"),
     DROP_UNKNOWN_VNI("drop_unknown_vni", "VNI of no configured network"),
-    DROP_UNKNOWN_PEER("drop_unknown_peer", "source address is not a peer of that network");
+    DROP_UNKNOWN_PEER("drop_unknown_peer", "source address is not a peer of that network"),
+    DROP_TX("drop_tx", "datagrams the socket did not take (send buffer full or an error)");
 
     private final String label;
     private final String description;

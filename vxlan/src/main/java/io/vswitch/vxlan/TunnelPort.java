@@ -2,6 +2,7 @@ package io.vswitch.vxlan;
 
 import io.netty.buffer.ByteBuf;
 import io.vswitch.core.Port;
+import io.vswitch.nativetap.DatagramBatch;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -17,6 +18,7 @@ public final class TunnelPort extends Port {
     private final int vni;
     private final InetAddress peer;
     private final InetSocketAddress remote;
+    private final long destination;
 
     TunnelPort(VxlanEndpoint endpoint, int vni, InetAddress peer, int lanes) {
         super("vxlan:" + peer.getHostAddress(), lanes);
@@ -24,6 +26,7 @@ public final class TunnelPort extends Port {
         this.vni = vni;
         this.peer = peer;
         this.remote = new InetSocketAddress(peer, endpoint.port());
+        this.destination = DatagramBatch.destination((java.net.Inet4Address) peer, endpoint.port());
     }
 
     public int vni() {
@@ -36,6 +39,11 @@ public final class TunnelPort extends Port {
 
     InetSocketAddress remote() {
         return remote;
+    }
+
+    /** The VTEP as {@link DatagramBatch#destination} packs it. */
+    long destination() {
+        return destination;
     }
 
     @Override

@@ -14,6 +14,7 @@ import io.netty.util.collection.IntObjectHashMap;
 import io.vswitch.core.BridgeDomain;
 import io.vswitch.core.Counters;
 import io.vswitch.core.DropReason;
+import io.vswitch.nativetap.DatagramBatch;
 import io.vswitch.tapio.Dataplane;
 import io.vswitch.tapio.Lane;
 import org.slf4j.Logger;
@@ -34,9 +35,12 @@ import java.util.Map;
  * kernel spreads incoming flows over the loops and each datagram is decapsulated and forwarded
  * by the loop that read it. Reads are batched with recvmmsg (Netty's
  * {@code MAX_DATAGRAM_PAYLOAD_SIZE}); the datagrams of one read are slices of one buffer.
- * For sending, every loop has a small pool of sockets bound to ephemeral ports: the inner
- * flow's hash picks the socket, so its source port follows the flow (RFC 7348 section 5) and
- * underlay ECMP can spread flows. Writes are queued during a batch and flushed once after it.
+ * For sending there is a small pool of sockets bound to ephemeral ports, shared by the loops:
+ * the inner flow's hash picks the socket, so its source port follows the flow (RFC 7348
+ * section 5), underlay ECMP can spread flows, and the peer's SO_REUSEPORT group hands one flow
+ * to one loop whichever of our loops sent it (a source port per loop would reorder a flow whose
+ * packets a multi-queue TAP spreads over loops). Each loop queues its datagrams per socket
+ * during a batch and sends each queue with one sendmmsg after it: no copy, no allocation.
  *
  * <h2>Encapsulation without a copy</h2>
  * A frame read from a TAP sits behind {@link Lane#HEADROOM} free bytes. The 8-byte VXLAN header
@@ -81,8 +85,10 @@ public final class VxlanEndpoint implements AutoCloseable {
     private final Dataplane dataplane;
     private final Options options;
     private final Channel[] receivers;
-    private final Channel[][] senders;
-    private final boolean[][] dirty;
+    private final Channel[] senders;
+    private final int[] senderFds;
+    private final DatagramBatch[][] batches;
+    private final DatagramBatch controlBatch = new DatagramBatch(1);
     private final Counters counters;
     private final Object changes = new Object();
     private volatile IntObjectHashMap<Overlay> byVni = new IntObjectHashMap<>();
@@ -92,8 +98,9 @@ public final class VxlanEndpoint implements AutoCloseable {
         this.options = options;
         int loops = dataplane.threads();
         this.receivers = new Channel[loops];
-        this.senders = new Channel[loops][options.sourceSockets()];
-        this.dirty = new boolean[loops][options.sourceSockets()];
+        this.senders = new Channel[options.sourceSockets()];
+        this.senderFds = new int[options.sourceSockets()];
+        this.batches = new DatagramBatch[loops][options.sourceSockets()];
         this.counters = new Counters(dataplane.lanes(), TunnelCounter.values().length);
     }
 
@@ -123,12 +130,16 @@ public final class VxlanEndpoint implements AutoCloseable {
                     .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(datagram * 16))
                     .handler(receiver);
             receivers[i] = rx.bind(new InetSocketAddress(options.local(), options.port())).sync().channel();
-            for (int k = 0; k < senders[i].length; k++) {
-                Bootstrap tx = new Bootstrap().group(lane.loop()).channel(EpollDatagramChannel.class)
-                        .option(ChannelOption.AUTO_READ, false)
-                        .option(ChannelOption.SO_SNDBUF, 4 << 20)
-                        .handler(new ChannelInboundHandlerAdapter());
-                senders[i][k] = tx.bind(new InetSocketAddress(options.local(), 0)).sync().channel();
+            for (int k = 0; k < senders.length; k++) {
+                batches[i][k] = new DatagramBatch(64);
+                if (i == 0) {
+                    Bootstrap tx = new Bootstrap().group(lane.loop()).channel(EpollDatagramChannel.class)
+                            .option(ChannelOption.AUTO_READ, false)
+                            .option(ChannelOption.SO_SNDBUF, 4 << 20)
+                            .handler(new ChannelInboundHandlerAdapter());
+                    senders[k] = tx.bind(new InetSocketAddress(options.local(), 0)).sync().channel();
+                    senderFds[k] = ((EpollDatagramChannel) senders[k]).fd().intValue();
+                }
             }
             int loopIndex = i;
             lane.loop().submit(() -> lane.addAfterBatch(() -> flush(loopIndex))).sync();
@@ -208,27 +219,35 @@ public final class VxlanEndpoint implements AutoCloseable {
         return overlay == null ? List.of() : List.copyOf(overlay.peers.values());
     }
 
-    /** Encapsulates {@code frame} in place and queues it to the port's VTEP; flushed after the batch. */
+    /**
+     * Encapsulates {@code frame} in place and queues it for its VTEP on this lane's socket for
+     * the frame's flow; every socket's queue goes out with one sendmmsg after the batch (or
+     * when it is full). The datagram is the frame's own memory, widened to the header written
+     * in its headroom, and the send is done before the lane reuses that memory.
+     */
     void send(TunnelPort port, ByteBuf frame, int lane) {
         int start = frame.readerIndex();
         int length = frame.readableBytes();
-        if (start < VxlanHeader.LENGTH) {
+        if (start < VxlanHeader.LENGTH || !frame.hasMemoryAddress()) {
             port.countDrop(lane, DropReason.TX_ERROR); // no headroom: only frames not read by a lane
             return;
         }
         VxlanHeader.write(frame, start - VxlanHeader.LENGTH, port.vni());
-        ByteBuf datagram = frame.retainedDuplicate();
-        datagram.readerIndex(start - VxlanHeader.LENGTH);
-        int loops = receivers.length;
-        int socket = FlowHash.of(frame) % senders[0].length;
-        if (lane < loops) {
-            Channel channel = senders[lane][socket];
-            channel.write(new DatagramPacket(datagram, port.remote()), channel.voidPromise());
-            dirty[lane][socket] = true;
+        long address = frame.memoryAddress() + start - VxlanHeader.LENGTH;
+        int socket = FlowHash.of(frame) % senders.length;
+        if (lane < receivers.length) {
+            DatagramBatch batch = batches[lane][socket];
+            if (batch.isFull()) {
+                flush(lane, socket);
+            }
+            batch.add(address, length + VxlanHeader.LENGTH, port.destination());
         } else {
-            // The control lane (injected frames): hand the write to loop 0, flushed at once.
-            Channel channel = senders[0][socket];
-            channel.writeAndFlush(new DatagramPacket(datagram, port.remote()), channel.voidPromise());
+            synchronized (controlBatch) {
+                controlBatch.add(address, length + VxlanHeader.LENGTH, port.destination());
+                if (controlBatch.flush(senderFds[socket]) == 0) {
+                    counters.increment(lane, TunnelCounter.DROP_TX.ordinal());
+                }
+            }
         }
         counters.increment(lane, TunnelCounter.TX_DATAGRAMS.ordinal());
         counters.add(lane, TunnelCounter.TX_BYTES.ordinal(), length + VxlanHeader.LENGTH);
@@ -236,12 +255,20 @@ public final class VxlanEndpoint implements AutoCloseable {
     }
 
     private void flush(int lane) {
-        boolean[] marks = dirty[lane];
-        for (int k = 0; k < marks.length; k++) {
-            if (marks[k]) {
-                marks[k] = false;
-                senders[lane][k].flush();
+        DatagramBatch[] perSocket = batches[lane];
+        for (int k = 0; k < perSocket.length; k++) {
+            if (perSocket[k].size() > 0) {
+                flush(lane, k);
             }
+        }
+    }
+
+    private void flush(int lane, int socket) {
+        DatagramBatch batch = batches[lane][socket];
+        int queued = batch.size();
+        int sent = batch.flush(senderFds[socket]);
+        if (sent < queued) {
+            counters.add(lane, TunnelCounter.DROP_TX.ordinal(), queued - sent);
         }
     }
 
@@ -338,11 +365,9 @@ public final class VxlanEndpoint implements AutoCloseable {
                 c.close().awaitUninterruptibly(1000);
             }
         }
-        for (Channel[] lane : senders) {
-            for (Channel c : lane) {
-                if (c != null) {
-                    c.close().awaitUninterruptibly(1000);
-                }
+        for (Channel c : senders) {
+            if (c != null) {
+                c.close().awaitUninterruptibly(1000);
             }
         }
     }
