@@ -31,57 +31,50 @@ public final class NetDevice {
     }
 
     public static void setUp(String name, boolean up) throws NativeCallException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = Libc.errnoState(arena);
-            MemorySegment req = IfReq.allocate(arena, name);
-            int sock = socket(state, name);
-            try {
-                call(state, sock, SIOCGIFFLAGS, req, "ioctl(SIOCGIFFLAGS)", name);
-                short flags = IfReq.flags(req);
-                IfReq.flags(req, (short) (up ? flags | IFF_UP : flags & ~IFF_UP));
-                call(state, sock, SIOCSIFFLAGS, req, "ioctl(SIOCSIFFLAGS)", name);
-            } finally {
-                Libc.close(state, sock);
-            }
-        }
+        withRequest(name, (state, sock, req) -> {
+            call(state, sock, SIOCGIFFLAGS, req, "ioctl(SIOCGIFFLAGS)", name);
+            short flags = IfReq.flags(req);
+            IfReq.flags(req, (short) (up ? flags | IFF_UP : flags & ~IFF_UP));
+            call(state, sock, SIOCSIFFLAGS, req, "ioctl(SIOCSIFFLAGS)", name);
+            return null;
+        });
     }
 
     public static boolean isUp(String name) throws NativeCallException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = Libc.errnoState(arena);
-            MemorySegment req = IfReq.allocate(arena, name);
-            int sock = socket(state, name);
-            try {
-                call(state, sock, SIOCGIFFLAGS, req, "ioctl(SIOCGIFFLAGS)", name);
-                return (IfReq.flags(req) & IFF_UP) != 0;
-            } finally {
-                Libc.close(state, sock);
-            }
-        }
+        return withRequest(name, (state, sock, req) -> {
+            call(state, sock, SIOCGIFFLAGS, req, "ioctl(SIOCGIFFLAGS)", name);
+            return (IfReq.flags(req) & IFF_UP) != 0;
+        });
     }
 
     public static int mtu(String name) throws NativeCallException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = Libc.errnoState(arena);
-            MemorySegment req = IfReq.allocate(arena, name);
-            int sock = socket(state, name);
-            try {
-                call(state, sock, SIOCGIFMTU, req, "ioctl(SIOCGIFMTU)", name);
-                return IfReq.intValue(req);
-            } finally {
-                Libc.close(state, sock);
-            }
-        }
+        return withRequest(name, (state, sock, req) -> {
+            call(state, sock, SIOCGIFMTU, req, "ioctl(SIOCGIFMTU)", name);
+            return IfReq.intValue(req);
+        });
     }
 
     public static void setMtu(String name, int mtu) throws NativeCallException {
+        withRequest(name, (state, sock, req) -> {
+            IfReq.intValue(req, mtu);
+            call(state, sock, SIOCSIFMTU, req, "ioctl(SIOCSIFMTU, " + mtu + ")", name);
+            return null;
+        });
+    }
+
+    /** One or two ioctls on an {@code ifreq} for {@code name}, through a throwaway socket. */
+    @FunctionalInterface
+    private interface Request<T> {
+        T run(MemorySegment state, int sock, MemorySegment req) throws NativeCallException;
+    }
+
+    private static <T> T withRequest(String name, Request<T> request) throws NativeCallException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = Libc.errnoState(arena);
             MemorySegment req = IfReq.allocate(arena, name);
-            IfReq.intValue(req, mtu);
             int sock = socket(state, name);
             try {
-                call(state, sock, SIOCSIFMTU, req, "ioctl(SIOCSIFMTU, " + mtu + ")", name);
+                return request.run(state, sock, req);
             } finally {
                 Libc.close(state, sock);
             }

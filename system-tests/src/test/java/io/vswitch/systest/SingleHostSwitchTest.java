@@ -11,7 +11,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -149,22 +148,7 @@ class SingleHostSwitchTest {
     }
 
     private void iperf3(String client, String server, String ip) throws Exception {
-        Process s = new ProcessBuilder("ip", "netns", "exec", ns(server), "iperf3", "-s", "-1", "-B", ip)
-                .redirectErrorStream(true).start();
-        try {
-            Sh.Result c = Sh.run(10, "true");
-            for (int attempt = 0; attempt < 50; attempt++) {
-                c = netns.exec(30, ns(client), "iperf3", "-c", ip, "-t", "2", "-J");
-                if (c.ok() || !c.out().contains("Connection refused")) {
-                    break;
-                }
-                Thread.sleep(100); // the server is not listening yet
-            }
-            assertTrue(c.ok(), c.toString());
-            assertTrue(c.out().contains("\"sum_received\""), c.out());
-        } finally {
-            s.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-        }
+        Iperf3.tcp(netns, ns(client), ns(server), ip);
     }
 
     private double averageRxFrame(String network, String port) throws Exception {
