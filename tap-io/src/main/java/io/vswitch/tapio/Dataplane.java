@@ -43,12 +43,16 @@ public final class Dataplane implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Dataplane.class);
 
     /** Start-up settings, validated by the caller. */
-    public record Options(int threads, List<Integer> cpus, int batch, int maxFrame) {
+    public record Options(int threads, List<Integer> cpus, int batch, int maxFrame, long busyPollNs) {
         public Options {
             if (threads < 1) {
                 throw new IllegalArgumentException("threads must be at least 1");
             }
             cpus = cpus == null ? List.of() : List.copyOf(cpus);
+        }
+
+        public Options(int threads, List<Integer> cpus, int batch, int maxFrame) {
+            this(threads, cpus, batch, maxFrame, 0);
         }
 
         public static Options defaults(int threads) {
@@ -95,7 +99,8 @@ public final class Dataplane implements AutoCloseable {
             t.setDaemon(false);
             return t;
         };
-        this.group = new MultiThreadIoEventLoopGroup(threads, pinned, EpollIoHandler.newFactory());
+        this.group = new MultiThreadIoEventLoopGroup(threads, pinned,
+                EpollIoHandler.newFactory(0, () -> new BusyPoll(options.busyPollNs())));
         this.grace = new GracePeriod(threads + 1);
         this.loopLanes = new Lane[threads];
         this.errnoSlots = new FrameIo.ErrnoSlot[threads + 1];

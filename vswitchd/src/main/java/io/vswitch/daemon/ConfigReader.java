@@ -195,9 +195,9 @@ public final class ConfigReader {
     private DaemonConfig.Dataplane dataplane(Node node) throws ConfigException {
         int cpuCount = Runtime.getRuntime().availableProcessors();
         if (node == null) {
-            return new DaemonConfig.Dataplane(cpuCount, List.of(), 64);
+            return new DaemonConfig.Dataplane(cpuCount, List.of(), 64, Duration.ZERO);
         }
-        Map<String, Node> fields = mapping(node, "dataplane", Set.of("threads", "cpus", "batch"));
+        Map<String, Node> fields = mapping(node, "dataplane", Set.of("threads", "cpus", "batch", "busy-poll"));
         int threads = fields.containsKey("threads")
                 ? integer(fields.get("threads"), "dataplane.threads", 1, MAX_THREADS) : cpuCount;
         List<Integer> cpus = new ArrayList<>();
@@ -209,7 +209,21 @@ public final class ConfigReader {
         }
         int batch = fields.containsKey("batch")
                 ? integer(fields.get("batch"), "dataplane.batch", 1, 256) : 64;
-        return new DaemonConfig.Dataplane(threads, List.copyOf(cpus), batch);
+        Duration busyPoll = Duration.ZERO;
+        if (fields.containsKey("busy-poll")) {
+            Node n = fields.get("busy-poll");
+            String text = string(n, "dataplane.busy-poll").trim();
+            Matcher m = Pattern.compile("(\\d+)(us|ms)").matcher(text);
+            if (!text.equals("0") && !m.matches()) {
+                throw error(n, "dataplane.busy-poll", "expected a spin time such as 0, 50us or 2ms, got \"" + text + "\"");
+            }
+            busyPoll = text.equals("0") ? Duration.ZERO : m.group(2).equals("us")
+                    ? Duration.ofNanos(Long.parseLong(m.group(1)) * 1000) : Duration.ofMillis(Long.parseLong(m.group(1)));
+            if (busyPoll.compareTo(Duration.ofSeconds(1)) > 0) {
+                throw error(n, "dataplane.busy-poll", "expected at most 1s of spinning, got \"" + text + "\"");
+            }
+        }
+        return new DaemonConfig.Dataplane(threads, List.copyOf(cpus), batch, busyPoll);
     }
 
     private DaemonConfig.Metrics metrics(Node node) throws ConfigException {

@@ -149,7 +149,7 @@ public final class Daemon implements AutoCloseable {
         }
         DaemonConfig.Dataplane dp = config.dataplane();
         Dataplane dataplane = Dataplane.start(new Dataplane.Options(dp.threads(), dp.cpus(), dp.batch(),
-                io.vswitch.core.VirtioNetHeader.MAX_GSO_FRAME));
+                io.vswitch.core.VirtioNetHeader.MAX_GSO_FRAME, dp.busyPoll().toNanos()));
         Daemon daemon = new Daemon(config, dataplane, state, underlayMtu);
         try {
             if (config.vxlan() != null) {

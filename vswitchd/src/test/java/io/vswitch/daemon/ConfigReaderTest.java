@@ -77,6 +77,7 @@ class ConfigReaderTest {
             peer not an address  | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: a\\n    vni: 7\\n    peers: [host2]\\n | 6 | networks[0].peers[0] | expected an IPv4 address such as 198.19.0.2, got "host2"
             peer is local        | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: a\\n    vni: 7\\n    peers: [198.19.0.1]\\n | 6 | networks[0].peers[0] | a peer cannot be the local address
             vxlan without local  | vxlan:\\n  port: 4789\\nnetworks:\\n  - name: a\\n                     | 2 | vxlan.local            | missing
+            bad busy-poll        | dataplane:\\n  busy-poll: fast\\nnetworks:\\n  - name: a\\n          | 2 | dataplane.busy-poll    | expected a spin time such as 0, 50us or 2ms, got "fast"
             bad persist          | networks:\\n  - name: a\\n    persist: maybe\\n                     | 3 | networks[0].persist    | expected true or false, got "maybe"
             bad metrics listen   | metrics:\\n  listen: localhost\\nnetworks:\\n  - name: a\\n           | 2 | metrics.listen         | expected ADDRESS:PORT such as 127.0.0.1:9477, or off
             bad local address    | vxlan:\\n  local: 198.19.0.300\\nnetworks:\\n  - name: a\\n           | 2 | vxlan.local            | expected an IPv4 address
@@ -112,6 +113,14 @@ class ConfigReaderTest {
         assertEquals(List.of("198.19.0.2", "198.19.0.3"), blue.peers().stream().map(a -> a.getHostAddress()).toList());
         assertEquals(1500, cfg.network("red").mtu());
         assertEquals(0, cfg.network("red").vni());
+    }
+
+    @Test
+    void busyPollIsOffByDefaultAndTakesMicrosOrMillis() throws Exception {
+        String nets = "networks:\n  - name: a\n";
+        assertEquals(Duration.ZERO, ConfigReader.parse("f", nets).dataplane().busyPoll());
+        assertEquals(Duration.ofNanos(50_000), ConfigReader.parse("f", "dataplane:\n  busy-poll: 50us\n" + nets).dataplane().busyPoll());
+        assertEquals(Duration.ofMillis(2), ConfigReader.parse("f", "dataplane:\n  busy-poll: 2ms\n" + nets).dataplane().busyPoll());
     }
 
     @Test
