@@ -69,6 +69,7 @@ public final class Dataplane implements AutoCloseable {
     private final MultiThreadIoEventLoopGroup group;
     private final Lane[] loopLanes;
     private final FrameIo.ErrnoSlot[] errnoSlots;
+    private final SegmentWriter[] segmentWriters;
     private final int[] portsPerLane;
     private final GracePeriod grace;
     private final ScheduledExecutorService control;
@@ -113,6 +114,10 @@ public final class Dataplane implements AutoCloseable {
             i++;
         }
         errnoSlots[threads] = new FrameIo.ErrnoSlot();
+        this.segmentWriters = new SegmentWriter[threads + 1];
+        for (int lane = 0; lane <= threads; lane++) {
+            segmentWriters[lane] = new SegmentWriter(PooledByteBufAllocator.DEFAULT, lane);
+        }
         this.control = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "vswitch-control");
             t.setDaemon(true);
@@ -161,6 +166,10 @@ public final class Dataplane implements AutoCloseable {
 
     FrameIo.ErrnoSlot errnoSlot(int lane) {
         return errnoSlots[lane];
+    }
+
+    SegmentWriter segmentWriter(int lane) {
+        return segmentWriters[lane];
     }
 
     public void addDomain(BridgeDomain domain) {
@@ -363,6 +372,9 @@ public final class Dataplane implements AutoCloseable {
         }
         for (Lane lane : loopLanes) {
             lane.releaseBuffers();
+        }
+        for (SegmentWriter writer : segmentWriters) {
+            writer.release();
         }
     }
 }

@@ -121,6 +121,8 @@ public final class Lane {
             // With offloads the virtio-net header is read into the end of the headroom, so the
             // frame still starts at HEADROOM and the header sits right in front of it.
             int header = port.vnetHeader() ? VirtioNetHeader.LENGTH : 0;
+            io.vswitch.core.BridgeDomain domain = port.domain();
+            boolean plainInOffloadNetwork = header == 0 && domain != null && domain.settings().offload();
             while (count < frames.length) {
                 ByteBuf buf = frames[count];
                 int r = FrameIo.read(fd, buf.memoryAddress() + HEADROOM - header, frameCapacity + header, errno);
@@ -134,6 +136,9 @@ public final class Lane {
                 }
                 int n = Math.max(0, r - header); // a read shorter than its header counts as a runt
                 buf.setIndex(HEADROOM, HEADROOM + n);
+                if (plainInOffloadNetwork) {
+                    VirtioNetHeader.clear(buf); // every frame of an offload network carries a header
+                }
                 count++;
             }
             if (count > 0) {

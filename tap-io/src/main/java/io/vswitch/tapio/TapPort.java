@@ -1,6 +1,7 @@
 package io.vswitch.tapio;
 
 import io.netty.buffer.ByteBuf;
+import io.vswitch.core.BridgeDomain;
 import io.vswitch.core.DropReason;
 import io.vswitch.core.Port;
 import io.vswitch.core.VirtioNetHeader;
@@ -81,11 +82,29 @@ public final class TapPort extends Port {
 
     @Override
     public void transmit(ByteBuf frame, int laneIndex) {
+        if (vnetHeader) {
+            // An offload network's frames keep their virtio-net header in the headroom in
+            // front: it goes out with them, unchanged.
+            write(txFds[laneIndex], frame, VirtioNetHeader.LENGTH, laneIndex);
+            return;
+        }
+        BridgeDomain domain = domain();
+        if (domain != null && domain.settings().offload()) {
+            // This port has no offloads but the frame may: segment it or finish its checksum.
+            dataplane.segmentWriter(laneIndex).send(this, txFds[laneIndex], frame);
+            return;
+        }
+        write(txFds[laneIndex], frame, 0, laneIndex);
+    }
+
+    /** Writes a finished plain frame (no virtio-net header) from lane {@code laneIndex}. */
+    void writePlain(int fd, ByteBuf frame, int laneIndex) {
+        write(fd, frame, 0, laneIndex);
+    }
+
+    private void write(int fd, ByteBuf frame, int header, int laneIndex) {
         int length = frame.readableBytes();
-        // An offload network's frames keep their virtio-net header in the headroom in front:
-        // it goes out with them, unchanged.
-        int header = vnetHeader ? VirtioNetHeader.LENGTH : 0;
-        int n = FrameIo.write(txFds[laneIndex], frame.memoryAddress() + frame.readerIndex() - header, length + header,
+        int n = FrameIo.write(fd, frame.memoryAddress() + frame.readerIndex() - header, length + header,
                 dataplane.errnoSlot(laneIndex));
         if (n >= 0) {
             countTx(laneIndex, length);

@@ -51,6 +51,7 @@ public final class Daemon implements AutoCloseable {
         final boolean persist;
         final boolean offload;
         final Map<String, Boolean> tapPersist = new LinkedHashMap<>();
+        final Map<String, Boolean> tapOffload = new LinkedHashMap<>();
         final Map<Long, String> statics = new LinkedHashMap<>();
 
         Network(BridgeDomain domain, int vni, List<InetAddress> peers, boolean persist, boolean offload) {
@@ -298,7 +299,7 @@ public final class Daemon implements AutoCloseable {
                 }
             }
             for (NetworkSpec.PortSpec p : spec.ports()) {
-                attachTap(network, p.name(), p.persist() || spec.persist());
+                attachTap(network, p.name(), p.persist() || spec.persist(), p.offload());
             }
             for (NetworkSpec.StaticEntry s : spec.statics()) {
                 putStatic(network, MacAddress.parse(s.mac()), s.port());
@@ -362,9 +363,17 @@ public final class Daemon implements AutoCloseable {
     }
 
     public synchronized void addPort(String net, String port, boolean persist) {
+        addPort(net, port, persist, null);
+    }
+
+    /** {@code offload} false adds a port without offloads to an offload network; null follows the network. */
+    public synchronized void addPort(String net, String port, boolean persist, Boolean offload) {
         Network network = require(net);
         checkNewPortName(port);
-        attachTap(network, port, persist || network.persist);
+        if (Boolean.TRUE.equals(offload) && !network.offload) {
+            throw new IllegalArgumentException("network " + net + " has offloads off; a port cannot turn them on alone");
+        }
+        attachTap(network, port, persist || network.persist, offload);
         saveState();
     }
 
@@ -444,10 +453,11 @@ public final class Daemon implements AutoCloseable {
         return n;
     }
 
-    private void attachTap(Network network, String name, boolean persist) {
+    private void attachTap(Network network, String name, boolean persist, Boolean offloadOverride) {
+        boolean offload = network.offload && !Boolean.FALSE.equals(offloadOverride);
         TapPort port;
         try {
-            port = openTap(name, network.domain.mtu(), persist, network.offload);
+            port = openTap(name, network.domain.mtu(), persist, offload);
         } catch (NativeCallException e) {
             throw new IllegalStateException("cannot open port " + name + ": " + e.getMessage(), e);
         }
@@ -459,11 +469,14 @@ public final class Daemon implements AutoCloseable {
             throw new IllegalStateException("interrupted while attaching " + name);
         }
         network.tapPersist.put(name, persist);
+        if (offload != network.offload) {
+            network.tapOffload.put(name, offload);
+        }
         String where = port.device().namespace() != null ? "re-attached in " + port.device().namespace()
                 : port.device().created() ? "created" : "existing device";
         LOG.info("port {} up in network {} ({}, {}{}{})", name, network.domain.name(),
                 port.queueCount() == 1 ? "lane " + port.lane().index() : port.queueCount() + " queues, one per loop", where,
-                persist ? ", persistent" : "", network.offload ? ", offloads on" : "");
+                persist ? ", persistent" : "", offload ? ", offloads on" : network.offload ? ", offloads off (segmented in software)" : "");
     }
 
     private TapPort openTap(String name, int mtu, boolean persist, boolean offload) throws NativeCallException {
@@ -518,6 +531,7 @@ public final class Daemon implements AutoCloseable {
         }
         dataplane.detach(tap);
         network.tapPersist.remove(tap.name());
+        network.tapOffload.remove(tap.name());
     }
 
     // ---- state ------------------------------------------------------------------------------
@@ -527,7 +541,7 @@ public final class Daemon implements AutoCloseable {
         List<NetworkSpec> specs = new ArrayList<>();
         for (Network n : networks.values()) {
             List<NetworkSpec.PortSpec> ports = new ArrayList<>();
-            n.tapPersist.forEach((name, persist) -> ports.add(new NetworkSpec.PortSpec(name, persist)));
+            n.tapPersist.forEach((name, persist) -> ports.add(new NetworkSpec.PortSpec(name, persist, n.tapOffload.get(name))));
             List<NetworkSpec.StaticEntry> statics = new ArrayList<>();
             n.statics.forEach((mac, port) -> statics.add(new NetworkSpec.StaticEntry(MacAddress.toString(mac), port)));
             specs.add(new NetworkSpec(n.domain.name(), n.domain.mtu(), n.domain.settings().macAging().toSeconds(),

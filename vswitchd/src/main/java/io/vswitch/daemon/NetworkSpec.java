@@ -9,8 +9,15 @@ import java.util.List;
 public record NetworkSpec(String name, int mtu, long macAgingSeconds, int macLimit, int vni, List<String> peers,
         boolean persist, Boolean offload, List<PortSpec> ports, List<StaticEntry> statics) {
 
-    /** A TAP port; {@code persist}: the device outlives the daemon (TUNSETPERSIST). */
-    public record PortSpec(String name, boolean persist) {
+    /**
+     * A TAP port; {@code persist}: the device outlives the daemon (TUNSETPERSIST);
+     * {@code offload}: null to follow the network, false for a port without offloads in an
+     * offload network (frames to it are segmented in software).
+     */
+    public record PortSpec(String name, boolean persist, Boolean offload) {
+        public PortSpec(String name, boolean persist) {
+            this(name, persist, null);
+        }
     }
 
     /** A static MAC table entry: never ages, never moves. */

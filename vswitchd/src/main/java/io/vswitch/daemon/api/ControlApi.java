@@ -124,7 +124,8 @@ public final class ControlApi {
         if (sub.equals("ports")) {
             if (method.equals("POST") && parts.length == 5) {
                 String port = text(json, "name", true);
-                daemon.addPort(net, port, json.path("persist").asBoolean(false));
+                daemon.addPort(net, port, json.path("persist").asBoolean(false),
+                        json.hasNonNull("offload") ? Boolean.valueOf(json.get("offload").asBoolean()) : null);
                 BridgeDomain d = network(net);
                 return port(d.port(port), d);
             }

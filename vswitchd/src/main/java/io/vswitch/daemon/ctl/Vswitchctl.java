@@ -248,10 +248,19 @@ public final class Vswitchctl {
             String tap;
             @Option(names = "--persist", description = "The TAP outlives the daemon (TUNSETPERSIST).")
             boolean persist;
+            @Option(names = "--no-offload", description = "No offloads on this port even in an offload network "
+                    + "(frames to it are segmented in software).")
+            boolean noOffload;
 
             @Override
             public Integer call() throws Exception {
-                root().call("POST", "/v1/networks/" + enc(network) + "/ports", Map.of("name", tap, "persist", persist));
+                Map<String, Object> body = new java.util.LinkedHashMap<>();
+                body.put("name", tap);
+                body.put("persist", persist);
+                if (noOffload) {
+                    body.put("offload", false);
+                }
+                root().call("POST", "/v1/networks/" + enc(network) + "/ports", body);
                 out().println("port " + tap + " added to network " + network);
                 return 0;
             }
