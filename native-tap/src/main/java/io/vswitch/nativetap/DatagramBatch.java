@@ -15,11 +15,15 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
+import java.nio.ByteOrder;
+
 /**
- * A batch of UDP datagrams sent with one {@code sendmmsg(2)}, each straight from memory the
- * caller owns (one iovec per datagram), to IPv4 destinations. Nothing is copied and nothing is
- * allocated per datagram: the message headers, iovecs and addresses live in native memory taken
- * once. The caller keeps the datagrams' memory valid until {@link #flush} returns.
+ * A batch of UDP datagrams sent with one {@code sendmmsg(2)} to IPv4 destinations, each made of
+ * an 8-byte prefix (an encapsulation header, kept in the batch's own memory) and a payload sent
+ * straight from memory the caller owns: two iovecs per datagram, so the payload is neither
+ * copied nor written to. Nothing is allocated per datagram: message headers, iovecs, prefixes
+ * and addresses live in native memory taken once. The caller keeps the payloads valid until
+ * {@link #flush} returns.
  *
  * <p>Layouts (x86-64): {@code struct mmsghdr} is a 56-byte {@code struct msghdr} (name at 0,
  * namelen at 8, iov at 16, iovlen at 24, control at 32, controllen at 40, flags at 48) and
@@ -33,6 +37,8 @@ public final class DatagramBatch {
     private static final int IOVEC = 16;
     private static final int SOCKADDR_IN = 16;
     private static final int MSG_DONTWAIT = 0x40;
+    private static final java.lang.foreign.ValueLayout.OfLong JAVA_LONG_BIG_ENDIAN =
+            JAVA_LONG.withOrder(ByteOrder.BIG_ENDIAN);
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
@@ -45,6 +51,7 @@ public final class DatagramBatch {
     private final MemorySegment messages;
     private final MemorySegment iovecs;
     private final MemorySegment addresses;
+    private final MemorySegment prefixes;
     private final MemorySegment state;
     private final long messagesAddress;
     private final int capacity;
@@ -54,16 +61,19 @@ public final class DatagramBatch {
         this.capacity = capacity;
         Arena arena = Arena.ofAuto();
         this.messages = arena.allocate((long) MMSGHDR * capacity, 8);
-        this.iovecs = arena.allocate((long) IOVEC * capacity, 8);
+        this.iovecs = arena.allocate((long) IOVEC * 2 * capacity, 8);
         this.addresses = arena.allocate((long) SOCKADDR_IN * capacity, 8);
+        this.prefixes = arena.allocate(8L * capacity, 8);
         this.state = arena.allocate(CAPTURE_LAYOUT);
         this.messagesAddress = messages.address();
         for (int i = 0; i < capacity; i++) {
             long m = (long) i * MMSGHDR;
             messages.set(JAVA_LONG, m, addresses.address() + (long) i * SOCKADDR_IN);
             messages.set(JAVA_INT, m + 8, SOCKADDR_IN);
-            messages.set(JAVA_LONG, m + 16, iovecs.address() + (long) i * IOVEC);
-            messages.set(JAVA_LONG, m + 24, 1);
+            messages.set(JAVA_LONG, m + 16, iovecs.address() + (long) i * 2 * IOVEC);
+            messages.set(JAVA_LONG, m + 24, 2);
+            iovecs.set(JAVA_LONG, (long) i * 2 * IOVEC, prefixes.address() + 8L * i);
+            iovecs.set(JAVA_LONG, (long) i * 2 * IOVEC + 8, 8);
         }
     }
 
@@ -82,10 +92,14 @@ public final class DatagramBatch {
         return count == capacity;
     }
 
-    /** Queues one datagram of {@code length} bytes at {@code address} to {@code destination}. */
-    public void add(long address, int length, long destination) {
+    /**
+     * Queues one datagram to {@code destination}: the 8 bytes of {@code prefix} (first byte
+     * most significant) followed by {@code length} bytes at {@code address}.
+     */
+    public void add(long prefix, long address, int length, long destination) {
         int i = count++;
-        long iov = (long) i * IOVEC;
+        prefixes.set(JAVA_LONG_BIG_ENDIAN, 8L * i, prefix);
+        long iov = (long) i * 2 * IOVEC + IOVEC;
         iovecs.set(JAVA_LONG, iov, address);
         iovecs.set(JAVA_LONG, iov + 8, length);
         long sa = (long) i * SOCKADDR_IN;

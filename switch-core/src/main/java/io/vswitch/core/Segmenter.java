@@ -43,6 +43,15 @@ public final class Segmenter {
      * segmented (not TCP/UDP over IPv4/IPv6, inconsistent lengths).
      */
     public static int segment(ByteBuf frame, ByteBuf scratch, int headroom, SegmentSink sink) {
+        return segment(frame, scratch, headroom, 0, sink);
+    }
+
+    /**
+     * As {@link #segment(ByteBuf, ByteBuf, int, SegmentSink)}, segment {@code i} built at
+     * {@code i * stride + headroom} (a stride of 0 reuses the same place), so a caller that sends
+     * later can keep every segment; returns -1 also when they would not fit {@code scratch}.
+     */
+    public static int segment(ByteBuf frame, ByteBuf scratch, int headroom, int stride, SegmentSink sink) {
         int gso = VirtioNetHeader.gsoType(frame);
         int mss = VirtioNetHeader.gsoSize(frame);
         Layers layers = layers(frame);
@@ -63,16 +72,18 @@ public final class Segmenter {
             return -1;
         }
         int segments = (payload + mss - 1) / mss;
+        if (stride > 0 && (long) segments * stride > scratch.capacity()) {
+            return -1;
+        }
         int ipId = layers.ipv4 ? frame.getUnsignedShort(base + layers.l3 + 4) : 0;
         long seq = tcp ? frame.getUnsignedInt(base + layers.l4 + 4) : 0;
         int flags = tcp ? frame.getUnsignedByte(base + layers.l4 + 13) : 0;
         for (int i = 0; i < segments; i++) {
             int length = Math.min(mss, payload - i * mss);
-            scratch.clear();
-            scratch.writerIndex(headroom).readerIndex(headroom);
+            int s = i * stride + headroom;
+            scratch.setIndex(s, s);
             scratch.writeBytes(frame, base, headers);
             scratch.writeBytes(frame, base + headers + i * mss, length);
-            int s = headroom;
             int l4Length = headers - layers.l4 + length;
             if (layers.ipv4) {
                 scratch.setShort(s + layers.l3 + 2, layers.l4 - layers.l3 + l4Length);

@@ -181,10 +181,6 @@ public final class ConfigReader {
             Boolean offload = null;
             if (fields.containsKey("offload")) {
                 offload = bool(fields.get("offload"), key + ".offload");
-                if (offload && vni != 0) {
-                    throw error(fields.get("offload"), key + ".offload", "offloads are not available on overlay networks yet "
-                            + "(their frames would need segmenting in software before encapsulation)");
-                }
             }
             networks.add(new DaemonConfig.Network(name, mtu, aging, limit, List.copyOf(ports), vni,
                     List.copyOf(peers), persist, offload, line(item), mtuLine));

@@ -266,12 +266,9 @@ public final class Daemon implements AutoCloseable {
         } else if (!spec.peers().isEmpty()) {
             throw new IllegalArgumentException("peers need a vni: only an overlay network has remote VTEPs");
         }
-        // Offloads pass 64 KB frames through unchanged; a VXLAN peer could not take them
-        // without segmenting in software first, so overlay networks keep them off.
-        boolean offload = spec.offload() != null ? spec.offload() : spec.vni() == 0;
-        if (offload && spec.vni() != 0) {
-            throw new IllegalArgumentException("offloads are not available on overlay networks yet");
-        }
+        // Offloads pass 64 KB frames through to the TAPs that have them unchanged; towards a
+        // VXLAN peer (or a TAP without them) they are segmented in software, once.
+        boolean offload = spec.offload() == null || spec.offload();
         NetworkSettings settings;
         try {
             settings = new NetworkSettings(spec.name(), mtu,

@@ -53,7 +53,12 @@ public final class TunnelPort extends Port {
 
     @Override
     public void transmit(ByteBuf frame, int lane) {
-        endpoint.send(this, frame, lane);
+        io.vswitch.core.BridgeDomain domain = domain();
+        if (domain != null && domain.settings().offload()) {
+            endpoint.sendOffloaded(this, frame, lane);
+        } else {
+            endpoint.send(this, frame, lane);
+        }
     }
 
     void sent(int lane, int bytes) {

@@ -14,6 +14,8 @@ import io.netty.util.collection.IntObjectHashMap;
 import io.vswitch.core.BridgeDomain;
 import io.vswitch.core.Counters;
 import io.vswitch.core.DropReason;
+import io.vswitch.core.Segmenter;
+import io.vswitch.core.VirtioNetHeader;
 import io.vswitch.nativetap.DatagramBatch;
 import io.vswitch.tapio.Dataplane;
 import io.vswitch.tapio.Lane;
@@ -89,6 +91,10 @@ public final class VxlanEndpoint implements AutoCloseable {
     private final int[] senderFds;
     private final DatagramBatch[][] batches;
     private final DatagramBatch controlBatch = new DatagramBatch(1);
+    /** A 64 KB frame cut at the smallest MSS worth supporting (536) makes at most this many. */
+    private static final int MAX_SEGMENTS = 128;
+    private final int segmentStride;
+    private final SegmentQueue[] segmentQueues;
     private final Counters counters;
     private final Object changes = new Object();
     private volatile IntObjectHashMap<Overlay> byVni = new IntObjectHashMap<>();
@@ -101,6 +107,11 @@ public final class VxlanEndpoint implements AutoCloseable {
         this.senders = new Channel[options.sourceSockets()];
         this.senderFds = new int[options.sourceSockets()];
         this.batches = new DatagramBatch[loops][options.sourceSockets()];
+        this.segmentStride = Lane.HEADROOM + options.maxFrame();
+        this.segmentQueues = new SegmentQueue[loops];
+        for (int i = 0; i < loops; i++) {
+            segmentQueues[i] = new SegmentQueue(i);
+        }
         this.counters = new Counters(dataplane.lanes(), TunnelCounter.values().length);
     }
 
@@ -131,7 +142,7 @@ public final class VxlanEndpoint implements AutoCloseable {
                     .handler(receiver);
             receivers[i] = rx.bind(new InetSocketAddress(options.local(), options.port())).sync().channel();
             for (int k = 0; k < senders.length; k++) {
-                batches[i][k] = new DatagramBatch(64);
+                batches[i][k] = new DatagramBatch(MAX_SEGMENTS);
                 if (i == 0) {
                     Bootstrap tx = new Bootstrap().group(lane.loop()).channel(EpollDatagramChannel.class)
                             .option(ChannelOption.AUTO_READ, false)
@@ -220,30 +231,30 @@ public final class VxlanEndpoint implements AutoCloseable {
     }
 
     /**
-     * Encapsulates {@code frame} in place and queues it for its VTEP on this lane's socket for
-     * the frame's flow; every socket's queue goes out with one sendmmsg after the batch (or
-     * when it is full). The datagram is the frame's own memory, widened to the header written
-     * in its headroom, and the send is done before the lane reuses that memory.
+     * Queues {@code frame} for the port's VTEP on the socket of the frame's flow; every socket's
+     * queue goes out with one sendmmsg after the batch (or when it is full). Each datagram is the
+     * 8-byte VXLAN header (in the batch's own memory) and the frame's own memory, two iovecs: the
+     * frame is not copied, and not written to either, so the same buffer can at once be flooded
+     * to TAPs (with its virtio-net header in front) and to every peer.
      */
     void send(TunnelPort port, ByteBuf frame, int lane) {
-        int start = frame.readerIndex();
         int length = frame.readableBytes();
-        if (start < VxlanHeader.LENGTH || !frame.hasMemoryAddress()) {
-            port.countDrop(lane, DropReason.TX_ERROR); // no headroom: only frames not read by a lane
+        if (!frame.hasMemoryAddress()) {
+            port.countDrop(lane, DropReason.TX_ERROR);
             return;
         }
-        VxlanHeader.write(frame, start - VxlanHeader.LENGTH, port.vni());
-        long address = frame.memoryAddress() + start - VxlanHeader.LENGTH;
+        long header = ((long) VxlanHeader.FLAG_I << 56) | ((long) port.vni() << 8);
+        long address = frame.memoryAddress() + frame.readerIndex();
         int socket = FlowHash.of(frame) % senders.length;
         if (lane < receivers.length) {
             DatagramBatch batch = batches[lane][socket];
             if (batch.isFull()) {
                 flush(lane, socket);
             }
-            batch.add(address, length + VxlanHeader.LENGTH, port.destination());
+            batch.add(header, address, length, port.destination());
         } else {
             synchronized (controlBatch) {
-                controlBatch.add(address, length + VxlanHeader.LENGTH, port.destination());
+                controlBatch.add(header, address, length, port.destination());
                 if (controlBatch.flush(senderFds[socket]) == 0) {
                     counters.increment(lane, TunnelCounter.DROP_TX.ordinal());
                 }
@@ -252,6 +263,49 @@ public final class VxlanEndpoint implements AutoCloseable {
         counters.increment(lane, TunnelCounter.TX_DATAGRAMS.ordinal());
         counters.add(lane, TunnelCounter.TX_BYTES.ordinal(), length + VxlanHeader.LENGTH);
         port.sent(lane, length);
+    }
+
+    /**
+     * Sends a frame of an offload network (virtio-net header in front): a GSO frame is cut into
+     * MTU-sized frames laid side by side in this lane's scratch, all queued and sent at once
+     * (so the scratch is free again when this returns); a frame that only needs its checksum
+     * finished gets it in place. Lane threads only.
+     */
+    void sendOffloaded(TunnelPort port, ByteBuf frame, int lane) {
+        if (VirtioNetHeader.gsoType(frame) == VirtioNetHeader.GSO_NONE) {
+            if ((VirtioNetHeader.flags(frame) & VirtioNetHeader.FLAG_NEEDS_CSUM) != 0) {
+                Segmenter.completeChecksum(frame);
+            }
+            send(port, frame, lane);
+            return;
+        }
+        if (lane >= receivers.length) {
+            port.countDrop(lane, DropReason.TX_ERROR);
+            return;
+        }
+        SegmentQueue queue = segmentQueues[lane];
+        queue.port = port;
+        if (Segmenter.segment(frame, queue.scratch, Lane.HEADROOM, segmentStride, queue) < 0) {
+            port.countDrop(lane, DropReason.TX_ERROR);
+        }
+        flush(lane);
+    }
+
+    /** Hands each segment of one lane to {@link #send}. */
+    private final class SegmentQueue implements Segmenter.SegmentSink {
+        final ByteBuf scratch;
+        final int lane;
+        TunnelPort port;
+
+        SegmentQueue(int lane) {
+            this.lane = lane;
+            this.scratch = io.netty.buffer.PooledByteBufAllocator.DEFAULT.directBuffer(MAX_SEGMENTS * segmentStride);
+        }
+
+        @Override
+        public void accept(ByteBuf segment) {
+            send(port, segment, lane);
+        }
     }
 
     private void flush(int lane) {
@@ -281,6 +335,8 @@ public final class VxlanEndpoint implements AutoCloseable {
         private final Lane lane;
         private final int laneIndex;
         private final ByteBuf[] frames;
+        private final ByteBuf[] copies;
+        private final boolean[] copied;
         private int pending;
         private TunnelPort pendingPort;
 
@@ -288,6 +344,28 @@ public final class VxlanEndpoint implements AutoCloseable {
             this.lane = lane;
             this.laneIndex = lane.index();
             this.frames = new ByteBuf[batch];
+            this.copies = new ByteBuf[batch];
+            this.copied = new boolean[batch];
+        }
+
+        /**
+         * In an offload network every frame carries a virtio-net header in front, which a
+         * datagram slice has no room for: the frame is copied into a buffer of this loop's with
+         * headroom and an empty header (this network's only copy; a later step can coalesce the
+         * segments of one TCP flow here into one large frame).
+         */
+        private ByteBuf withHeader(ByteBuf content, int slot) {
+            ByteBuf copy = copies[slot];
+            if (copy == null) {
+                copy = copies[slot] = io.netty.buffer.PooledByteBufAllocator.DEFAULT.directBuffer(
+                        Lane.HEADROOM + options.maxFrame());
+            }
+            int length = Math.min(content.readableBytes(), copy.capacity() - Lane.HEADROOM);
+            copy.setIndex(Lane.HEADROOM, Lane.HEADROOM);
+            copy.writeBytes(content, content.readerIndex(), length);
+            VirtioNetHeader.clear(copy);
+            content.release();
+            return copy;
         }
 
         @Override
@@ -306,7 +384,10 @@ public final class VxlanEndpoint implements AutoCloseable {
             if (pending > 0 && (peer != pendingPort || pending == frames.length)) {
                 forward();
             }
-            frames[pending++] = content;
+            BridgeDomain domain = peer.domain();
+            boolean offload = domain != null && domain.settings().offload();
+            copied[pending] = offload;
+            frames[pending++] = offload ? withHeader(content, pending - 1) : content;
             pendingPort = peer;
         }
 
@@ -339,7 +420,9 @@ public final class VxlanEndpoint implements AutoCloseable {
                 lane.process(pendingPort, frames, count);
             } finally {
                 for (int i = 0; i < count; i++) {
-                    frames[i].release();
+                    if (!copied[i]) {
+                        frames[i].release();
+                    }
                     frames[i] = null;
                 }
             }
