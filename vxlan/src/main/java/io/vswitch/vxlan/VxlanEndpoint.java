@@ -436,6 +436,16 @@ public final class VxlanEndpoint implements AutoCloseable {
         }
 
         @Override
+        public void handlerRemoved(ChannelHandlerContext ctx) {
+            for (int i = 0; i < copies.length; i++) {
+                if (copies[i] != null) {
+                    copies[i].release();
+                    copies[i] = null;
+                }
+            }
+        }
+
+        @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             LOG.warn("vxlan receive error on loop {}: {}", laneIndex, cause.toString());
         }
@@ -451,6 +461,11 @@ public final class VxlanEndpoint implements AutoCloseable {
         for (Channel c : senders) {
             if (c != null) {
                 c.close().awaitUninterruptibly(1000);
+            }
+        }
+        for (SegmentQueue q : segmentQueues) {
+            if (q.scratch.refCnt() > 0) {
+                q.scratch.release();
             }
         }
     }
