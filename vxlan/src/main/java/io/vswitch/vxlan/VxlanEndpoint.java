@@ -13,6 +13,7 @@ import io.netty.channel.socket.DatagramPacket;
 import io.netty.util.collection.IntObjectHashMap;
 import io.vswitch.core.BridgeDomain;
 import io.vswitch.core.Counters;
+import io.vswitch.core.Coalescer;
 import io.vswitch.core.DropReason;
 import io.vswitch.core.Segmenter;
 import io.vswitch.core.VirtioNetHeader;
@@ -93,6 +94,7 @@ public final class VxlanEndpoint implements AutoCloseable {
     private final DatagramBatch controlBatch = new DatagramBatch(1);
     /** A 64 KB frame cut at the smallest MSS worth supporting (536) makes at most this many. */
     private static final int MAX_SEGMENTS = 128;
+    private static final boolean COALESCE = !Boolean.getBoolean("vswitch.vxlan.noCoalesce");
     private final int segmentStride;
     private final SegmentQueue[] segmentQueues;
     private final Counters counters;
@@ -351,16 +353,16 @@ public final class VxlanEndpoint implements AutoCloseable {
         /**
          * In an offload network every frame carries a virtio-net header in front, which a
          * datagram slice has no room for: the frame is copied into a buffer of this loop's with
-         * headroom and an empty header (this network's only copy; a later step can coalesce the
-         * segments of one TCP flow here into one large frame).
+         * headroom and an empty header (this network's only copy), where the following segments
+         * of the same TCP flow are then joined to it ({@link Coalescer}).
          */
         private ByteBuf withHeader(ByteBuf content, int slot) {
             ByteBuf copy = copies[slot];
             if (copy == null) {
                 copy = copies[slot] = io.netty.buffer.PooledByteBufAllocator.DEFAULT.directBuffer(
-                        Lane.HEADROOM + options.maxFrame());
+                        Lane.HEADROOM + VirtioNetHeader.MAX_GSO_FRAME);
             }
-            int length = Math.min(content.readableBytes(), copy.capacity() - Lane.HEADROOM);
+            int length = Math.min(content.readableBytes(), options.maxFrame());
             copy.setIndex(Lane.HEADROOM, Lane.HEADROOM);
             copy.writeBytes(content, content.readerIndex(), length);
             VirtioNetHeader.clear(copy);
@@ -386,6 +388,10 @@ public final class VxlanEndpoint implements AutoCloseable {
             }
             BridgeDomain domain = peer.domain();
             boolean offload = domain != null && domain.settings().offload();
+            if (COALESCE && offload && pending > 0 && copied[pending - 1] && Coalescer.tryAppend(frames[pending - 1], content)) {
+                content.release(); // joined the TCP segments before it: one TAP write for all
+                return;
+            }
             copied[pending] = offload;
             frames[pending++] = offload ? withHeader(content, pending - 1) : content;
             pendingPort = peer;
@@ -416,6 +422,11 @@ public final class VxlanEndpoint implements AutoCloseable {
         private void forward() {
             int count = pending;
             pending = 0;
+            for (int i = 0; i < count; i++) {
+                if (copied[i]) {
+                    Coalescer.finish(frames[i]);
+                }
+            }
             try {
                 lane.process(pendingPort, frames, count);
             } finally {
