@@ -1,0 +1,115 @@
+package io.vswitch.nativetap;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+/**
+ * Many equal-sized UDP datagrams to one destination in one {@code sendmsg(2)} with UDP
+ * segmentation offload (a {@code UDP_SEGMENT} control message, Linux 4.18+): the kernel builds
+ * the datagrams from one large buffer in one pass through the stack, and hands a GSO packet to
+ * devices that take it (a veth does). The datagrams are gathered from the caller's memory with
+ * one iovec each; all but the last must be exactly {@code segmentSize} bytes. Nothing is
+ * allocated per call; single-threaded.
+ *
+ * <p>Layouts (x86-64): {@code struct msghdr} 56 bytes (see {@link DatagramBatch}); the control
+ * message is a {@code struct cmsghdr} (len 8 bytes, level 4, type 4) followed by the u16 size,
+ * 24 bytes with padding ({@code CMSG_SPACE(2)}).
+ */
+public final class SegmentedDatagram {
+    /** The kernel's UDP_MAX_SEGMENTS. */
+    public static final int MAX_SEGMENTS = 128;
+    private static final int SOL_UDP = 17;
+    private static final int UDP_SEGMENT = 103;
+    private static final int MSG_DONTWAIT = 0x40;
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    // ssize_t sendmsg(int sockfd, const struct msghdr *msg, int flags)
+    private static final MethodHandle SENDMSG = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("sendmsg").orElseThrow(),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT),
+            Linker.Option.captureCallState("errno"));
+
+    private final MemorySegment message;
+    private final MemorySegment iovecs;
+    private final MemorySegment address;
+    private final MemorySegment control;
+    private final MemorySegment state;
+    private int count;
+    private int lastErrno;
+
+    public SegmentedDatagram() {
+        Arena arena = Arena.ofAuto();
+        message = arena.allocate(56, 8);
+        iovecs = arena.allocate(16L * MAX_SEGMENTS, 8);
+        address = arena.allocate(16, 8);
+        control = arena.allocate(24, 8);
+        state = arena.allocate(CAPTURE_LAYOUT);
+        message.set(JAVA_LONG, 0, address.address());
+        message.set(JAVA_INT, 8, 16);
+        message.set(JAVA_LONG, 16, iovecs.address());
+        message.set(JAVA_LONG, 32, control.address());
+        message.set(JAVA_LONG, 40, 24);
+        control.set(JAVA_LONG, 0, 18);            // cmsg_len = CMSG_LEN(2)
+        control.set(JAVA_INT, 8, SOL_UDP);
+        control.set(JAVA_INT, 12, UDP_SEGMENT);
+    }
+
+    public int size() {
+        return count;
+    }
+
+    /** Adds the next datagram's bytes. */
+    public void add(long bufferAddress, int length) {
+        long iov = 16L * count++;
+        iovecs.set(JAVA_LONG, iov, bufferAddress);
+        iovecs.set(JAVA_LONG, iov + 8, length);
+    }
+
+    /**
+     * Sends the datagrams added since the last call to {@code destination} (as
+     * {@link DatagramBatch#destination} packs it), cut at {@code segmentSize}. Returns true when
+     * the kernel took them; else {@link #lastErrno} says why. Empty afterwards.
+     */
+    public boolean send(int fd, long destination, int segmentSize) {
+        address.set(JAVA_SHORT, 0, (short) 2);
+        address.set(JAVA_BYTE, 2, (byte) (destination >>> 8));
+        address.set(JAVA_BYTE, 3, (byte) destination);
+        address.set(JAVA_BYTE, 4, (byte) (destination >>> 56));
+        address.set(JAVA_BYTE, 5, (byte) (destination >>> 48));
+        address.set(JAVA_BYTE, 6, (byte) (destination >>> 40));
+        address.set(JAVA_BYTE, 7, (byte) (destination >>> 32));
+        control.set(JAVA_SHORT, 16, (short) segmentSize);
+        message.set(JAVA_LONG, 24, count);
+        boolean single = count == 1;
+        message.set(JAVA_LONG, 40, single ? 0 : 24); // one datagram needs no segmentation
+        message.set(JAVA_LONG, 32, single ? 0 : control.address());
+        count = 0;
+        long n;
+        try {
+            n = (long) SENDMSG.invokeExact(state, fd, message.address(), MSG_DONTWAIT);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        if (n < 0) {
+            lastErrno = (int) ERRNO.get(state, 0L);
+            return false;
+        }
+        return true;
+    }
+
+    public int lastErrno() {
+        return lastErrno;
+    }
+}
