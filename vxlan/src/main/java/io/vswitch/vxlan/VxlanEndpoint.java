@@ -37,8 +37,9 @@ import java.util.Map;
  * <h2>Sockets</h2>
  * Every loop binds its own receive socket to {@code local:port} with SO_REUSEPORT, so the
  * kernel spreads incoming flows over the loops and each datagram is decapsulated and forwarded
- * by the loop that read it. Reads are batched with recvmmsg (Netty's
- * {@code MAX_DATAGRAM_PAYLOAD_SIZE}); the datagrams of one read are slices of one buffer.
+ * by the loop that read it. Reads are batched with UDP GRO (one read returns a run of datagrams
+ * of one flow, split by Netty into slices of one buffer); consecutive TCP segments are then
+ * joined again for offload TAPs. GSO frames from offload TAPs leave in one UDP GSO send.
  * For sending there is a small pool of sockets bound to ephemeral ports, shared by the loops:
  * the inner flow's hash picks the socket, so its source port follows the flow (RFC 7348
  * section 5), underlay ECMP can spread flows, and the peer's SO_REUSEPORT group hands one flow
@@ -95,6 +96,14 @@ public final class VxlanEndpoint implements AutoCloseable {
     private final DatagramBatch controlBatch = new DatagramBatch(1);
     /** A 64 KB frame cut at the smallest MSS worth supporting (536) makes at most this many. */
     private static final int MAX_SEGMENTS = 128;
+    /**
+     * Receive with UDP GRO (the kernel hands over runs of equal datagrams of one flow in one
+     * read, which Netty splits again) rather than recvmmsg; the two are not combined on Netty
+     * 4.2.18, which loses segment boundaries then. -Dvswitch.vxlan.noGro=true goes back to
+     * recvmmsg, -Dvswitch.vxlan.noCoalesce=true turns off joining TCP segments for the TAPs:
+     * both for measuring what each step is worth.
+     */
+    private static final boolean GRO = !Boolean.getBoolean("vswitch.vxlan.noGro");
     private static final boolean COALESCE = !Boolean.getBoolean("vswitch.vxlan.noCoalesce");
     private final int segmentStride;
     private final SegmentQueue[] segmentQueues;
@@ -140,8 +149,9 @@ public final class VxlanEndpoint implements AutoCloseable {
             Bootstrap rx = new Bootstrap().group(lane.loop()).channel(EpollDatagramChannel.class)
                     .option(EpollChannelOption.SO_REUSEPORT, true)
                     .option(ChannelOption.SO_RCVBUF, 4 << 20)
-                    .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, datagram)
-                    .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(datagram * 16))
+                    .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, GRO ? 0 : datagram)
+                    .option(EpollChannelOption.UDP_GRO, GRO)
+                    .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(GRO ? 65536 : datagram * 16))
                     .handler(receiver);
             receivers[i] = rx.bind(new InetSocketAddress(options.local(), options.port())).sync().channel();
             for (int k = 0; k < senders.length; k++) {
