@@ -46,7 +46,7 @@ def main():
     # Table
     paths = order
     head = "%-36s" % "metric" + "".join("%16s" % p for p in paths) + "".join(
-        "%16s" % ("%s/%s" % (p, BASELINE)) for p in paths if p != BASELINE)
+        "%22s" % ("%s/%s" % (p, BASELINE)) for p in paths if p != BASELINE)
     print(head)
     for key, label, unit, _ in METRICS:
         if not any(key in figures[p] for p in paths):
@@ -59,7 +59,7 @@ def main():
             if p == BASELINE:
                 continue
             v, b = figures[p].get(key), base.get(key)
-            row += "%16s" % ("n/a" if v is None or not b else "%.2fx" % (v / b))
+            row += "%22s" % ("n/a" if v is None or not b else "%.2fx" % (v / b))
         print(row)
 
     with open(json_out, "w") as f:
