@@ -5,7 +5,6 @@ import io.vswitch.core.Port;
 import io.vswitch.nativetap.DatagramBatch;
 
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 
 /**
  * A port of an overlay network that leads to one remote VTEP. Learning maps inner source MACs
@@ -17,7 +16,6 @@ public final class TunnelPort extends Port {
     private final VxlanEndpoint endpoint;
     private final int vni;
     private final InetAddress peer;
-    private final InetSocketAddress remote;
     private final long destination;
 
     TunnelPort(VxlanEndpoint endpoint, int vni, InetAddress peer, int lanes) {
@@ -25,7 +23,6 @@ public final class TunnelPort extends Port {
         this.endpoint = endpoint;
         this.vni = vni;
         this.peer = peer;
-        this.remote = new InetSocketAddress(peer, endpoint.port());
         this.destination = DatagramBatch.destination((java.net.Inet4Address) peer, endpoint.port());
     }
 
@@ -35,10 +32,6 @@ public final class TunnelPort extends Port {
 
     public InetAddress peer() {
         return peer;
-    }
-
-    InetSocketAddress remote() {
-        return remote;
     }
 
     /** The VTEP as {@link DatagramBatch#destination} packs it. */

@@ -48,11 +48,13 @@ import java.util.Map;
  * during a batch and sends each queue with one sendmmsg after it: no copy, no allocation.
  *
  * <h2>Encapsulation without a copy</h2>
- * A frame read from a TAP sits behind {@link Lane#HEADROOM} free bytes. The 8-byte VXLAN header
- * is written into that headroom and a retained duplicate of the same memory, widened to start at
- * the header, is what the socket sends; the frame bytes themselves are not touched, so the same
- * buffer can at once be flooded to local ports and to every peer (the header is the same for all
- * peers of a network). Decapsulation only moves the reader index past the header.
+ * A datagram is two iovecs: the 8-byte VXLAN header, kept in the send batch's own memory, and
+ * the frame where it was read. The frame is neither copied nor written to, so the same buffer
+ * can at once be flooded to TAPs (with a virtio-net header in front of it) and to every peer.
+ * Only a 64 KB offload frame is copied, once, when it is cut into segments (each then getting
+ * its header in front in the scratch) for one UDP GSO send. Decapsulation only moves the reader
+ * index past the header; for offload TAPs the frame is copied once into a buffer with room for
+ * a virtio-net header, where the TCP segments that follow it are joined to it.
  *
  * <h2>What is accepted</h2>
  * A datagram is dropped and counted by reason when it is shorter than 8 + 14 bytes, has the I
