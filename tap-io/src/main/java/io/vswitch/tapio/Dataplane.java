@@ -43,7 +43,7 @@ public final class Dataplane implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Dataplane.class);
 
     /** Start-up settings, validated by the caller. */
-    public record Options(int threads, List<Integer> cpus, int batch, int maxFrame, long busyPollNs) {
+    public record Options(int threads, List<Integer> cpus, int batch, int maxFrame, long busyPollNs, boolean pin) {
         public Options {
             if (threads < 1) {
                 throw new IllegalArgumentException("threads must be at least 1");
@@ -52,7 +52,7 @@ public final class Dataplane implements AutoCloseable {
         }
 
         public Options(int threads, List<Integer> cpus, int batch, int maxFrame) {
-            this(threads, cpus, batch, maxFrame, 0);
+            this(threads, cpus, batch, maxFrame, 0, true);
         }
 
         public static Options defaults(int threads) {
@@ -90,13 +90,15 @@ public final class Dataplane implements AutoCloseable {
             int i = next.getAndIncrement();
             int cpu = options.cpus().isEmpty() ? i % cpuCount : options.cpus().get(i % options.cpus().size());
             Thread t = new FastThreadLocalThread(() -> {
-                try {
-                    CpuAffinity.pinCurrentThread(cpu);
-                } catch (NativeCallException | IllegalArgumentException e) {
-                    LOG.warn("event loop {} not pinned to CPU {}: {}", i, cpu, e.getMessage());
+                if (options.pin()) {
+                    try {
+                        CpuAffinity.pinCurrentThread(cpu);
+                    } catch (NativeCallException | IllegalArgumentException e) {
+                        LOG.warn("event loop {} not pinned to CPU {}: {}", i, cpu, e.getMessage());
+                    }
                 }
                 runnable.run();
-            }, "vswitch-loop-" + i + "-cpu" + cpu);
+            }, "vswitch-loop-" + i + (options.pin() ? "-cpu" + cpu : ""));
             t.setDaemon(false);
             return t;
         };

@@ -191,9 +191,9 @@ public final class ConfigReader {
     private DaemonConfig.Dataplane dataplane(Node node) throws ConfigException {
         int cpuCount = Runtime.getRuntime().availableProcessors();
         if (node == null) {
-            return new DaemonConfig.Dataplane(cpuCount, List.of(), 64, Duration.ZERO);
+            return new DaemonConfig.Dataplane(cpuCount, List.of(), 64, Duration.ZERO, true);
         }
-        Map<String, Node> fields = mapping(node, "dataplane", Set.of("threads", "cpus", "batch", "busy-poll"));
+        Map<String, Node> fields = mapping(node, "dataplane", Set.of("threads", "cpus", "batch", "busy-poll", "pin"));
         int threads = fields.containsKey("threads")
                 ? integer(fields.get("threads"), "dataplane.threads", 1, MAX_THREADS) : cpuCount;
         List<Integer> cpus = new ArrayList<>();
@@ -219,7 +219,11 @@ public final class ConfigReader {
                 throw error(n, "dataplane.busy-poll", "expected at most 1s of spinning, got \"" + text + "\"");
             }
         }
-        return new DaemonConfig.Dataplane(threads, List.copyOf(cpus), batch, busyPoll);
+        boolean pin = !fields.containsKey("pin") || bool(fields.get("pin"), "dataplane.pin");
+        if (!pin && !cpus.isEmpty()) {
+            throw error(fields.get("cpus"), "dataplane.cpus", "cpus name where to pin the loops, but pin is false");
+        }
+        return new DaemonConfig.Dataplane(threads, List.copyOf(cpus), batch, busyPoll, pin);
     }
 
     private DaemonConfig.Metrics metrics(Node node) throws ConfigException {

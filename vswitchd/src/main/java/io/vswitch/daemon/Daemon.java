@@ -150,7 +150,7 @@ public final class Daemon implements AutoCloseable {
         }
         DaemonConfig.Dataplane dp = config.dataplane();
         Dataplane dataplane = Dataplane.start(new Dataplane.Options(dp.threads(), dp.cpus(), dp.batch(),
-                io.vswitch.core.VirtioNetHeader.MAX_GSO_FRAME, dp.busyPoll().toNanos()));
+                io.vswitch.core.VirtioNetHeader.MAX_GSO_FRAME, dp.busyPoll().toNanos(), dp.pin()));
         Daemon daemon = new Daemon(config, dataplane, state, underlayMtu);
         try {
             if (config.vxlan() != null) {

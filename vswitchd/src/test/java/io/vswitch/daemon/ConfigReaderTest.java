@@ -116,6 +116,16 @@ class ConfigReaderTest {
     }
 
     @Test
+    void loopsArePinnedUnlessToldNot() throws Exception {
+        String nets = "networks:\n  - name: a\n";
+        assertTrue(ConfigReader.parse("f", nets).dataplane().pin());
+        assertTrue(!ConfigReader.parse("f", "dataplane:\n  pin: false\n" + nets).dataplane().pin());
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> ConfigReader.parse("f", "dataplane:\n  pin: false\n  cpus: [0]\n" + nets));
+        assertTrue(e.getMessage().contains("dataplane.cpus"), e.getMessage());
+    }
+
+    @Test
     void busyPollIsOffByDefaultAndTakesMicrosOrMillis() throws Exception {
         String nets = "networks:\n  - name: a\n";
         assertEquals(Duration.ZERO, ConfigReader.parse("f", nets).dataplane().busyPoll());
