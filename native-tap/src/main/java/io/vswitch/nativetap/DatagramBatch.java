@@ -84,6 +84,17 @@ public final class DatagramBatch {
         return (ip << 32) | (port & 0xFFFF);
     }
 
+    /** Writes {@code destination} as a {@code struct sockaddr_in} at {@code at}: family, port, address. */
+    static void writeSockaddr(MemorySegment segment, long at, long destination) {
+        segment.set(JAVA_SHORT, at, (short) 2); // AF_INET, host order
+        segment.set(JAVA_BYTE, at + 2, (byte) (destination >>> 8));
+        segment.set(JAVA_BYTE, at + 3, (byte) destination);
+        segment.set(JAVA_BYTE, at + 4, (byte) (destination >>> 56));
+        segment.set(JAVA_BYTE, at + 5, (byte) (destination >>> 48));
+        segment.set(JAVA_BYTE, at + 6, (byte) (destination >>> 40));
+        segment.set(JAVA_BYTE, at + 7, (byte) (destination >>> 32));
+    }
+
     public int size() {
         return count;
     }
@@ -102,14 +113,7 @@ public final class DatagramBatch {
         long iov = (long) i * 2 * IOVEC + IOVEC;
         iovecs.set(JAVA_LONG, iov, address);
         iovecs.set(JAVA_LONG, iov + 8, length);
-        long sa = (long) i * SOCKADDR_IN;
-        addresses.set(JAVA_SHORT, sa, (short) 2); // AF_INET, host order
-        addresses.set(JAVA_BYTE, sa + 2, (byte) (destination >>> 8));
-        addresses.set(JAVA_BYTE, sa + 3, (byte) destination);
-        addresses.set(JAVA_BYTE, sa + 4, (byte) (destination >>> 56));
-        addresses.set(JAVA_BYTE, sa + 5, (byte) (destination >>> 48));
-        addresses.set(JAVA_BYTE, sa + 6, (byte) (destination >>> 40));
-        addresses.set(JAVA_BYTE, sa + 7, (byte) (destination >>> 32));
+        writeSockaddr(addresses, (long) i * SOCKADDR_IN, destination);
     }
 
     /**

@@ -9,7 +9,6 @@ import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
@@ -83,13 +82,7 @@ public final class SegmentedDatagram {
      * the kernel took them; else {@link #lastErrno} says why. Empty afterwards.
      */
     public boolean send(int fd, long destination, int segmentSize) {
-        address.set(JAVA_SHORT, 0, (short) 2);
-        address.set(JAVA_BYTE, 2, (byte) (destination >>> 8));
-        address.set(JAVA_BYTE, 3, (byte) destination);
-        address.set(JAVA_BYTE, 4, (byte) (destination >>> 56));
-        address.set(JAVA_BYTE, 5, (byte) (destination >>> 48));
-        address.set(JAVA_BYTE, 6, (byte) (destination >>> 40));
-        address.set(JAVA_BYTE, 7, (byte) (destination >>> 32));
+        DatagramBatch.writeSockaddr(address, 0, destination);
         control.set(JAVA_SHORT, 16, (short) segmentSize);
         message.set(JAVA_LONG, 24, count);
         boolean single = count == 1;

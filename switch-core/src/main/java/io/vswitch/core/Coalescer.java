@@ -113,18 +113,14 @@ public final class Coalescer {
         boolean ipv4 = frame.getUnsignedShort(a + 12) == IPV4;
         int l4 = l3 + (ipv4 ? 20 : 40);
         int l4Length = frame.readableBytes() - l4;
-        long pseudo;
         if (ipv4) {
             frame.setShort(a + l3 + 2, 20 + l4Length);
             frame.setShort(a + l3 + 10, 0);
             frame.setShort(a + l3 + 10, ~Segmenter.fold(Segmenter.sum(frame, a + l3, 20, 0)) & 0xFFFF);
-            pseudo = Segmenter.sum(frame, a + l3 + 12, 8, 0);
         } else {
             frame.setShort(a + l3 + 4, l4Length);
-            pseudo = Segmenter.sum(frame, a + l3 + 8, 32, 0);
         }
-        pseudo += 6 + l4Length;
-        frame.setShort(a + l4 + 16, Segmenter.fold(pseudo));
+        frame.setShort(a + l4 + 16, Segmenter.fold(Segmenter.pseudoHeaderSum(frame, a + l3, ipv4, 6, l4Length)));
         int header = a - VirtioNetHeader.LENGTH;
         int tcpLen = (frame.getUnsignedByte(a + l4 + 12) >> 4) * 4;
         frame.setByte(header, VirtioNetHeader.FLAG_NEEDS_CSUM);

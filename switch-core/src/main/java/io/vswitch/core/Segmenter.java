@@ -168,15 +168,18 @@ public final class Segmenter {
     }
 
     private static int l4Checksum(ByteBuf buf, int base, Layers layers, int l4Length) {
-        long sum;
-        if (layers.ipv4) {
-            sum = sum(buf, base + layers.l3 + 12, 8, 0);
-        } else {
-            sum = sum(buf, base + layers.l3 + 8, 32, 0);
-        }
-        sum += layers.proto + l4Length;
+        long sum = pseudoHeaderSum(buf, base + layers.l3, layers.ipv4, layers.proto, l4Length);
         sum = sum(buf, base + layers.l4, l4Length, sum);
         return ~fold(sum) & 0xFFFF;
+    }
+
+    /**
+     * The unfolded sum of the TCP/UDP pseudo-header (RFC 793/768 for IPv4, RFC 8200 section
+     * 8.1 for IPv6) of the IP header at {@code ip}: addresses, protocol and L4 length.
+     */
+    static long pseudoHeaderSum(ByteBuf buf, int ip, boolean ipv4, int proto, int l4Length) {
+        long sum = ipv4 ? sum(buf, ip + 12, 8, 0) : sum(buf, ip + 8, 32, 0);
+        return sum + proto + l4Length;
     }
 
     /** The one's-complement sum (unfolded) of {@code length} bytes at {@code index}. */
