@@ -12,7 +12,8 @@ METRICS = [
     # key, label, unit, better
     ("tcp1", "TCP 1 stream", "Gbit/s", "higher"),
     ("tcp4", "TCP 4 streams", "Gbit/s", "higher"),
-    ("udp64", "64-byte UDP", "Mframes/s", "higher"),
+    ("udp64", "64-byte UDP forwarded", "Mframes/s", "higher"),
+    ("udp64_received", "64-byte UDP received", "Mframes/s", "higher"),
     ("ping_p50", "ping p50", "ms", "lower"),
     ("ping_p99", "ping p99", "ms", "lower"),
     ("cpu_cores", "switch CPU (TCP 1)", "cores", "lower"),
@@ -43,30 +44,37 @@ def main():
         figures[path][metric] = number(value)
     base = figures.get(BASELINE, {})
 
-    # Table
+    # Table: every path, then each path against the bridge and vswitchd against each other switch.
     paths = order
-    head = "%-36s" % "metric" + "".join("%16s" % p for p in paths) + "".join(
-        "%22s" % ("%s/%s" % (p, BASELINE)) for p in paths if p != BASELINE)
-    print(head)
+    pairs = [(p, BASELINE) for p in paths if p != BASELINE] + [
+        ("vswitchd", p) for p in paths
+        if p != BASELINE and not p.startswith("vswitchd") and "vswitchd" in figures]
+    ratios = {}
+    for a, b in pairs:
+        ratios["%s/%s" % (a, b)] = {
+            key: (figures[a][key] / figures[b][key]
+                  if figures[a].get(key) is not None and figures[b].get(key) else None)
+            for key, _, _, _ in METRICS}
+    columns = list(paths) + list(ratios)
+    widths = {name: max(10, len(name) + 2) for name in columns}
+    print("%-36s" % "metric" + "".join("%*s" % (widths[name], name) for name in columns))
     for key, label, unit, _ in METRICS:
         if not any(key in figures[p] for p in paths):
             continue
         row = "%-36s" % ("%s (%s)" % (label, unit))
         for p in paths:
             v = figures[p].get(key)
-            row += "%16s" % ("n/a" if v is None else ("%.3f" % v if v < 10 else "%.2f" % v))
-        for p in paths:
-            if p == BASELINE:
-                continue
-            v, b = figures[p].get(key), base.get(key)
-            row += "%22s" % ("n/a" if v is None or not b else "%.2fx" % (v / b))
+            row += "%*s" % (widths[p], "n/a" if v is None else ("%.3f" % v if v < 10 else "%.2f" % v))
+        for name in ratios:
+            r = ratios[name][key]
+            row += "%*s" % (widths[name], "n/a" if r is None else "%.2fx" % r)
         print(row)
 
     with open(json_out, "w") as f:
         json.dump({"title": title, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                    "baseline": BASELINE, "paths": order,
                    "metrics": {k: {"label": l, "unit": u, "better": b} for k, l, u, b in METRICS},
-                   "figures": figures}, f, indent=2)
+                   "figures": figures, "ratios": ratios}, f, indent=2)
 
     # SVG: one panel per metric, one bar per path, values on the bars.
     shown = [m for m in METRICS if any(figures[p].get(m[0]) is not None for p in paths)]
