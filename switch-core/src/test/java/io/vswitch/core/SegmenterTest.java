@@ -130,4 +130,43 @@ class SegmenterTest {
         assertTrue(checksumOk(frame, l4, 32 + 300, pseudo), "finished TCP checksum");
         assertEquals(2, frame.getByte(0), "flags: data valid, no longer needs checksum");
     }
+
+    /** RFC 1071 the slow way: 16-bit big-endian words, the odd byte padded, carries folded. */
+    private static int referenceSum(byte[] data, int from, int length) {
+        long sum = 0;
+        for (int i = 0; i < length; i += 2) {
+            int hi = data[from + i] & 0xFF;
+            int lo = i + 1 < length ? data[from + i + 1] & 0xFF : 0;
+            sum += (hi << 8) | lo;
+        }
+        return Segmenter.fold(sum);
+    }
+
+    @Test
+    void wideSumFoldsToTheRfc1071SumForAnyOffsetLengthAndContent() {
+        java.util.Random random = new java.util.Random(1071);
+        byte[] ones = new byte[4096];
+        java.util.Arrays.fill(ones, (byte) 0xFF);
+        List<byte[]> contents = List.of(new byte[4096], ones, randomBytes(random, 4096), randomBytes(random, 4096));
+        for (byte[] data : contents) {
+            ByteBuf heap = Unpooled.wrappedBuffer(data);
+            ByteBuf direct = Unpooled.directBuffer(data.length).writeBytes(data);
+            assertTrue(direct.hasMemoryAddress(), "the by-address path is the one tested");
+            for (int trial = 0; trial < 400; trial++) {
+                int from = random.nextInt(64);
+                int length = trial < 40 ? trial : random.nextInt(data.length - from);
+                long initial = random.nextInt(1 << 20);
+                int expected = Segmenter.fold(referenceSum(data, from, length) + initial);
+                assertEquals(expected, Segmenter.fold(Segmenter.sum(heap, from, length, initial)), "heap " + from + "+" + length);
+                assertEquals(expected, Segmenter.fold(Segmenter.sum(direct, from, length, initial)), "direct " + from + "+" + length);
+            }
+            direct.release();
+        }
+    }
+
+    private static byte[] randomBytes(java.util.Random random, int n) {
+        byte[] b = new byte[n];
+        random.nextBytes(b);
+        return b;
+    }
 }
