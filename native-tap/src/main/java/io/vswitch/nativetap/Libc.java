@@ -27,6 +27,7 @@ final class Libc {
     static final int AF_INET = 2;
     static final int SOCK_DGRAM = 2;
     static final int SOCK_CLOEXEC = 0x80000;
+    static final int SOCK_NONBLOCK = 0x800;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
@@ -44,6 +45,12 @@ final class Libc {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2));
     private static final MethodHandle SOCKET = downcall("socket",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    // int setsockopt(int fd, int level, int name, const void *value, socklen_t length)
+    private static final MethodHandle SETSOCKOPT = downcall("setsockopt",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    // int bind(int fd, const struct sockaddr *address, socklen_t length)
+    private static final MethodHandle BIND = downcall("bind",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle IF_NAMETOINDEX = downcall("if_nametoindex",
             FunctionDescriptor.of(JAVA_INT, ADDRESS));
     private static final MethodHandle SETNS = downcall("setns",
@@ -106,6 +113,22 @@ final class Libc {
     static int socket(MemorySegment state, int domain, int type, int protocol) {
         try {
             return (int) SOCKET.invokeExact(state, domain, type, protocol);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static int setsockopt(MemorySegment state, int fd, int level, int name, MemorySegment value) {
+        try {
+            return (int) SETSOCKOPT.invokeExact(state, fd, level, name, value, (int) value.byteSize());
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static int bind(MemorySegment state, int fd, MemorySegment address) {
+        try {
+            return (int) BIND.invokeExact(state, fd, address, (int) address.byteSize());
         } catch (Throwable t) {
             throw new AssertionError(t);
         }

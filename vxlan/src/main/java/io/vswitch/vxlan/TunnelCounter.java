@@ -7,6 +7,7 @@ public enum TunnelCounter {
     TX_DATAGRAMS("tx_datagrams", "VXLAN datagrams sent"),
     TX_BYTES("tx_bytes", "bytes of VXLAN datagrams sent"),
     DROP_SHORT("drop_short", "datagram shorter than VXLAN header + Ethernet header"),
+    DROP_TRUNCATED("drop_truncated", "read larger than the receive buffer (its end was lost)"),
     DROP_NO_VNI_FLAG("drop_no_vni_flag", "I flag clear: no valid VNI"),
     DROP_UNKNOWN_VNI("drop_unknown_vni", "VNI of no configured network"),
     DROP_UNKNOWN_PEER("drop_unknown_peer", "source address is not a peer of that network"),

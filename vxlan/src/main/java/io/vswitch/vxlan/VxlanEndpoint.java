@@ -3,13 +3,14 @@ package io.vswitch.vxlan;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.FixedRecvByteBufAllocator;
-import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDatagramChannel;
-import io.netty.channel.socket.DatagramPacket;
+import io.netty.channel.IoEvent;
+import io.netty.channel.IoRegistration;
+import io.netty.channel.epoll.EpollIoHandle;
+import io.netty.channel.epoll.EpollIoOps;
+import io.netty.channel.unix.FileDescriptor;
 import io.netty.util.collection.IntObjectHashMap;
 import io.vswitch.core.BridgeDomain;
 import io.vswitch.core.Counters;
@@ -18,12 +19,15 @@ import io.vswitch.core.DropReason;
 import io.vswitch.core.Segmenter;
 import io.vswitch.core.VirtioNetHeader;
 import io.vswitch.nativetap.DatagramBatch;
+import io.vswitch.nativetap.Errno;
+import io.vswitch.nativetap.GroSocket;
 import io.vswitch.nativetap.SegmentedDatagram;
 import io.vswitch.tapio.Dataplane;
 import io.vswitch.tapio.Lane;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.HashMap;
@@ -37,9 +41,10 @@ import java.util.Map;
  * <h2>Sockets</h2>
  * Every loop binds its own receive socket to {@code local:port} with SO_REUSEPORT, so the
  * kernel spreads incoming flows over the loops and each datagram is decapsulated and forwarded
- * by the loop that read it. Reads are batched with UDP GRO (one read returns a run of datagrams
- * of one flow, split by Netty into slices of one buffer); consecutive TCP segments are then
- * joined again for offload TAPs. GSO frames from offload TAPs leave in one UDP GSO send.
+ * by the loop that read it. The receive socket is a handle of the loop itself, read with
+ * {@code recvmsg} through FFM and UDP GRO (one read returns a run of datagrams of one flow, cut
+ * again by index, nothing allocated per datagram); consecutive TCP segments are then joined
+ * again for offload TAPs. GSO frames from offload TAPs leave in one UDP GSO send.
  * For sending there is a small pool of sockets bound to ephemeral ports, shared by the loops:
  * the inner flow's hash picks the socket, so its source port follows the flow (RFC 7348
  * section 5), underlay ECMP can spread flows, and the peer's SO_REUSEPORT group hands one flow
@@ -52,9 +57,10 @@ import java.util.Map;
  * the frame where it was read. The frame is neither copied nor written to, so the same buffer
  * can at once be flooded to TAPs (with a virtio-net header in front of it) and to every peer.
  * Only a 64 KB offload frame is copied, once, when it is cut into segments (each then getting
- * its header in front in the scratch) for one UDP GSO send. Decapsulation only moves the reader
- * index past the header; for offload TAPs the frame is copied once into a buffer with room for
- * a virtio-net header, where the TCP segments that follow it are joined to it.
+ * its header in front in the scratch) for one UDP GSO send. Decapsulation moves the reader
+ * index past the header and copies the inner frame once, out of the read buffer that the next
+ * read reuses, into a buffer with room for a virtio-net header, where the TCP segments that
+ * follow it are joined to it.
  *
  * <h2>What is accepted</h2>
  * A datagram is dropped and counted by reason when it is shorter than 8 + 14 bytes, has the I
@@ -82,6 +88,8 @@ public final class VxlanEndpoint implements AutoCloseable {
         final BridgeDomain domain;
         final int vni;
         volatile Map<InetAddress, TunnelPort> peers = Map.of();
+        /** The same ports by IPv4 address as an int, for the receive path (no boxing, no lookup object). */
+        volatile IntObjectHashMap<TunnelPort> byAddress = new IntObjectHashMap<>();
 
         Overlay(BridgeDomain domain, int vni) {
             this.domain = domain;
@@ -91,7 +99,7 @@ public final class VxlanEndpoint implements AutoCloseable {
 
     private final Dataplane dataplane;
     private final Options options;
-    private final Channel[] receivers;
+    private final GroReader[] receivers;
     private final Channel[] senders;
     private final int[] senderFds;
     private final DatagramBatch[][] batches;
@@ -100,10 +108,9 @@ public final class VxlanEndpoint implements AutoCloseable {
     private static final int MAX_SEGMENTS = 128;
     /**
      * Receive with UDP GRO (the kernel hands over runs of equal datagrams of one flow in one
-     * read, which Netty splits again) rather than recvmmsg; the two are not combined on Netty
-     * 4.2.18, which loses segment boundaries then. -Dvswitch.vxlan.noGro=true goes back to
-     * recvmmsg, -Dvswitch.vxlan.noCoalesce=true turns off joining TCP segments for the TAPs:
-     * both for measuring what each step is worth.
+     * read). -Dvswitch.vxlan.noGro=true reads one datagram per recvmsg instead,
+     * -Dvswitch.vxlan.noCoalesce=true turns off joining TCP segments for the TAPs: both for
+     * measuring what each step is worth.
      */
     private static final boolean GRO = !Boolean.getBoolean("vswitch.vxlan.noGro");
     private static final boolean COALESCE = !Boolean.getBoolean("vswitch.vxlan.noCoalesce");
@@ -117,7 +124,7 @@ public final class VxlanEndpoint implements AutoCloseable {
         this.dataplane = dataplane;
         this.options = options;
         int loops = dataplane.threads();
-        this.receivers = new Channel[loops];
+        this.receivers = new GroReader[loops];
         this.senders = new Channel[options.sourceSockets()];
         this.senderFds = new int[options.sourceSockets()];
         this.batches = new DatagramBatch[loops][options.sourceSockets()];
@@ -144,18 +151,20 @@ public final class VxlanEndpoint implements AutoCloseable {
     }
 
     private void bind() throws Exception {
-        int datagram = VxlanHeader.LENGTH + options.maxFrame();
+        if (!(options.local() instanceof Inet4Address local)) {
+            throw new IllegalArgumentException("the VXLAN underlay is IPv4: local address "
+                    + options.local().getHostAddress() + " is not");
+        }
         for (int i = 0; i < receivers.length; i++) {
             Lane lane = dataplane.lane(i);
-            Receiver receiver = new Receiver(lane, dataplane.threads() > 0 ? 64 : 1);
-            Bootstrap rx = new Bootstrap().group(lane.loop()).channel(EpollDatagramChannel.class)
-                    .option(EpollChannelOption.SO_REUSEPORT, true)
-                    .option(ChannelOption.SO_RCVBUF, 4 << 20)
-                    .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, GRO ? 0 : datagram)
-                    .option(EpollChannelOption.UDP_GRO, GRO)
-                    .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(GRO ? 65536 : datagram * 16))
-                    .handler(receiver);
-            receivers[i] = rx.bind(new InetSocketAddress(options.local(), options.port())).sync().channel();
+            GroSocket socket = GroSocket.bind(ipv4(local), options.port(), 4 << 20, GRO);
+            GroReader reader = new GroReader(lane, socket, 64);
+            receivers[i] = reader;
+            IoRegistration registration = lane.loop().register(reader).sync().getNow();
+            lane.loop().submit(() -> {
+                reader.registration = registration;
+                registration.submit(EpollIoOps.EPOLLIN);
+            }).sync();
             for (int k = 0; k < senders.length; k++) {
                 batches[i][k] = new DatagramBatch(MAX_SEGMENTS);
                 if (i == 0) {
@@ -235,6 +244,11 @@ public final class VxlanEndpoint implements AutoCloseable {
             Map<InetAddress, TunnelPort> next = new HashMap<>(overlay.peers);
             next.put(peer, port);
             overlay.peers = Map.copyOf(next);
+            IntObjectHashMap<TunnelPort> byAddress = new IntObjectHashMap<>();
+            for (Map.Entry<InetAddress, TunnelPort> e : next.entrySet()) {
+                byAddress.put(ipv4(e.getKey()), e.getValue());
+            }
+            overlay.byAddress = byAddress;
             return port;
         }
     }
@@ -404,30 +418,103 @@ public final class VxlanEndpoint implements AutoCloseable {
      * consecutive frames from the same peer form one batch, which ends when the peer changes,
      * the batch is full, or the read is complete.
      */
-    private final class Receiver extends ChannelInboundHandlerAdapter {
+    /**
+     * A loop's receive socket as a handle of that loop: reads with UDP GRO into one buffer (each
+     * read a run of datagrams of one flow, up to {@link #READ_BUDGET} reads per wake-up), checks
+     * and decapsulates every datagram in place, and hands the inner frames to the lane in
+     * batches. Nothing is allocated per datagram: the source address is an int, the datagram is
+     * a reader/writer index range of the read buffer. Every frame is copied once, into a buffer
+     * of this reader's with headroom (and, in an offload network, an empty virtio-net header),
+     * where the TCP segments of the same flow that follow it are joined to it ({@link Coalescer}),
+     * also across reads of one wake-up.
+     */
+    private final class GroReader implements EpollIoHandle {
+        private static final int READ_BUDGET = 16;
+        private static final int READ_CAPACITY = 65536;
         private final Lane lane;
         private final int laneIndex;
+        private final GroSocket socket;
+        private final FileDescriptor fd;
+        private final ByteBuf read;
+        private final long readAddress;
         private final ByteBuf[] frames;
         private final ByteBuf[] copies;
-        private final boolean[] copied;
+        private final boolean[] offloaded;
         private int pending;
         private TunnelPort pendingPort;
+        private boolean errorLogged;
+        volatile IoRegistration registration;
 
-        Receiver(Lane lane, int batch) {
+        GroReader(Lane lane, GroSocket socket, int batch) {
             this.lane = lane;
             this.laneIndex = lane.index();
+            this.socket = socket;
+            this.fd = new FileDescriptor(socket.fd());
+            this.read = io.netty.buffer.PooledByteBufAllocator.DEFAULT.directBuffer(READ_CAPACITY, READ_CAPACITY);
+            this.readAddress = read.memoryAddress();
             this.frames = new ByteBuf[batch];
             this.copies = new ByteBuf[batch];
-            this.copied = new boolean[batch];
+            this.offloaded = new boolean[batch];
         }
 
-        /**
-         * In an offload network every frame carries a virtio-net header in front, which a
-         * datagram slice has no room for: the frame is copied into a buffer of this loop's with
-         * headroom and an empty header (this network's only copy), where the following segments
-         * of the same TCP flow are then joined to it ({@link Coalescer}).
-         */
-        private ByteBuf withHeader(ByteBuf content, int slot) {
+        @Override
+        public FileDescriptor fd() {
+            return fd;
+        }
+
+        @Override
+        public void handle(IoRegistration registration, IoEvent event) {
+            for (int reads = 0; reads < READ_BUDGET; reads++) {
+                int n = socket.receive(readAddress, READ_CAPACITY);
+                if (n < 0) {
+                    if (n != -Errno.EAGAIN && n != -Errno.EINTR && !errorLogged) {
+                        errorLogged = true;
+                        LOG.warn("vxlan receive error on loop {}: {}", laneIndex, Errno.name(-n));
+                    }
+                    break;
+                }
+                int size = socket.segmentSize();
+                int source = socket.sourceAddress();
+                if (socket.truncated() || size <= 0) {
+                    counters.increment(laneIndex, TunnelCounter.RX_DATAGRAMS.ordinal());
+                    counters.increment(laneIndex, TunnelCounter.DROP_TRUNCATED.ordinal());
+                    continue;
+                }
+                for (int at = 0; at < n; at += size) {
+                    datagram(at, Math.min(size, n - at), source);
+                }
+            }
+            if (pending > 0) {
+                forward();
+            }
+        }
+
+        private void datagram(int at, int length, int source) {
+            counters.increment(laneIndex, TunnelCounter.RX_DATAGRAMS.ordinal());
+            counters.add(laneIndex, TunnelCounter.RX_BYTES.ordinal(), length);
+            ByteBuf content = read.setIndex(at, at + length);
+            TunnelPort peer = accept(content, source);
+            if (peer == null) {
+                return;
+            }
+            content.skipBytes(VxlanHeader.LENGTH);
+            if (pending > 0 && (peer != pendingPort || pending == frames.length)) {
+                forward();
+            }
+            BridgeDomain domain = peer.domain();
+            boolean offload = domain != null && domain.settings().offload();
+            if (COALESCE && offload && pending > 0 && offloaded[pending - 1]
+                    && Coalescer.tryAppend(frames[pending - 1], content)) {
+                return; // joined the TCP segments before it: one TAP write for all
+            }
+            offloaded[pending] = offload;
+            frames[pending] = copy(content, pending);
+            pending++;
+            pendingPort = peer;
+        }
+
+        /** Copies the inner frame into this reader's buffer for {@code slot}, behind an empty virtio-net header. */
+        private ByteBuf copy(ByteBuf content, int slot) {
             ByteBuf copy = copies[slot];
             if (copy == null) {
                 copy = copies[slot] = io.netty.buffer.PooledByteBufAllocator.DEFAULT.directBuffer(
@@ -437,38 +524,10 @@ public final class VxlanEndpoint implements AutoCloseable {
             copy.setIndex(Lane.HEADROOM, Lane.HEADROOM);
             copy.writeBytes(content, content.readerIndex(), length);
             VirtioNetHeader.clear(copy);
-            content.release();
             return copy;
         }
 
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            DatagramPacket packet = (DatagramPacket) msg;
-            ByteBuf content = packet.content();
-            int length = content.readableBytes();
-            counters.increment(laneIndex, TunnelCounter.RX_DATAGRAMS.ordinal());
-            counters.add(laneIndex, TunnelCounter.RX_BYTES.ordinal(), length);
-            TunnelPort peer = accept(content, packet.sender());
-            if (peer == null) {
-                content.release();
-                return;
-            }
-            content.skipBytes(VxlanHeader.LENGTH);
-            if (pending > 0 && (peer != pendingPort || pending == frames.length)) {
-                forward();
-            }
-            BridgeDomain domain = peer.domain();
-            boolean offload = domain != null && domain.settings().offload();
-            if (COALESCE && offload && pending > 0 && copied[pending - 1] && Coalescer.tryAppend(frames[pending - 1], content)) {
-                content.release(); // joined the TCP segments before it: one TAP write for all
-                return;
-            }
-            copied[pending] = offload;
-            frames[pending++] = offload ? withHeader(content, pending - 1) : content;
-            pendingPort = peer;
-        }
-
-        private TunnelPort accept(ByteBuf content, InetSocketAddress sender) {
+        private TunnelPort accept(ByteBuf content, int source) {
             int start = content.readerIndex();
             if (content.readableBytes() < VxlanHeader.LENGTH + 14) {
                 counters.increment(laneIndex, TunnelCounter.DROP_SHORT.ordinal());
@@ -483,7 +542,7 @@ public final class VxlanEndpoint implements AutoCloseable {
                 counters.increment(laneIndex, TunnelCounter.DROP_UNKNOWN_VNI.ordinal());
                 return null;
             }
-            TunnelPort peer = sender == null ? null : overlay.peers.get(sender.getAddress());
+            TunnelPort peer = overlay.byAddress.get(source);
             if (peer == null) {
                 counters.increment(laneIndex, TunnelCounter.DROP_UNKNOWN_PEER.ordinal());
             }
@@ -494,7 +553,7 @@ public final class VxlanEndpoint implements AutoCloseable {
             int count = pending;
             pending = 0;
             for (int i = 0; i < count; i++) {
-                if (copied[i]) {
+                if (offloaded[i]) {
                     Coalescer.finish(frames[i]);
                 }
             }
@@ -502,8 +561,9 @@ public final class VxlanEndpoint implements AutoCloseable {
                 lane.process(pendingPort, frames, count);
             } finally {
                 for (int i = 0; i < count; i++) {
-                    if (!copied[i]) {
+                    if (frames[i].refCnt() > 1) { // kept by someone: this slot gets a new buffer
                         frames[i].release();
+                        copies[i] = null;
                     }
                     frames[i] = null;
                 }
@@ -511,33 +571,39 @@ public final class VxlanEndpoint implements AutoCloseable {
         }
 
         @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
-            if (pending > 0) {
-                forward();
+        public void close() {
+            IoRegistration reg = registration;
+            if (reg != null && reg.isValid()) {
+                reg.cancel();
             }
-        }
-
-        @Override
-        public void handlerRemoved(ChannelHandlerContext ctx) {
+            socket.close();
             for (int i = 0; i < copies.length; i++) {
                 if (copies[i] != null) {
                     copies[i].release();
                     copies[i] = null;
                 }
             }
+            if (read.refCnt() > 0) {
+                read.release();
+            }
         }
+    }
 
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            LOG.warn("vxlan receive error on loop {}: {}", laneIndex, cause.toString());
+    static int ipv4(InetAddress address) {
+        byte[] a = address.getAddress();
+        if (a.length != 4) {
+            throw new IllegalArgumentException("not an IPv4 address: " + address.getHostAddress());
         }
+        return ((a[0] & 0xFF) << 24) | ((a[1] & 0xFF) << 16) | ((a[2] & 0xFF) << 8) | (a[3] & 0xFF);
     }
 
     @Override
     public void close() {
-        for (Channel c : receivers) {
-            if (c != null) {
-                c.close().awaitUninterruptibly(1000);
+        for (int i = 0; i < receivers.length; i++) {
+            GroReader reader = receivers[i];
+            if (reader != null) {
+                // On its own loop: no read can be running while the socket and buffers go.
+                dataplane.lane(i).loop().submit(reader::close).awaitUninterruptibly(1000);
             }
         }
         for (Channel c : senders) {
