@@ -78,7 +78,7 @@ def main():
 
     # SVG: one panel per metric, one bar per path, values on the bars.
     shown = [m for m in METRICS if any(figures[p].get(m[0]) is not None for p in paths)]
-    colors = ["#2b6cb0", "#9c4221", "#2f855a", "#6b46c1"]
+    colors = ["#2b6cb0", "#9c4221", "#2f855a", "#6b46c1", "#b7791f", "#4a5568"]
     pw, ph, pad = 200, 220, 30
     width = pad + len(shown) * (pw + pad)
     height = ph + 110

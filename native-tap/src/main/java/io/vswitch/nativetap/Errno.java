@@ -24,6 +24,8 @@ public final class Errno {
     public static final int ERANGE = 34;
     public static final int EBADFD = 77;
     public static final int EOPNOTSUPP = 95;
+    public static final int EADDRINUSE = 98;
+    public static final int EADDRNOTAVAIL = 99;
 
     private Errno() {
     }
@@ -50,6 +52,8 @@ public final class Errno {
             case ERANGE -> "ERANGE";
             case EBADFD -> "EBADFD";
             case EOPNOTSUPP -> "EOPNOTSUPP";
+            case EADDRINUSE -> "EADDRINUSE";
+            case EADDRNOTAVAIL -> "EADDRNOTAVAIL";
             default -> "errno " + errno;
         };
     }
@@ -69,6 +73,8 @@ public final class Errno {
             case ENOTTY -> "not supported by this device";
             case EOPNOTSUPP -> "operation not supported";
             case EAGAIN -> "try again (would block)";
+            case EADDRINUSE -> "address already in use";
+            case EADDRNOTAVAIL -> "address not available: not an address of this host";
             default -> "system error";
         };
     }

@@ -603,7 +603,11 @@ public final class VxlanEndpoint implements AutoCloseable {
             GroReader reader = receivers[i];
             if (reader != null) {
                 // On its own loop: no read can be running while the socket and buffers go.
-                dataplane.lane(i).loop().submit(reader::close).awaitUninterruptibly(1000);
+                try {
+                    dataplane.lane(i).loop().submit(reader::close).awaitUninterruptibly(1000);
+                } catch (java.util.concurrent.RejectedExecutionException loopGone) {
+                    reader.close(); // the loop has stopped: nothing reads any more
+                }
             }
         }
         for (Channel c : senders) {
