@@ -18,8 +18,8 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * segmentation offload (a {@code UDP_SEGMENT} control message, Linux 4.18+): the kernel builds
  * the datagrams from one large buffer in one pass through the stack, and hands a GSO packet to
  * devices that take it (a veth does). The datagrams are gathered from the caller's memory with
- * one iovec each; all but the last must be exactly {@code segmentSize} bytes. Nothing is
- * allocated per call; single-threaded.
+ * one iovec each, or two (headers, then payload where it lies); all but the last must be exactly
+ * {@code segmentSize} bytes. Nothing is allocated per call; single-threaded.
  *
  * <p>Layouts (x86-64): {@code struct msghdr} 56 bytes (see {@link DatagramBatch}); the control
  * message is a {@code struct cmsghdr} (len 8 bytes, level 4, type 4) followed by the u16 size,
@@ -46,12 +46,13 @@ public final class SegmentedDatagram {
     private final MemorySegment control;
     private final MemorySegment state;
     private int count;
+    private int iovecCount;
     private int lastErrno;
 
     public SegmentedDatagram() {
         Arena arena = Arena.ofAuto();
         message = arena.allocate(56, 8);
-        iovecs = arena.allocate(16L * MAX_SEGMENTS, 8);
+        iovecs = arena.allocate(2 * 16L * MAX_SEGMENTS, 8);
         address = arena.allocate(16, 8);
         control = arena.allocate(24, 8);
         state = arena.allocate(CAPTURE_LAYOUT);
@@ -71,8 +72,20 @@ public final class SegmentedDatagram {
 
     /** Adds the next datagram's bytes. */
     public void add(long bufferAddress, int length) {
-        long iov = 16L * count++;
-        iovecs.set(JAVA_LONG, iov, bufferAddress);
+        iovec(bufferAddress, length);
+        count++;
+    }
+
+    /** Adds the next datagram as two pieces: {@code headerLength} bytes, then {@code payloadLength}. */
+    public void add(long headerAddress, int headerLength, long payloadAddress, int payloadLength) {
+        iovec(headerAddress, headerLength);
+        iovec(payloadAddress, payloadLength);
+        count++;
+    }
+
+    private void iovec(long address, int length) {
+        long iov = 16L * iovecCount++;
+        iovecs.set(JAVA_LONG, iov, address);
         iovecs.set(JAVA_LONG, iov + 8, length);
     }
 
@@ -84,11 +97,12 @@ public final class SegmentedDatagram {
     public boolean send(int fd, long destination, int segmentSize) {
         DatagramBatch.writeSockaddr(address, 0, destination);
         control.set(JAVA_SHORT, 16, (short) segmentSize);
-        message.set(JAVA_LONG, 24, count);
+        message.set(JAVA_LONG, 24, iovecCount);
         boolean single = count == 1;
         message.set(JAVA_LONG, 40, single ? 0 : 24); // one datagram needs no segmentation
         message.set(JAVA_LONG, 32, single ? 0 : control.address());
         count = 0;
+        iovecCount = 0;
         long n;
         try {
             n = (long) SENDMSG.invokeExact(state, fd, message.address(), MSG_DONTWAIT);

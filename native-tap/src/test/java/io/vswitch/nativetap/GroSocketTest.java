@@ -81,6 +81,42 @@ class GroSocketTest {
     }
 
     @Test
+    void datagramsGatheredFromHeadersAndPayloadsArriveWhole() throws Exception {
+        int[] rxPort = new int[1];
+        int[] txPort = new int[1];
+        try (Arena arena = Arena.ofConfined();
+             GroSocket rx = bindSomewhere(true, rxPort);
+             GroSocket tx = bindSomewhere(false, txPort)) {
+            int header = 74;
+            int payload = 926;
+            MemorySegment headers = arena.allocate(3 * 128, 8);
+            MemorySegment payloads = arena.allocate(3 * payload, 8);
+            MemorySegment expected = arena.allocate(3 * (header + payload), 8);
+            for (int d = 0; d < 3; d++) {
+                for (int i = 0; i < header; i++) {
+                    headers.set(JAVA_BYTE, d * 128 + i, (byte) (d + i));
+                    expected.set(JAVA_BYTE, d * (header + payload) + i, (byte) (d + i));
+                }
+                for (int i = 0; i < payload; i++) {
+                    payloads.set(JAVA_BYTE, d * payload + i, (byte) (d * 3 + i * 5));
+                    expected.set(JAVA_BYTE, d * (header + payload) + header + i, (byte) (d * 3 + i * 5));
+                }
+            }
+            SegmentedDatagram gso = new SegmentedDatagram();
+            for (int d = 0; d < 3; d++) {
+                gso.add(headers.address() + d * 128, header, payloads.address() + (long) d * payload, payload);
+            }
+            assertEquals(3, gso.size());
+            assertTrue(gso.send(tx.fd(), DatagramBatch.destination(
+                    (Inet4Address) InetAddress.getByName("127.0.0.1"), rxPort[0]), header + payload));
+            MemorySegment in = arena.allocate(65536, 8);
+            assertEquals(3 * (header + payload), receiveWithin(rx, in.address(), 65536));
+            assertEquals(header + payload, rx.segmentSize());
+            assertEquals(-1L, expected.mismatch(in.asSlice(0, 3 * (header + payload))));
+        }
+    }
+
+    @Test
     void aReadLargerThanTheBufferSaysTruncated() throws Exception {
         int[] rxPort = new int[1];
         int[] txPort = new int[1];

@@ -43,6 +43,15 @@ public final class Segmenter {
     }
 
     /**
+     * Receives each segment as its headers (readable bytes of {@code headers}, valid only during
+     * the call) and where its payload lies, unchanged, in the frame being cut.
+     */
+    @FunctionalInterface
+    public interface HeaderSink {
+        void accept(ByteBuf headers, int payloadIndex, int payloadLength);
+    }
+
+    /**
      * Cuts the GSO frame {@code frame} (its virtio-net header in front) into segments built one
      * after the other in {@code scratch} (at its writer index 0 plus {@code headroom}) and hands
      * each to {@code sink}. Returns the number of segments, or -1 when the frame cannot be
@@ -58,6 +67,20 @@ public final class Segmenter {
      * later can keep every segment; returns -1 also when they would not fit {@code scratch}.
      */
     public static int segment(ByteBuf frame, ByteBuf scratch, int headroom, int stride, SegmentSink sink) {
+        return cut(frame, scratch, headroom, stride, sink, null);
+    }
+
+    /**
+     * As {@link #segment(ByteBuf, ByteBuf, int, int, SegmentSink)} without copying payload: only
+     * each segment's headers are built in {@code scratch} (segment {@code i} at {@code i * stride
+     * + headroom}), checksums covering the payload where it lies in {@code frame}, for a sender
+     * that gathers headers and payload with two iovecs.
+     */
+    public static int segmentHeaders(ByteBuf frame, ByteBuf scratch, int headroom, int stride, HeaderSink sink) {
+        return cut(frame, scratch, headroom, stride, null, sink);
+    }
+
+    private static int cut(ByteBuf frame, ByteBuf scratch, int headroom, int stride, SegmentSink whole, HeaderSink split) {
         int gso = VirtioNetHeader.gsoType(frame);
         int mss = VirtioNetHeader.gsoSize(frame);
         Layers layers = layers(frame);
@@ -86,10 +109,10 @@ public final class Segmenter {
         int flags = tcp ? frame.getUnsignedByte(base + layers.l4 + 13) : 0;
         for (int i = 0; i < segments; i++) {
             int length = Math.min(mss, payload - i * mss);
+            int from = base + headers + i * mss;
             int s = i * stride + headroom;
             scratch.setIndex(s, s);
             scratch.writeBytes(frame, base, headers);
-            scratch.writeBytes(frame, base + headers + i * mss, length);
             int l4Length = headers - layers.l4 + length;
             if (layers.ipv4) {
                 scratch.setShort(s + layers.l3 + 2, layers.l4 - layers.l3 + l4Length);
@@ -116,9 +139,18 @@ public final class Segmenter {
                 checksumAt = s + layers.l4 + 6;
             }
             scratch.setShort(checksumAt, 0);
-            int sum = l4Checksum(scratch, s, layers, l4Length);
-            scratch.setShort(checksumAt, !tcp && sum == 0 ? 0xFFFF : sum);
-            sink.accept(scratch);
+            // The L4 header has an even length, so its sum and the payload's add up as one.
+            long l4Sum = pseudoHeaderSum(scratch, s + layers.l3, layers.ipv4, layers.proto, l4Length);
+            l4Sum = sum(scratch, s + layers.l4, headers - layers.l4, l4Sum);
+            l4Sum = sum(frame, from, length, l4Sum);
+            int checksum = ~fold(l4Sum) & 0xFFFF;
+            scratch.setShort(checksumAt, !tcp && checksum == 0 ? 0xFFFF : checksum);
+            if (split != null) {
+                split.accept(scratch, from, length);
+            } else {
+                scratch.writeBytes(frame, from, length);
+                whole.accept(scratch);
+            }
         }
         return segments;
     }
@@ -171,12 +203,6 @@ public final class Segmenter {
             return null;
         }
         return payload <= length ? new Layers(l3, l4, payload, ipv4, proto) : null;
-    }
-
-    private static int l4Checksum(ByteBuf buf, int base, Layers layers, int l4Length) {
-        long sum = pseudoHeaderSum(buf, base + layers.l3, layers.ipv4, layers.proto, l4Length);
-        sum = sum(buf, base + layers.l4, l4Length, sum);
-        return ~fold(sum) & 0xFFFF;
     }
 
     /**

@@ -169,4 +169,30 @@ class SegmenterTest {
         random.nextBytes(b);
         return b;
     }
+
+    @Test
+    void headersOnlySegmentationGivesTheSameBytesAsCopyingWithThePayloadWhereItLies() {
+        for (boolean ipv6 : new boolean[] {false, true}) {
+            for (boolean udp : new boolean[] {false, true}) {
+                for (boolean vlan : new boolean[] {false, true}) {
+                    ByteBuf frame = gsoFrame(ipv6, udp, vlan, 5000, 1400, 0x19);
+                    List<byte[]> whole = segments(frame);
+                    List<byte[]> split = new ArrayList<>();
+                    ByteBuf scratch = Unpooled.directBuffer(8 * 2048);
+                    int n = Segmenter.segmentHeaders(frame, scratch, 64, 2048, (headers, at, length) -> {
+                        byte[] bytes = new byte[headers.readableBytes() + length];
+                        headers.getBytes(headers.readerIndex(), bytes, 0, headers.readableBytes());
+                        frame.getBytes(at, bytes, headers.readableBytes(), length);
+                        split.add(bytes);
+                    });
+                    String what = (ipv6 ? "IPv6" : "IPv4") + (udp ? " UDP" : " TCP") + (vlan ? " VLAN" : "");
+                    assertEquals(whole.size(), n, what);
+                    for (int i = 0; i < n; i++) {
+                        assertArrayEquals(whole.get(i), split.get(i), what + " segment " + i);
+                    }
+                    scratch.release();
+                }
+            }
+        }
+    }
 }

@@ -107,6 +107,11 @@ public final class VxlanEndpoint implements AutoCloseable {
     /** A 64 KB frame cut at the smallest MSS worth supporting (536) makes at most this many. */
     private static final int MAX_SEGMENTS = 128;
     /**
+     * Room per segment when only headers are built: Ethernet + VLAN tag, IP and TCP headers with
+     * the most options (18 + 60 + 60), the VXLAN header in the headroom in front.
+     */
+    private static final int HEADER_STRIDE = Lane.HEADROOM + 192;
+    /**
      * Receive with UDP GRO (the kernel hands over runs of equal datagrams of one flow in one
      * read). -Dvswitch.vxlan.noGro=true reads one datagram per recvmsg instead,
      * -Dvswitch.vxlan.noCoalesce=true turns off joining TCP segments for the TAPs: both for
@@ -313,11 +318,15 @@ public final class VxlanEndpoint implements AutoCloseable {
             return;
         }
         SegmentQueue queue = segmentQueues[lane];
-        queue.start(port, FlowHash.of(frame) % senders.length);
-        if (Segmenter.segment(frame, queue.scratch, Lane.HEADROOM, segmentStride, queue) < 0) {
+        queue.start(port, FlowHash.of(frame) % senders.length, frame);
+        int cut = queue.gsoRefused || !frame.hasMemoryAddress()
+                ? Segmenter.segment(frame, queue.scratch, Lane.HEADROOM, segmentStride, queue)
+                : Segmenter.segmentHeaders(frame, queue.scratch, Lane.HEADROOM, HEADER_STRIDE, queue);
+        if (cut < 0) {
             port.countDrop(lane, DropReason.TX_ERROR);
         }
         queue.finish();
+        queue.frame = null;
     }
 
     /**
@@ -326,7 +335,7 @@ public final class VxlanEndpoint implements AutoCloseable {
      * (two when they would pass 64 KB), so the kernel's stack and the underlay device handle one
      * packet instead of dozens. Falls back to one datagram each (sendmmsg) if the kernel refuses.
      */
-    private final class SegmentQueue implements Segmenter.SegmentSink {
+    private final class SegmentQueue implements Segmenter.SegmentSink, Segmenter.HeaderSink {
         /** The datagrams of one UDP GSO send must stay under the 64 KB an IP packet can hold. */
         private static final int MAX_GSO_BYTES = 65_000;
         final ByteBuf scratch;
@@ -334,6 +343,8 @@ public final class VxlanEndpoint implements AutoCloseable {
         final SegmentedDatagram gso = new SegmentedDatagram();
         TunnelPort port;
         int socket;
+        /** The GSO frame being cut, whose payload the datagrams point into until {@link #finish}. */
+        ByteBuf frame;
         int segmentSize;
         int bytes;
         boolean gsoRefused;
@@ -343,9 +354,10 @@ public final class VxlanEndpoint implements AutoCloseable {
             this.scratch = io.netty.buffer.PooledByteBufAllocator.DEFAULT.directBuffer(MAX_SEGMENTS * segmentStride);
         }
 
-        void start(TunnelPort port, int socket) {
+        void start(TunnelPort port, int socket, ByteBuf frame) {
             this.port = port;
             this.socket = socket;
+            this.frame = frame;
             this.segmentSize = 0;
             this.bytes = 0;
         }
@@ -367,6 +379,34 @@ public final class VxlanEndpoint implements AutoCloseable {
                 segmentSize = length;
             }
             gso.add(segment.memoryAddress() + start, length);
+            bytes += length;
+            counters.increment(lane, TunnelCounter.TX_DATAGRAMS.ordinal());
+            counters.add(lane, TunnelCounter.TX_BYTES.ordinal(), length);
+            port.sent(lane, length - VxlanHeader.LENGTH);
+        }
+
+        /**
+         * A segment as headers in the scratch and payload still in the TAP's frame: the VXLAN
+         * header goes in front of the headers, and the datagram is gathered from both places.
+         */
+        @Override
+        public void accept(ByteBuf headers, int payloadIndex, int payloadLength) {
+            if (gsoRefused) { // refused halfway through this frame: the rest of it is lost, once
+                port.countDrop(lane, DropReason.TX_ERROR);
+                return;
+            }
+            int start = headers.readerIndex() - VxlanHeader.LENGTH;
+            VxlanHeader.write(headers, start, port.vni());
+            int headerLength = headers.readableBytes() + VxlanHeader.LENGTH;
+            int length = headerLength + payloadLength;
+            if (segmentSize == 0) {
+                segmentSize = length;
+            }
+            if (bytes + length > MAX_GSO_BYTES || gso.size() == SegmentedDatagram.MAX_SEGMENTS) {
+                finish();
+                segmentSize = length;
+            }
+            gso.add(headers.memoryAddress() + start, headerLength, frame.memoryAddress() + payloadIndex, payloadLength);
             bytes += length;
             counters.increment(lane, TunnelCounter.TX_DATAGRAMS.ordinal());
             counters.add(lane, TunnelCounter.TX_BYTES.ordinal(), length);
