@@ -56,8 +56,10 @@ import java.util.Map;
  * A datagram is two iovecs: the 8-byte VXLAN header, kept in the send batch's own memory, and
  * the frame where it was read. The frame is neither copied nor written to, so the same buffer
  * can at once be flooded to TAPs (with a virtio-net header in front of it) and to every peer.
- * Only a 64 KB offload frame is copied, once, when it is cut into segments (each then getting
- * its header in front in the scratch) for one UDP GSO send. Decapsulation moves the reader
+ * A 64 KB offload frame is cut without copying its payload either: each segment's headers
+ * (and VXLAN header) are built in a scratch, and one UDP GSO send gathers every datagram from
+ * its headers there and its payload where the TAP read left it (a copy only when the kernel
+ * refuses UDP GSO and datagrams go one by one). Decapsulation moves the reader
  * index past the header and copies the inner frame once, out of the read buffer that the next
  * read reuses, into a buffer with room for a virtio-net header, where the TCP segments that
  * follow it are joined to it.
