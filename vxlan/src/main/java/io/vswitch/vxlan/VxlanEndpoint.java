@@ -364,32 +364,19 @@ public final class VxlanEndpoint implements AutoCloseable {
             this.bytes = 0;
         }
 
+        /** A whole segment, payload copied behind its headers in the scratch. */
         @Override
         public void accept(ByteBuf segment) {
             if (gsoRefused) {
                 send(port, segment, lane);
                 return;
             }
-            int start = segment.readerIndex() - VxlanHeader.LENGTH;
-            VxlanHeader.write(segment, start, port.vni());
-            int length = segment.readableBytes() + VxlanHeader.LENGTH;
-            if (segmentSize == 0) {
-                segmentSize = length;
-            }
-            if (bytes + length > MAX_GSO_BYTES || gso.size() == SegmentedDatagram.MAX_SEGMENTS) {
-                finish();
-                segmentSize = length;
-            }
-            gso.add(segment.memoryAddress() + start, length);
-            bytes += length;
-            counters.increment(lane, TunnelCounter.TX_DATAGRAMS.ordinal());
-            counters.add(lane, TunnelCounter.TX_BYTES.ordinal(), length);
-            port.sent(lane, length - VxlanHeader.LENGTH);
+            gather(segment, 0, 0);
         }
 
         /**
-         * A segment as headers in the scratch and payload still in the TAP's frame: the VXLAN
-         * header goes in front of the headers, and the datagram is gathered from both places.
+         * A segment as headers in the scratch and payload still in the TAP's frame: the datagram
+         * is gathered from both places.
          */
         @Override
         public void accept(ByteBuf headers, int payloadIndex, int payloadLength) {
@@ -397,6 +384,15 @@ public final class VxlanEndpoint implements AutoCloseable {
                 port.countDrop(lane, DropReason.TX_ERROR);
                 return;
             }
+            gather(headers, frame.memoryAddress() + payloadIndex, payloadLength);
+        }
+
+        /**
+         * Queues one datagram: the VXLAN header goes in the headroom in front of {@code headers},
+         * then come the headers' readable bytes and, if {@code payloadLength > 0}, the payload
+         * at {@code payloadAddress}. Sends first what is queued if this one would not fit.
+         */
+        private void gather(ByteBuf headers, long payloadAddress, int payloadLength) {
             int start = headers.readerIndex() - VxlanHeader.LENGTH;
             VxlanHeader.write(headers, start, port.vni());
             int headerLength = headers.readableBytes() + VxlanHeader.LENGTH;
@@ -408,7 +404,11 @@ public final class VxlanEndpoint implements AutoCloseable {
                 finish();
                 segmentSize = length;
             }
-            gso.add(headers.memoryAddress() + start, headerLength, frame.memoryAddress() + payloadIndex, payloadLength);
+            if (payloadLength > 0) {
+                gso.add(headers.memoryAddress() + start, headerLength, payloadAddress, payloadLength);
+            } else {
+                gso.add(headers.memoryAddress() + start, headerLength);
+            }
             bytes += length;
             counters.increment(lane, TunnelCounter.TX_DATAGRAMS.ordinal());
             counters.add(lane, TunnelCounter.TX_BYTES.ordinal(), length);
