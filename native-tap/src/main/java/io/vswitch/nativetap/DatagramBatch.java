@@ -2,12 +2,8 @@ package io.vswitch.nativetap;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.net.Inet4Address;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -39,14 +35,9 @@ public final class DatagramBatch {
     private static final int MSG_DONTWAIT = 0x40;
     private static final java.lang.foreign.ValueLayout.OfLong JAVA_LONG_BIG_ENDIAN =
             JAVA_LONG.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     // int sendmmsg(int sockfd, struct mmsghdr *msgvec, unsigned int vlen, int flags)
-    private static final MethodHandle SENDMMSG = LINKER.downcallHandle(
-            LINKER.defaultLookup().find("sendmmsg").orElseThrow(),
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT),
-            Linker.Option.captureCallState("errno"));
+    private static final MethodHandle SENDMMSG = Libc.downcall("sendmmsg",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT));
 
     private final MemorySegment messages;
     private final MemorySegment iovecs;
@@ -64,7 +55,7 @@ public final class DatagramBatch {
         this.iovecs = arena.allocate((long) IOVEC * 2 * capacity, 8);
         this.addresses = arena.allocate((long) SOCKADDR_IN * capacity, 8);
         this.prefixes = arena.allocate(8L * capacity, 8);
-        this.state = arena.allocate(CAPTURE_LAYOUT);
+        this.state = Libc.errnoState(arena);
         this.messagesAddress = messages.address();
         for (int i = 0; i < capacity; i++) {
             long m = (long) i * MMSGHDR;
@@ -133,7 +124,7 @@ public final class DatagramBatch {
                 throw new AssertionError(t);
             }
             if (n <= 0) {
-                int errno = (int) ERRNO.get(state, 0L);
+                int errno = Libc.errno(state);
                 if (errno == Errno.EINTR) {
                     continue;
                 }

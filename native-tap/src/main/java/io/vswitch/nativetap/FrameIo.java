@@ -2,12 +2,8 @@ package io.vswitch.nativetap;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -20,26 +16,18 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * nothing; each lane owns one {@link ErrnoSlot}.
  */
 public final class FrameIo {
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO =
-            CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     // ssize_t read(int fd, void *buf, size_t count); the pointer travels as a 64-bit integer.
-    private static final MethodHandle READ = LINKER.downcallHandle(
-            LINKER.defaultLookup().find("read").orElseThrow(),
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG),
-            Linker.Option.captureCallState("errno"));
-    private static final MethodHandle WRITE = LINKER.downcallHandle(
-            LINKER.defaultLookup().find("write").orElseThrow(),
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG),
-            Linker.Option.captureCallState("errno"));
+    private static final MethodHandle READ = Libc.downcall("read",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle WRITE = Libc.downcall("write",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG));
 
     private FrameIo() {
     }
 
     /** Where one thread's calls leave errno. Allocate one per thread, up front. */
     public static final class ErrnoSlot {
-        final MemorySegment state = Arena.global().allocate(CAPTURE_LAYOUT);
+        final MemorySegment state = Libc.errnoState(Arena.global());
     }
 
     /** Reads one frame into {@code [address, address + capacity)}: bytes read, or -errno (-EAGAIN when empty). */
@@ -50,7 +38,7 @@ public final class FrameIo {
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
-        return n >= 0 ? (int) n : -(int) ERRNO.get(slot.state, 0L);
+        return n >= 0 ? (int) n : -Libc.errno(slot.state);
     }
 
     /** Writes one frame from {@code [address, address + length)}: bytes written, or -errno. */
@@ -61,6 +49,6 @@ public final class FrameIo {
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
-        return n >= 0 ? (int) n : -(int) ERRNO.get(slot.state, 0L);
+        return n >= 0 ? (int) n : -Libc.errno(slot.state);
     }
 }

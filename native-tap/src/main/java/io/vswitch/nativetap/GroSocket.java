@@ -2,12 +2,8 @@ package io.vswitch.nativetap;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -35,14 +31,9 @@ public final class GroSocket implements AutoCloseable {
     private static final int MSG_DONTWAIT = 0x40;
     private static final int MSG_TRUNC = 0x20;
     private static final int CONTROL = 64;
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     // ssize_t recvmsg(int sockfd, struct msghdr *msg, int flags)
-    private static final MethodHandle RECVMSG = LINKER.downcallHandle(
-            LINKER.defaultLookup().find("recvmsg").orElseThrow(),
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT),
-            Linker.Option.captureCallState("errno"));
+    private static final MethodHandle RECVMSG = Libc.downcall("recvmsg",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
 
     private final int fd;
     private final MemorySegment message;
@@ -61,7 +52,7 @@ public final class GroSocket implements AutoCloseable {
         iovec = arena.allocate(16, 8);
         source = arena.allocate(16, 8);
         control = arena.allocate(CONTROL, 8);
-        state = arena.allocate(CAPTURE_LAYOUT);
+        state = Libc.errnoState(arena);
         message.set(JAVA_LONG, 0, source.address());
         message.set(JAVA_LONG, 16, iovec.address());
         message.set(JAVA_LONG, 24, 1);
@@ -139,7 +130,7 @@ public final class GroSocket implements AutoCloseable {
             throw new AssertionError(t);
         }
         if (n < 0) {
-            return -(int) ERRNO.get(state, 0L);
+            return -Libc.errno(state);
         }
         truncated = (message.get(JAVA_INT, 48) & MSG_TRUNC) != 0;
         segmentSize = (int) n;

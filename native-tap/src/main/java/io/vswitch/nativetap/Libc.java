@@ -14,11 +14,12 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * Downcall handles for the few libc functions the control path needs. Every handle captures
- * errno (a later call on the same thread would overwrite it), so each wrapper takes a
- * segment from {@link #errnoState(Arena)} and the caller reads {@link #errno(MemorySegment)}
- * when the result says the call failed. None of these run on the data path: frames are read
- * and written through Netty's own native {@code FileDescriptor}.
+ * Downcall handles for libc. Every handle captures errno (a later call on the same thread would
+ * overwrite it), so each call takes a segment from {@link #errnoState(Arena)} and the caller
+ * reads {@link #errno(MemorySegment)} when the result says the call failed. The wrappers here
+ * are for the control path; the data-path classes ({@link FrameIo}, {@link DatagramBatch},
+ * {@link SegmentedDatagram}, {@link GroSocket}) make their handles with {@link #downcall},
+ * pass pointers as {@code long} and keep one capture segment each, so a call allocates nothing.
  */
 final class Libc {
     static final int O_RDWR = 0x2;
@@ -61,7 +62,8 @@ final class Libc {
     private Libc() {
     }
 
-    private static MethodHandle downcall(String name, FunctionDescriptor descriptor, Linker.Option... extra) {
+    /** A downcall handle for libc function {@code name} whose first argument is an errno capture segment. */
+    static MethodHandle downcall(String name, FunctionDescriptor descriptor, Linker.Option... extra) {
         MemorySegment symbol = LINKER.defaultLookup().find(name)
                 .orElseThrow(() -> new UnsatisfiedLinkError("libc has no symbol " + name));
         Linker.Option[] options = new Linker.Option[extra.length + 1];

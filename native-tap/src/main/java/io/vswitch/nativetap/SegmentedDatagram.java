@@ -2,12 +2,8 @@ package io.vswitch.nativetap;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -31,14 +27,9 @@ public final class SegmentedDatagram {
     private static final int SOL_UDP = 17;
     private static final int UDP_SEGMENT = 103;
     private static final int MSG_DONTWAIT = 0x40;
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     // ssize_t sendmsg(int sockfd, const struct msghdr *msg, int flags)
-    private static final MethodHandle SENDMSG = LINKER.downcallHandle(
-            LINKER.defaultLookup().find("sendmsg").orElseThrow(),
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT),
-            Linker.Option.captureCallState("errno"));
+    private static final MethodHandle SENDMSG = Libc.downcall("sendmsg",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
 
     private final MemorySegment message;
     private final MemorySegment iovecs;
@@ -55,7 +46,7 @@ public final class SegmentedDatagram {
         iovecs = arena.allocate(2 * 16L * MAX_SEGMENTS, 8);
         address = arena.allocate(16, 8);
         control = arena.allocate(24, 8);
-        state = arena.allocate(CAPTURE_LAYOUT);
+        state = Libc.errnoState(arena);
         message.set(JAVA_LONG, 0, address.address());
         message.set(JAVA_INT, 8, 16);
         message.set(JAVA_LONG, 16, iovecs.address());
@@ -110,7 +101,7 @@ public final class SegmentedDatagram {
             throw new AssertionError(t);
         }
         if (n < 0) {
-            lastErrno = (int) ERRNO.get(state, 0L);
+            lastErrno = Libc.errno(state);
             return false;
         }
         return true;
