@@ -24,3 +24,5 @@ fi
 export JAVA_HOME
 JAVA="$JAVA_HOME/bin/java"
 export JAVA
+# Plain text from Maven: no ANSI colour or reset codes in logs and CI output.
+export MAVEN_OPTS="${MAVEN_OPTS:-} -Djansi.noreset=true"

@@ -11,10 +11,9 @@ import io.vswitch.core.DropReason;
 import io.vswitch.core.NetworkCounter;
 import io.vswitch.core.Port;
 import io.vswitch.core.PortCounter;
-import io.vswitch.tapio.Dataplane;
-import io.vswitch.tapio.Lane;
+import io.vswitch.dataplane.Dataplane;
+import io.vswitch.dataplane.Lane;
 import io.vswitch.vxlan.TunnelCounter;
-import io.vswitch.vxlan.TunnelPort;
 import io.vswitch.vxlan.VxlanEndpoint;
 
 import java.util.ArrayList;
@@ -133,7 +132,7 @@ public final class SwitchMetrics {
 
     private List<Meter> portMeters(BridgeDomain d, Port p) {
         List<Meter> meters = new ArrayList<>();
-        Tags tags = Tags.of("network", d.name(), "port", p.name(), "kind", p instanceof TunnelPort ? "vxlan" : "tap");
+        Tags tags = Tags.of("network", d.name(), "port", p.name(), "kind", p.kind());
         meters.add(FunctionCounter.builder("vswitch.port.rx.frames", p, x -> x.count(PortCounter.RX_FRAMES)).tags(tags)
                 .description("frames received").register(registry));
         meters.add(FunctionCounter.builder("vswitch.port.rx.bytes", p, x -> x.count(PortCounter.RX_BYTES)).tags(tags)

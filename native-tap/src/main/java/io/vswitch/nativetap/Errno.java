@@ -23,9 +23,14 @@ public final class Errno {
     public static final int ENOSPC = 28;
     public static final int ERANGE = 34;
     public static final int EBADFD = 77;
+    public static final int EMSGSIZE = 90;
     public static final int EOPNOTSUPP = 95;
     public static final int EADDRINUSE = 98;
     public static final int EADDRNOTAVAIL = 99;
+    public static final int ENETUNREACH = 101;
+    public static final int ENOBUFS = 105;
+    public static final int ECONNREFUSED = 111;
+    public static final int EHOSTUNREACH = 113;
 
     private Errno() {
     }
@@ -54,6 +59,11 @@ public final class Errno {
             case EOPNOTSUPP -> "EOPNOTSUPP";
             case EADDRINUSE -> "EADDRINUSE";
             case EADDRNOTAVAIL -> "EADDRNOTAVAIL";
+            case EMSGSIZE -> "EMSGSIZE";
+            case ENETUNREACH -> "ENETUNREACH";
+            case ENOBUFS -> "ENOBUFS";
+            case ECONNREFUSED -> "ECONNREFUSED";
+            case EHOSTUNREACH -> "EHOSTUNREACH";
             default -> "errno " + errno;
         };
     }
@@ -75,6 +85,10 @@ public final class Errno {
             case EAGAIN -> "try again (would block)";
             case EADDRINUSE -> "address already in use";
             case EADDRNOTAVAIL -> "address not available: not an address of this host";
+            case EMSGSIZE -> "message too long for the socket or the path";
+            case ENETUNREACH, EHOSTUNREACH -> "no route to the destination";
+            case ENOBUFS -> "no buffer space: the device queue is full";
+            case ECONNREFUSED -> "refused by the destination (ICMP port unreachable)";
             default -> "system error";
         };
     }

@@ -18,14 +18,16 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * overwrite it), so each call takes a segment from {@link #errnoState(Arena)} and the caller
  * reads {@link #errno(MemorySegment)} when the result says the call failed. The wrappers here
  * are for the control path; the data-path classes ({@link FrameIo}, {@link DatagramBatch},
- * {@link SegmentedDatagram}, {@link GroSocket}) make their handles with {@link #downcall},
+ * {@link SegmentedDatagram}, {@link UdpSocket}) make their handles with {@link #downcall},
  * pass pointers as {@code long} and keep one capture segment each, so a call allocates nothing.
  */
 final class Libc {
     static final int O_RDWR = 0x2;
     static final int O_NONBLOCK = 0x800;
     static final int O_CLOEXEC = 0x80000;
+    static final int AF_UNIX = 1;
     static final int AF_INET = 2;
+    static final int SOCK_SEQPACKET = 5;
     static final int SOCK_DGRAM = 2;
     static final int SOCK_CLOEXEC = 0x80000;
     static final int SOCK_NONBLOCK = 0x800;
@@ -46,6 +48,9 @@ final class Libc {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2));
     private static final MethodHandle SOCKET = downcall("socket",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    // int socketpair(int domain, int type, int protocol, int sv[2])
+    private static final MethodHandle SOCKETPAIR = downcall("socketpair",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
     // int setsockopt(int fd, int level, int name, const void *value, socklen_t length)
     private static final MethodHandle SETSOCKOPT = downcall("setsockopt",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
@@ -115,6 +120,14 @@ final class Libc {
     static int socket(MemorySegment state, int domain, int type, int protocol) {
         try {
             return (int) SOCKET.invokeExact(state, domain, type, protocol);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static int socketpair(MemorySegment state, int domain, int type, int protocol, MemorySegment fds) {
+        try {
+            return (int) SOCKETPAIR.invokeExact(state, domain, type, protocol, fds);
         } catch (Throwable t) {
             throw new AssertionError(t);
         }

@@ -190,7 +190,7 @@ public final class BridgeDomain {
      * Ages out entries and reclaims stale ones; compacts the table when dead slots pile up.
      * Control thread only; {@code lane} is the control thread's counter lane.
      */
-    public int sweep(long nowNs, GracePeriod grace, int lane) {
+    public int sweep(long nowNs, Quiescence grace, int lane) {
         int aged = table.sweep(tick(nowNs), agingTicks, (mac, v) -> isCurrent(v), null);
         counters.add(lane, NetworkCounter.AGED.ordinal(), aged);
         table.compactIfNeeded(grace);

@@ -57,7 +57,7 @@ public final class ChannelPort extends Port {
     }
 
     @Override
-    public String describe() {
-        return "channel " + name();
+    public String kind() {
+        return "channel";
     }
 }

@@ -17,11 +17,8 @@ import io.netty.buffer.ByteBuf;
  * size; at most 64 KB in all. Anything else starts a new frame. Pure: no I/O.
  */
 public final class Coalescer {
-    private static final int IPV4 = 0x0800;
-    private static final int IPV6 = 0x86DD;
     private static final int MAX_IP = 65535;
-    private static final int ACK = 0x10;
-    private static final int PSH = 0x08;
+    private static final int L3 = EthernetFrame.HEADER_LENGTH;
 
     private Coalescer() {
     }
@@ -33,66 +30,71 @@ public final class Coalescer {
     public static boolean tryAppend(ByteBuf frame, ByteBuf next) {
         int a = frame.readerIndex();
         int b = next.readerIndex();
-        int type = frame.getUnsignedShort(a + 12);
-        if (type != next.getUnsignedShort(b + 12) || frame.getLong(a) != next.getLong(b)
+        int type = EthernetFrame.etherType(frame);
+        if (type != EthernetFrame.etherType(next) || frame.getLong(a) != next.getLong(b)
                 || frame.getInt(a + 8) != next.getInt(b + 8)) {
             return false;
         }
-        int l3 = 14;
+        int x = a + L3;
+        int y = b + L3;
         int l4;
-        if (type == IPV4) {
-            if (frame.getUnsignedByte(a + l3) != 0x45 || next.getUnsignedByte(b + l3) != 0x45
-                    || frame.getUnsignedByte(a + l3 + 9) != 6 || next.getUnsignedByte(b + l3 + 9) != 6
-                    || (frame.getUnsignedShort(a + l3 + 6) & 0x3FFF) != 0 || (next.getUnsignedShort(b + l3 + 6) & 0x3FFF) != 0
-                    || frame.getUnsignedByte(a + l3 + 1) != next.getUnsignedByte(b + l3 + 1)
-                    || frame.getUnsignedByte(a + l3 + 8) != next.getUnsignedByte(b + l3 + 8)
-                    || frame.getLong(a + l3 + 12) != next.getLong(b + l3 + 12)) {
+        if (type == Ipv4Header.ETHER_TYPE) {
+            if (frame.readableBytes() < L3 + Ipv4Header.MIN_LENGTH || next.readableBytes() < L3 + Ipv4Header.MIN_LENGTH
+                    || frame.getUnsignedByte(x) != Ipv4Header.VERSION_IHL_PLAIN || next.getUnsignedByte(y) != Ipv4Header.VERSION_IHL_PLAIN
+                    || Ipv4Header.protocol(frame, x) != TcpHeader.PROTOCOL || Ipv4Header.protocol(next, y) != TcpHeader.PROTOCOL
+                    || Ipv4Header.isFragment(frame, x) || Ipv4Header.isFragment(next, y)
+                    || frame.getUnsignedByte(x + Ipv4Header.TOS_OFFSET) != next.getUnsignedByte(y + Ipv4Header.TOS_OFFSET)
+                    || frame.getUnsignedByte(x + Ipv4Header.TTL_OFFSET) != next.getUnsignedByte(y + Ipv4Header.TTL_OFFSET)
+                    || Ipv4Header.addresses(frame, x) != Ipv4Header.addresses(next, y)) {
                 return false;
             }
-            l4 = l3 + 20;
-        } else if (type == IPV6) {
-            if (frame.getUnsignedByte(a + l3 + 6) != 6 || next.getUnsignedByte(b + l3 + 6) != 6
-                    || frame.getInt(a + l3) != next.getInt(b + l3)
-                    || frame.getUnsignedByte(a + l3 + 7) != next.getUnsignedByte(b + l3 + 7)
-                    || !sameBytes(frame, a + l3 + 8, next, b + l3 + 8, 32)) {
+            l4 = L3 + Ipv4Header.MIN_LENGTH;
+        } else if (type == Ipv6Header.ETHER_TYPE) {
+            if (frame.readableBytes() < L3 + Ipv6Header.LENGTH || next.readableBytes() < L3 + Ipv6Header.LENGTH
+                    || Ipv6Header.nextHeader(frame, x) != TcpHeader.PROTOCOL || Ipv6Header.nextHeader(next, y) != TcpHeader.PROTOCOL
+                    || frame.getInt(x) != next.getInt(y)
+                    || Ipv6Header.hopLimit(frame, x) != Ipv6Header.hopLimit(next, y)
+                    || !sameBytes(frame, x + Ipv6Header.SOURCE_OFFSET, next, y + Ipv6Header.SOURCE_OFFSET,
+                            2 * Ipv6Header.ADDRESS_LENGTH)) {
                 return false;
             }
-            l4 = l3 + 40;
+            l4 = L3 + Ipv6Header.LENGTH;
         } else {
             return false;
         }
-        if (frame.readableBytes() < l4 + 20 || next.readableBytes() < l4 + 20) {
+        if (frame.readableBytes() < l4 + TcpHeader.MIN_LENGTH || next.readableBytes() < l4 + TcpHeader.MIN_LENGTH) {
             return false;
         }
-        int tcpLen = (frame.getUnsignedByte(a + l4 + 12) >> 4) * 4;
-        if (tcpLen < 20 || tcpLen != (next.getUnsignedByte(b + l4 + 12) >> 4) * 4
+        int tcpLen = TcpHeader.length(frame, a + l4);
+        if (tcpLen < TcpHeader.MIN_LENGTH || tcpLen != TcpHeader.length(next, b + l4)
                 || frame.readableBytes() < l4 + tcpLen || next.readableBytes() < l4 + tcpLen) {
             return false;
         }
         int headers = l4 + tcpLen;
         int have = frame.readableBytes() - headers;
         int add = next.readableBytes() - headers;
-        int frameFlags = frame.getUnsignedByte(a + l4 + 13);
-        int nextFlags = next.getUnsignedByte(b + l4 + 13);
-        if (have <= 0 || add <= 0 || frameFlags != ACK || (nextFlags & ~PSH) != ACK
-                || frame.getInt(a + l4) != next.getInt(b + l4)                    // ports
-                || frame.getInt(a + l4 + 8) != next.getInt(b + l4 + 8)            // ack
-                || frame.getShort(a + l4 + 14) != next.getShort(b + l4 + 14)      // window
-                || !sameBytes(frame, a + l4 + 20, next, b + l4 + 20, tcpLen - 20)  // options
-                || (frame.getUnsignedInt(a + l4 + 4) + have & 0xFFFF_FFFFL) != next.getUnsignedInt(b + l4 + 4)) {
+        int frameFlags = TcpHeader.flags(frame, a + l4);
+        int nextFlags = TcpHeader.flags(next, b + l4);
+        if (have <= 0 || add <= 0 || frameFlags != TcpHeader.ACK || (nextFlags & ~TcpHeader.PSH) != TcpHeader.ACK
+                || TcpHeader.ports(frame, a + l4) != TcpHeader.ports(next, b + l4)
+                || frame.getInt(a + l4 + TcpHeader.ACK_OFFSET) != next.getInt(b + l4 + TcpHeader.ACK_OFFSET)
+                || frame.getShort(a + l4 + TcpHeader.WINDOW_OFFSET) != next.getShort(b + l4 + TcpHeader.WINDOW_OFFSET)
+                || !sameBytes(frame, a + l4 + TcpHeader.MIN_LENGTH, next, b + l4 + TcpHeader.MIN_LENGTH, tcpLen - TcpHeader.MIN_LENGTH)
+                || (TcpHeader.sequence(frame, a + l4) + have & 0xFFFF_FFFFL) != TcpHeader.sequence(next, b + l4)) {
             return false;
         }
         int header = a - VirtioNetHeader.LENGTH;
         int mss = VirtioNetHeader.gsoType(frame) == VirtioNetHeader.GSO_NONE ? have
                 : frame.getUnsignedShortLE(header + VirtioNetHeader.GSO_SIZE_OFFSET);
-        if (have % mss != 0 || add > mss || headers - l3 + have + add > MAX_IP
+        if (have % mss != 0 || add > mss || headers - L3 + have + add > MAX_IP
                 || frame.writerIndex() + add > frame.capacity()) {
             return false;
         }
         frame.writeBytes(next, b + headers, add);
-        frame.setByte(a + l4 + 13, nextFlags);
+        frame.setByte(a + l4 + TcpHeader.FLAGS_OFFSET, nextFlags);
         if (VirtioNetHeader.gsoType(frame) == VirtioNetHeader.GSO_NONE) {
-            frame.setByte(header + VirtioNetHeader.GSO_TYPE_OFFSET, type == IPV4 ? VirtioNetHeader.GSO_TCPV4 : VirtioNetHeader.GSO_TCPV6);
+            frame.setByte(header + VirtioNetHeader.GSO_TYPE_OFFSET,
+                    type == Ipv4Header.ETHER_TYPE ? VirtioNetHeader.GSO_TCPV4 : VirtioNetHeader.GSO_TCPV6);
             frame.setShortLE(header + VirtioNetHeader.GSO_SIZE_OFFSET, mss);
         }
         return true;
@@ -109,24 +111,25 @@ public final class Coalescer {
             return;
         }
         int a = frame.readerIndex();
-        int l3 = 14;
-        boolean ipv4 = frame.getUnsignedShort(a + 12) == IPV4;
-        int l4 = l3 + (ipv4 ? 20 : 40);
+        boolean ipv4 = EthernetFrame.etherType(frame) == Ipv4Header.ETHER_TYPE;
+        int l4 = L3 + (ipv4 ? Ipv4Header.MIN_LENGTH : Ipv6Header.LENGTH);
         int l4Length = frame.readableBytes() - l4;
         if (ipv4) {
-            frame.setShort(a + l3 + 2, 20 + l4Length);
-            frame.setShort(a + l3 + 10, 0);
-            frame.setShort(a + l3 + 10, ~Segmenter.fold(Segmenter.sum(frame, a + l3, 20, 0)) & 0xFFFF);
+            frame.setShort(a + L3 + Ipv4Header.TOTAL_LENGTH_OFFSET, Ipv4Header.MIN_LENGTH + l4Length);
+            frame.setShort(a + L3 + Ipv4Header.CHECKSUM_OFFSET, 0);
+            frame.setShort(a + L3 + Ipv4Header.CHECKSUM_OFFSET,
+                    ~Segmenter.fold(Segmenter.sum(frame, a + L3, Ipv4Header.MIN_LENGTH, 0)) & 0xFFFF);
         } else {
-            frame.setShort(a + l3 + 4, l4Length);
+            frame.setShort(a + L3 + Ipv6Header.PAYLOAD_LENGTH_OFFSET, l4Length);
         }
-        frame.setShort(a + l4 + 16, Segmenter.fold(Segmenter.pseudoHeaderSum(frame, a + l3, ipv4, 6, l4Length)));
+        frame.setShort(a + l4 + TcpHeader.CHECKSUM_OFFSET,
+                Segmenter.fold(Segmenter.pseudoHeaderSum(frame, a + L3, ipv4, TcpHeader.PROTOCOL, l4Length)));
         int header = a - VirtioNetHeader.LENGTH;
-        int tcpLen = (frame.getUnsignedByte(a + l4 + 12) >> 4) * 4;
+        int tcpLen = TcpHeader.length(frame, a + l4);
         frame.setByte(header, VirtioNetHeader.FLAG_NEEDS_CSUM);
-        frame.setShortLE(header + 2, l4 + tcpLen);   // hdr_len
-        frame.setShortLE(header + 6, l4);            // csum_start
-        frame.setShortLE(header + 8, 16);            // csum_offset
+        frame.setShortLE(header + VirtioNetHeader.HDR_LEN_OFFSET, l4 + tcpLen);
+        frame.setShortLE(header + VirtioNetHeader.CSUM_START_OFFSET, l4);
+        frame.setShortLE(header + VirtioNetHeader.CSUM_OFFSET_OFFSET, TcpHeader.CHECKSUM_OFFSET);
     }
 
     private static boolean sameBytes(ByteBuf x, int i, ByteBuf y, int j, int length) {

@@ -32,7 +32,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * slot that the same MAC revives in place. Probe chains therefore never break under a
  * concurrent reader. Dead keys of MACs that never come back are reclaimed by {@link #compact},
  * which builds fresh arrays with the live entries and publishes them; it first retires the old
- * arrays and waits a {@link GracePeriod}, so no learner can still be writing into them, and
+ * arrays and waits a {@link Quiescence}, so no learner can still be writing into them, and
  * learners that see the retired arrays simply skip learning for that frame (it floods or is
  * forwarded by the still-readable old arrays; the next frame learns).
  *
@@ -365,7 +365,7 @@ public final class MacTable {
     }
 
     /** Compacts when dead keys make probe chains long (more than half the slots used). */
-    public synchronized boolean compactIfNeeded(GracePeriod grace) {
+    public synchronized boolean compactIfNeeded(Quiescence grace) {
         if (usedSlots() * 2 <= capacity) {
             return false;
         }
@@ -377,7 +377,7 @@ public final class MacTable {
      * Rebuilds the arrays with only the live entries. Retires the current arrays, waits for the
      * lanes to leave them (when {@code grace} is given), copies and publishes.
      */
-    public synchronized void compact(GracePeriod grace) {
+    public synchronized void compact(Quiescence grace) {
         Slots old = slots;
         old.retired = true;
         if (grace != null && !grace.await(1_000_000_000L)) {

@@ -3,11 +3,11 @@ package io.vswitch.core;
 import java.time.Duration;
 
 /**
- * What a network is configured with, validated at the edge (config file, API) before a
- * {@link BridgeDomain} is built from it.
- */
-/**
- * {@code offload}: every port of the network exchanges frames with a virtio-net header, so
+ * What a {@link BridgeDomain} is built from. The daemon's network rules validate an operator's
+ * request (config file or API) and fill in these defaults before one is made; the constructor
+ * only guards the invariants the data path relies on.
+ *
+ * <p>{@code offload}: every port of the network exchanges frames with a virtio-net header, so
  * checksum and segmentation offloads pass through (64 KB TCP frames, one read, one write).
  */
 public record NetworkSettings(String name, int mtu, Duration macAging, int macLimit, boolean offload) {
@@ -19,14 +19,8 @@ public record NetworkSettings(String name, int mtu, Duration macAging, int macLi
         if (name == null || name.isEmpty()) {
             throw new IllegalArgumentException("network name must not be empty");
         }
-        if (mtu < 68 || mtu > 65535) {
-            throw new IllegalArgumentException("mtu must be 68..65535: " + mtu);
-        }
-        if (macAging.isNegative() || macAging.toSeconds() < 1) {
-            throw new IllegalArgumentException("mac-aging must be at least 1s: " + macAging);
-        }
-        if (macLimit < 1) {
-            throw new IllegalArgumentException("mac-limit must be positive: " + macLimit);
+        if (mtu <= 0 || macLimit <= 0 || macAging.toSeconds() < 1) {
+            throw new IllegalArgumentException("network " + name + ": mtu, mac-limit and mac-aging must be positive");
         }
     }
 

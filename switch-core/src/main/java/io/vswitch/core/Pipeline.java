@@ -91,10 +91,9 @@ public final class Pipeline {
 
     private void flood(BridgeDomain domain, Port ingress, ByteBuf frame, Counters networkCounters) {
         Port[] ports = domain.portArray();
-        boolean fromTunnel = ingress.isTunnel();
         int sent = 0;
         for (Port port : ports) {
-            if (port != null && port != ingress && port.isUp() && !(fromTunnel && port.isTunnel())) {
+            if (port != null && FloodSet.exclusion(ingress, port) == FloodSet.INCLUDED) {
                 port.transmit(frame, lane);
                 sent++;
             }

@@ -3,7 +3,9 @@ package io.vswitch.core;
 import io.netty.buffer.ByteBuf;
 
 /**
- * A port of one network: a TAP device, a VXLAN tunnel, or an in-memory channel in tests.
+ * A port of one network: a TAP device, a VXLAN tunnel, or an in-memory channel in tests. A port
+ * says what it is ({@link #kind}, {@link #remote}, {@link #queueCount}, {@link #offloads}) so the
+ * API, the metrics and the logs print it without knowing its class.
  *
  * <p>{@link #transmit} is called by any data-plane lane, concurrently, with the lane's index;
  * implementations must be safe for that (a TAP write is one atomic syscall per frame) and count
@@ -15,6 +17,7 @@ public abstract class Port {
     private final String name;
     private final Counters counters;
     private volatile boolean up = true;
+    private volatile String failure;
     private volatile BridgeDomain domain;
     private volatile int id;
     private volatile int generation;
@@ -26,6 +29,28 @@ public abstract class Port {
 
     /** Sends one frame; counts TX or a drop on this port. Never throws. */
     public abstract void transmit(ByteBuf frame, int lane);
+
+    /** What kind of port this is, as the API and metrics print it: "tap", "vxlan", "channel". */
+    public abstract String kind();
+
+    /** Where the port leads beyond this host (a tunnel's remote VTEP), or null. */
+    public String remote() {
+        return null;
+    }
+
+    /** How many queues (file descriptors) the port reads, 0 when it reads none of its own. */
+    public int queueCount() {
+        return 0;
+    }
+
+    /** Whether frames to and from this port carry a virtio-net header (offloads on). */
+    public boolean offloads() {
+        return false;
+    }
+
+    /** Releases what the port holds (file descriptors). The port is detached first. */
+    public void close() {
+    }
 
     public final String name() {
         return name;
@@ -70,6 +95,28 @@ public abstract class Port {
         this.up = up;
     }
 
+    /**
+     * Takes the port down for good because its device failed; {@code reason} names the call and
+     * the errno. Returns true only the first time, so the failure is reported once.
+     */
+    public final synchronized boolean fail(String reason) {
+        if (failure != null) {
+            return false;
+        }
+        failure = reason;
+        up = false;
+        return true;
+    }
+
+    /** Why the port failed (the call and errno), or null while it has not. */
+    public final String failure() {
+        return failure;
+    }
+
+    public final boolean hasFailed() {
+        return failure != null;
+    }
+
     public final Counters counters() {
         return counters;
     }
@@ -96,9 +143,10 @@ public abstract class Port {
         counters.add(lane, PortCounter.RX_BYTES.ordinal(), bytes);
     }
 
-    /** A short description for logs: kind and name. */
+    /** A short description for logs: kind and name, and where it leads. */
     public String describe() {
-        return name;
+        String remote = remote();
+        return kind() + " " + name + (remote == null ? "" : " to " + remote);
     }
 
     @Override

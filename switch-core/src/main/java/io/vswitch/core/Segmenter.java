@@ -19,19 +19,8 @@ import java.nio.ByteOrder;
  * looked through. Pure: reads one buffer, writes another, no I/O.
  */
 public final class Segmenter {
-    private static final int IPV4 = 0x0800;
-    private static final int IPV6 = 0x86DD;
-    private static final int TCP = 6;
-    private static final int UDP = 17;
-    private static final int TCP_FIN = 0x01;
-    private static final int TCP_PSH = 0x08;
-    private static final int TCP_CWR = 0x80;
     /** All of memory, for reading direct buffers by address without a bounds check per word. */
     private static final MemorySegment MEMORY = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
-
-    /** Where the layers of a frame start. */
-    private record Layers(int l3, int l4, int payload, boolean ipv4, int proto) {
-    }
 
     private Segmenter() {
     }
@@ -83,20 +72,22 @@ public final class Segmenter {
     private static int cut(ByteBuf frame, ByteBuf scratch, int headroom, int stride, SegmentSink whole, HeaderSink split) {
         int gso = VirtioNetHeader.gsoType(frame);
         int mss = VirtioNetHeader.gsoSize(frame);
-        Layers layers = layers(frame);
-        if (layers == null || mss <= 0) {
+        long layers = Layers.of(frame);
+        if (layers == Layers.NONE || mss <= 0) {
             return -1;
         }
-        boolean tcp = layers.proto == TCP;
+        boolean tcp = Layers.isTcp(layers);
         if ((gso == VirtioNetHeader.GSO_TCPV4 || gso == VirtioNetHeader.GSO_TCPV6) != tcp
-                || (gso == VirtioNetHeader.GSO_UDP_L4 && layers.proto != UDP)
                 || !(tcp || gso == VirtioNetHeader.GSO_UDP_L4)) {
             return -1;
         }
+        int l3 = Layers.l3(layers);
+        int l4 = Layers.l4(layers);
+        int headers = Layers.payload(layers);
+        int proto = Layers.protocol(layers);
+        boolean ipv4 = Layers.isIpv4(frame, layers);
         int base = frame.readerIndex();
-        int end = frame.writerIndex();
-        int headers = layers.payload;
-        int payload = end - base - headers;
+        int payload = frame.writerIndex() - base - headers;
         if (payload <= 0) {
             return -1;
         }
@@ -104,44 +95,44 @@ public final class Segmenter {
         if (stride > 0 && (long) segments * stride > scratch.capacity()) {
             return -1;
         }
-        int ipId = layers.ipv4 ? frame.getUnsignedShort(base + layers.l3 + 4) : 0;
-        long seq = tcp ? frame.getUnsignedInt(base + layers.l4 + 4) : 0;
-        int flags = tcp ? frame.getUnsignedByte(base + layers.l4 + 13) : 0;
+        int ipId = ipv4 ? frame.getUnsignedShort(base + l3 + Ipv4Header.ID_OFFSET) : 0;
+        long seq = tcp ? TcpHeader.sequence(frame, base + l4) : 0;
+        int flags = tcp ? TcpHeader.flags(frame, base + l4) : 0;
         for (int i = 0; i < segments; i++) {
             int length = Math.min(mss, payload - i * mss);
             int from = base + headers + i * mss;
             int s = i * stride + headroom;
             scratch.setIndex(s, s);
             scratch.writeBytes(frame, base, headers);
-            int l4Length = headers - layers.l4 + length;
-            if (layers.ipv4) {
-                scratch.setShort(s + layers.l3 + 2, layers.l4 - layers.l3 + l4Length);
-                scratch.setShort(s + layers.l3 + 4, ipId + i);
-                scratch.setShort(s + layers.l3 + 10, 0);
-                scratch.setShort(s + layers.l3 + 10, ~fold(sum(scratch, s + layers.l3, layers.l4 - layers.l3, 0)) & 0xFFFF);
+            int l4Length = headers - l4 + length;
+            if (ipv4) {
+                scratch.setShort(s + l3 + Ipv4Header.TOTAL_LENGTH_OFFSET, l4 - l3 + l4Length);
+                scratch.setShort(s + l3 + Ipv4Header.ID_OFFSET, ipId + i);
+                scratch.setShort(s + l3 + Ipv4Header.CHECKSUM_OFFSET, 0);
+                scratch.setShort(s + l3 + Ipv4Header.CHECKSUM_OFFSET, ~fold(sum(scratch, s + l3, l4 - l3, 0)) & 0xFFFF);
             } else {
-                scratch.setShort(s + layers.l3 + 4, layers.l4 - layers.l3 - 40 + l4Length);
+                scratch.setShort(s + l3 + Ipv6Header.PAYLOAD_LENGTH_OFFSET, l4 - l3 - Ipv6Header.LENGTH + l4Length);
             }
             int checksumAt;
             if (tcp) {
-                scratch.setInt(s + layers.l4 + 4, (int) (seq + (long) i * mss));
+                scratch.setInt(s + l4 + TcpHeader.SEQUENCE_OFFSET, (int) (seq + (long) i * mss));
                 int f = flags;
                 if (i > 0) {
-                    f &= ~TCP_CWR;
+                    f &= ~TcpHeader.CWR;
                 }
                 if (i < segments - 1) {
-                    f &= ~(TCP_FIN | TCP_PSH);
+                    f &= ~(TcpHeader.FIN | TcpHeader.PSH);
                 }
-                scratch.setByte(s + layers.l4 + 13, f);
-                checksumAt = s + layers.l4 + 16;
+                scratch.setByte(s + l4 + TcpHeader.FLAGS_OFFSET, f);
+                checksumAt = s + l4 + TcpHeader.CHECKSUM_OFFSET;
             } else {
-                scratch.setShort(s + layers.l4 + 4, l4Length);
-                checksumAt = s + layers.l4 + 6;
+                scratch.setShort(s + l4 + UdpHeader.LENGTH_OFFSET, l4Length);
+                checksumAt = s + l4 + UdpHeader.CHECKSUM_OFFSET;
             }
             scratch.setShort(checksumAt, 0);
             // The L4 header has an even length, so its sum and the payload's add up as one.
-            long l4Sum = pseudoHeaderSum(scratch, s + layers.l3, layers.ipv4, layers.proto, l4Length);
-            l4Sum = sum(scratch, s + layers.l4, headers - layers.l4, l4Sum);
+            long l4Sum = pseudoHeaderSum(scratch, s + l3, ipv4, proto, l4Length);
+            l4Sum = sum(scratch, s + l4, headers - l4, l4Sum);
             l4Sum = sum(frame, from, length, l4Sum);
             int checksum = ~fold(l4Sum) & 0xFFFF;
             scratch.setShort(checksumAt, !tcp && checksum == 0 ? 0xFFFF : checksum);
@@ -162,47 +153,15 @@ public final class Segmenter {
      */
     public static void completeChecksum(ByteBuf frame) {
         int header = frame.readerIndex() - VirtioNetHeader.LENGTH;
-        int start = frame.getUnsignedShortLE(header + 6);
-        int offset = frame.getUnsignedShortLE(header + 8);
+        int start = frame.getUnsignedShortLE(header + VirtioNetHeader.CSUM_START_OFFSET);
+        int offset = frame.getUnsignedShortLE(header + VirtioNetHeader.CSUM_OFFSET_OFFSET);
         int base = frame.readerIndex();
         if (start + offset + 2 > frame.readableBytes()) {
             return;
         }
         int sum = ~fold(sum(frame, base + start, frame.readableBytes() - start, 0)) & 0xFFFF;
         frame.setShort(base + start + offset, sum);
-        frame.setByte(header, 2); // VIRTIO_NET_HDR_F_DATA_VALID
-    }
-
-    private static Layers layers(ByteBuf frame) {
-        int base = frame.readerIndex();
-        int length = frame.readableBytes();
-        int l3 = EthernetFrame.HEADER_LENGTH;
-        int type = frame.getUnsignedShort(base + 12);
-        if (type == EthernetFrame.ETHER_TYPE_VLAN && length > l3 + 4) {
-            type = frame.getUnsignedShort(base + 16);
-            l3 += 4;
-        }
-        int l4;
-        int proto;
-        boolean ipv4 = type == IPV4;
-        if (ipv4 && length >= l3 + 20) {
-            l4 = l3 + (frame.getByte(base + l3) & 0x0F) * 4;
-            proto = frame.getUnsignedByte(base + l3 + 9);
-        } else if (type == IPV6 && length >= l3 + 40) {
-            l4 = l3 + 40;
-            proto = frame.getUnsignedByte(base + l3 + 6);
-        } else {
-            return null;
-        }
-        int payload;
-        if (proto == TCP && length >= l4 + 20) {
-            payload = l4 + ((frame.getUnsignedByte(base + l4 + 12) >> 4) * 4);
-        } else if (proto == UDP && length >= l4 + 8) {
-            payload = l4 + 8;
-        } else {
-            return null;
-        }
-        return payload <= length ? new Layers(l3, l4, payload, ipv4, proto) : null;
+        frame.setByte(header, VirtioNetHeader.FLAG_DATA_VALID);
     }
 
     /**
@@ -210,7 +169,8 @@ public final class Segmenter {
      * 8.1 for IPv6) of the IP header at {@code ip}: addresses, protocol and L4 length.
      */
     static long pseudoHeaderSum(ByteBuf buf, int ip, boolean ipv4, int proto, int l4Length) {
-        long sum = ipv4 ? sum(buf, ip + 12, 8, 0) : sum(buf, ip + 8, 32, 0);
+        long sum = ipv4 ? sum(buf, ip + Ipv4Header.SOURCE_OFFSET, 8, 0)
+                : sum(buf, ip + Ipv6Header.SOURCE_OFFSET, 2 * Ipv6Header.ADDRESS_LENGTH, 0);
         return sum + proto + l4Length;
     }
 

@@ -60,15 +60,14 @@ public final class Trace {
             List<String> egress = new ArrayList<>();
             List<String> skipped = new ArrayList<>();
             for (Port p : domain.portArray()) {
-                if (p == null || p == ingress) {
+                if (p == null) {
                     continue;
                 }
-                if (!p.isUp()) {
-                    skipped.add(p.name() + " (down)");
-                } else if (ingress.isTunnel() && p.isTunnel()) {
-                    skipped.add(p.name() + " (split horizon)");
-                } else {
+                int exclusion = FloodSet.exclusion(ingress, p);
+                if (exclusion == FloodSet.INCLUDED) {
                     egress.add(p.name());
+                } else if (exclusion != FloodSet.INGRESS) {
+                    skipped.add(p.name() + " (" + FloodSet.describe(exclusion) + ")");
                 }
             }
             if (egress.isEmpty()) {

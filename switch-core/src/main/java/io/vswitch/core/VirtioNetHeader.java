@@ -21,8 +21,12 @@ public final class VirtioNetHeader {
     public static final int LENGTH = 10;
     public static final int FLAGS_OFFSET = 0;
     public static final int GSO_TYPE_OFFSET = 1;
+    public static final int HDR_LEN_OFFSET = 2;
     public static final int GSO_SIZE_OFFSET = 4;
+    public static final int CSUM_START_OFFSET = 6;
+    public static final int CSUM_OFFSET_OFFSET = 8;
     public static final int FLAG_NEEDS_CSUM = 1;
+    public static final int FLAG_DATA_VALID = 2;
     public static final int GSO_NONE = 0;
     public static final int GSO_TCPV4 = 1;
     public static final int GSO_UDP = 3;

@@ -54,7 +54,7 @@ class BadConfigTest {
     @Test
     void duplicatePortIsRefusedAfterValidPortsWereListed() throws Exception {
         refused("networks:\n  - name: blue\n    ports: [bc0, bc1]\n  - name: red\n    ports: [bc1]\n",
-                "5: networks[1].ports[0]: duplicate port \"bc1\"");
+                "5: networks[1].ports[0]: port \"bc1\" already belongs to network blue");
     }
 
     @Test

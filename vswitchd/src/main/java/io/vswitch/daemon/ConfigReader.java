@@ -12,7 +12,13 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
 import org.yaml.snakeyaml.nodes.SequenceNode;
 
 import java.io.IOException;
+import io.vswitch.control.NetworkSpec;
+import io.vswitch.control.PortSpec;
+
+import java.net.Inet4Address;
 import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
 import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -30,48 +36,107 @@ import java.util.regex.Pattern;
 /**
  * Reads the YAML configuration into a {@link DaemonConfig}, checking all of it before anything
  * is created. SnakeYAML composes the file into a node tree that remembers where every node
- * starts, and this class walks that tree with the schema in hand, so every complaint names the
- * line and the key. Unknown keys are errors (a typo must not silently fall back to a default).
+ * starts; this class walks that tree with the schema in hand (unknown keys and wrong types are
+ * errors: a typo must not silently fall back to a default), turns each network into the same
+ * {@link NetworkSpec} the control API takes, and hands it to {@link NetworkRules} and
+ * {@link Conflicts}, the rules the API applies too. Their refusals name a field; this class only
+ * adds the file, the line and the {@code networks[i].} in front.
  */
 public final class ConfigReader {
-    public static final Pattern NETWORK_NAME_PATTERN = Pattern.compile("[a-z0-9-]{1,15}");
-    static final Pattern NETWORK_NAME = Pattern.compile("[a-z0-9-]{1,15}");
-    static final Pattern DEVICE_NAME = Pattern.compile("[A-Za-z0-9_.-]{1,15}");
+    /** A config file larger than this is refused before it is parsed. */
+    public static final long MAX_FILE_BYTES = 1 << 20;
     private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
     private static final int MAX_THREADS = 64;
-    private static final int MIN_MTU = 68;
-    private static final int MAX_MTU = 65535 - 18;
-    private static final int MAX_MAC_LIMIT = 1 << 20;
-    private static final int MAX_VNI = 0xFF_FFFF;
-    private static final Pattern IPV4 = Pattern.compile("(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
+    private static final Pattern IPV4 = Pattern.compile(
+            "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
+    private static final NetworkRules.Range PORT = new NetworkRules.Range(1, 65535);
+
+    /** What the rules learn from the host where the daemon runs. */
+    @FunctionalInterface
+    public interface HostProbe {
+        /** The interface that has {@code local}, with its MTU; throws saying why there is none. */
+        NetworkRules.Host underlay(Inet4Address local) throws ProbeException;
+
+        /** This host's interfaces. */
+        HostProbe LOCAL = local -> {
+            NetworkInterface underlay;
+            try {
+                underlay = NetworkInterface.getByInetAddress(local);
+            } catch (SocketException e) {
+                throw new ProbeException("cannot list interfaces: " + e.getMessage());
+            }
+            if (underlay == null) {
+                throw new ProbeException(local.getHostAddress() + " is not an address of any interface in this network namespace");
+            }
+            try {
+                return new NetworkRules.Host(local, underlay.getName(), underlay.getMTU());
+            } catch (SocketException e) {
+                throw new ProbeException("cannot read the MTU of " + underlay.getName() + ": " + e.getMessage());
+            }
+        };
+
+        /** A host whose underlay MTU is {@code mtu} wherever asked: for checking a file elsewhere. */
+        static HostProbe assuming(int mtu) {
+            return local -> new NetworkRules.Host(local, "eth0", mtu);
+        }
+    }
+
+    /** The host is not as the config assumes. */
+    public static final class ProbeException extends Exception {
+        public ProbeException(String message) {
+            super(message);
+        }
+    }
 
     private final String file;
+    private final Map<String, Integer> lines = new HashMap<>();
 
     private ConfigReader(String file) {
         this.file = file;
     }
 
+    /** Reads and checks {@code path} against this host. */
     public static DaemonConfig read(Path path) throws ConfigException {
+        return read(path, HostProbe.LOCAL);
+    }
+
+    public static DaemonConfig read(Path path, HostProbe probe) throws ConfigException {
         String text;
         try {
+            long size = Files.size(path);
+            if (size > MAX_FILE_BYTES) {
+                throw new ConfigException(path.toString(), 0, "", "the file has " + size + " bytes; a configuration is at most "
+                        + MAX_FILE_BYTES + " (1 MB)");
+            }
             text = Files.readString(path);
         } catch (NoSuchFileException e) {
             throw new ConfigException(path.toString(), 0, "", "no such file");
         } catch (IOException e) {
             throw new ConfigException(path.toString(), 0, "", "cannot read: " + e.getMessage());
         }
-        return parse(path.toString(), text);
+        return parse(path.toString(), text, probe);
     }
 
+    /** Checks {@code text} as if on a host whose underlay MTU is 1500. */
     public static DaemonConfig parse(String file, String text) throws ConfigException {
-        return new ConfigReader(file).parse(text);
+        return parse(file, text, HostProbe.assuming(1500));
     }
 
-    private DaemonConfig parse(String text) throws ConfigException {
+    public static DaemonConfig parse(String file, String text, HostProbe probe) throws ConfigException {
+        if (text.length() > MAX_FILE_BYTES) {
+            throw new ConfigException(file, 0, "", "the file has " + text.length() + " characters; a configuration is at most "
+                    + MAX_FILE_BYTES + " (1 MB)");
+        }
+        return new ConfigReader(file).parse(text, probe);
+    }
+
+    private DaemonConfig parse(String text, HostProbe probe) throws ConfigException {
         Node root;
         try {
             LoaderOptions options = new LoaderOptions();
             options.setAllowDuplicateKeys(false);
+            options.setCodePointLimit((int) MAX_FILE_BYTES);
+            options.setMaxAliasesForCollections(50);
             root = new Yaml(options).compose(new StringReader(text));
         } catch (MarkedYAMLException e) {
             Mark mark = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
@@ -88,6 +153,14 @@ public final class ConfigReader {
         DaemonConfig.Dataplane dataplane = dataplane(top.get("dataplane"));
         DaemonConfig.Vxlan vxlan = vxlan(top.get("vxlan"));
         DaemonConfig.Metrics metrics = metrics(top.get("metrics"));
+        NetworkRules.Host host = NetworkRules.Host.NO_VXLAN;
+        if (vxlan != null) {
+            try {
+                host = probe.underlay(vxlan.local());
+            } catch (ProbeException e) {
+                throw new ConfigException(file, vxlan.line(), "vxlan.local", e.getMessage());
+            }
+        }
         Node networksNode = top.get("networks");
         if (networksNode == null) {
             throw error(root, "networks", "missing: expected a list of networks, each with a name and ports");
@@ -96,96 +169,77 @@ public final class ConfigReader {
         if (items.isEmpty()) {
             throw error(networksNode, "networks", "expected at least one network");
         }
-        List<DaemonConfig.Network> networks = new ArrayList<>();
-        Map<String, Node> networkNames = new HashMap<>();
-        Map<String, String> portOwners = new HashMap<>();
-        Map<String, Node> portNodes = new HashMap<>();
-        Map<Integer, String> vniOwners = new HashMap<>();
+        List<NetworkRules.Network> networks = new ArrayList<>();
+        List<NetworkSpec> checked = new ArrayList<>();
         for (int i = 0; i < items.size(); i++) {
             String key = "networks[" + i + "]";
-            Node item = items.get(i);
-            Map<String, Node> fields = mapping(item, key,
-                    Set.of("name", "mtu", "mac-aging", "mac-limit", "ports", "vni", "peers", "persist", "offload"));
-            Node nameNode = fields.get("name");
-            if (nameNode == null) {
-                throw error(item, key + ".name", "missing: every network needs a name (1-15 chars [a-z0-9-])");
+            NetworkSpec spec = network(items.get(i), key);
+            try {
+                NetworkRules.Network network = NetworkRules.check(spec, host);
+                Conflicts.check(network.spec(), checked);
+                networks.add(network);
+                checked.add(network.spec());
+            } catch (SpecException e) {
+                String field = key + "." + e.field();
+                throw new ConfigException(file, lines.getOrDefault(field, lines.getOrDefault(key + "." + baseOf(e.field()),
+                        lines.get(key))), field, e.getMessage());
             }
-            String name = string(nameNode, key + ".name");
-            if (!NETWORK_NAME.matcher(name).matches()) {
-                throw error(nameNode, key + ".name", "expected 1-15 characters [a-z0-9-], got \"" + name + "\"");
-            }
-            if (networkNames.containsKey(name)) {
-                throw error(nameNode, key + ".name", "duplicate network \"" + name + "\" (first defined at line "
-                        + line(networkNames.get(name)) + ")");
-            }
-            networkNames.put(name, nameNode);
-            int vni = 0;
-            List<InetAddress> peers = new ArrayList<>();
-            if (fields.containsKey("vni")) {
-                Node vniNode = fields.get("vni");
-                vni = integer(vniNode, key + ".vni", 1, MAX_VNI);
-                if (vxlan == null) {
-                    throw error(vniNode, key + ".vni", "an overlay network needs a 'vxlan:' section with the local underlay address");
-                }
-                if (vniOwners.containsKey(vni)) {
-                    throw error(vniNode, key + ".vni", "duplicate vni " + vni + " (already used by network " + vniOwners.get(vni) + ")");
-                }
-                vniOwners.put(vni, name);
-            }
-            if (fields.containsKey("peers")) {
-                if (vni == 0) {
-                    throw error(fields.get("peers"), key + ".peers", "peers need a vni: only an overlay network has remote VTEPs");
-                }
-                List<Node> peerItems = sequence(fields.get("peers"), key + ".peers");
-                for (int j = 0; j < peerItems.size(); j++) {
-                    String peerKey = key + ".peers[" + j + "]";
-                    InetAddress peer = address(peerItems.get(j), peerKey);
-                    if (peer.equals(vxlan.local())) {
-                        throw error(peerItems.get(j), peerKey, "a peer cannot be the local address " + peer.getHostAddress());
-                    }
-                    if (peers.contains(peer)) {
-                        throw error(peerItems.get(j), peerKey, "duplicate peer " + peer.getHostAddress());
-                    }
-                    peers.add(peer);
-                }
-            }
-            int defaultMtu = vni != 0 ? 1500 - 50 : 1500;
-            int mtu = fields.containsKey("mtu")
-                    ? integer(fields.get("mtu"), key + ".mtu", MIN_MTU, MAX_MTU) : defaultMtu;
-            int mtuLine = fields.containsKey("mtu") ? line(fields.get("mtu")) : line(item);
-            Duration aging = fields.containsKey("mac-aging")
-                    ? duration(fields.get("mac-aging"), key + ".mac-aging") : Duration.ofSeconds(300);
-            int limit = fields.containsKey("mac-limit")
-                    ? integer(fields.get("mac-limit"), key + ".mac-limit", 1, MAX_MAC_LIMIT) : 8192;
-            List<String> ports = new ArrayList<>();
-            if (fields.containsKey("ports")) {
-                List<Node> portItems = sequence(fields.get("ports"), key + ".ports");
-                for (int j = 0; j < portItems.size(); j++) {
-                    String portKey = key + ".ports[" + j + "]";
-                    Node portNode = portItems.get(j);
-                    String port = string(portNode, portKey);
-                    if (!DEVICE_NAME.matcher(port).matches()) {
-                        throw error(portNode, portKey, "expected a device name of 1-15 characters [A-Za-z0-9_.-], got \""
-                                + port + "\"");
-                    }
-                    if (portOwners.containsKey(port)) {
-                        throw error(portNode, portKey, "duplicate port \"" + port + "\" (already in network "
-                                + portOwners.get(port) + " at line " + line(portNodes.get(port)) + ")");
-                    }
-                    portOwners.put(port, name);
-                    portNodes.put(port, portNode);
-                    ports.add(port);
-                }
-            }
-            boolean persist = fields.containsKey("persist") && bool(fields.get("persist"), key + ".persist");
-            Boolean offload = null;
-            if (fields.containsKey("offload")) {
-                offload = bool(fields.get("offload"), key + ".offload");
-            }
-            networks.add(new DaemonConfig.Network(name, mtu, aging, limit, List.copyOf(ports), vni,
-                    List.copyOf(peers), persist, offload, line(item), mtuLine));
         }
-        return new DaemonConfig(file, dataplane, vxlan, metrics, List.copyOf(networks));
+        return new DaemonConfig(file, dataplane, vxlan, metrics, host, List.copyOf(networks));
+    }
+
+    /** {@code peers} for {@code peers[2]}: where to point when the item itself has no line. */
+    private static String baseOf(String field) {
+        int bracket = field.indexOf('[');
+        return bracket < 0 ? field : field.substring(0, bracket);
+    }
+
+    /** One {@code networks:} entry as the spec the API takes too; types checked, values left to the rules. */
+    private NetworkSpec network(Node item, String key) throws ConfigException {
+        lines.put(key, line(item));
+        Map<String, Node> fields = mapping(item, key,
+                Set.of("name", "mtu", "mac-aging", "mac-limit", "ports", "vni", "peers", "persist", "offload"));
+        fields.forEach((k, v) -> lines.put(key + "." + k, line(v)));
+        String name = fields.containsKey("name") ? string(fields.get("name"), key + ".name") : null;
+        Integer mtu = fields.containsKey("mtu") ? number(fields.get("mtu"), key + ".mtu", NetworkRules.MTU) : null;
+        Long aging = fields.containsKey("mac-aging") ? duration(fields.get("mac-aging"), key + ".mac-aging").toSeconds() : null;
+        Integer limit = fields.containsKey("mac-limit")
+                ? number(fields.get("mac-limit"), key + ".mac-limit", NetworkRules.MAC_LIMIT) : null;
+        Integer vni = fields.containsKey("vni") ? number(fields.get("vni"), key + ".vni", NetworkRules.VNI) : null;
+        List<String> peers = new ArrayList<>();
+        if (fields.containsKey("peers")) {
+            List<Node> peerItems = sequence(fields.get("peers"), key + ".peers");
+            for (int j = 0; j < peerItems.size(); j++) {
+                lines.put(key + ".peers[" + j + "]", line(peerItems.get(j)));
+                peers.add(string(peerItems.get(j), key + ".peers[" + j + "]").trim());
+            }
+        }
+        List<PortSpec> ports = new ArrayList<>();
+        if (fields.containsKey("ports")) {
+            List<Node> portItems = sequence(fields.get("ports"), key + ".ports");
+            for (int j = 0; j < portItems.size(); j++) {
+                String portKey = key + ".ports[" + j + "]";
+                lines.put(portKey, line(portItems.get(j)));
+                ports.add(port(portItems.get(j), portKey));
+            }
+        }
+        Boolean persist = fields.containsKey("persist") ? bool(fields.get("persist"), key + ".persist") : null;
+        Boolean offload = fields.containsKey("offload") ? bool(fields.get("offload"), key + ".offload") : null;
+        return new NetworkSpec(name, mtu, aging, limit, vni, peers, persist, offload, ports, List.of());
+    }
+
+    /** A port: a device name, or a mapping {@code {name: X, persist: B, offload: B}}. */
+    private PortSpec port(Node node, String key) throws ConfigException {
+        if (node instanceof MappingNode) {
+            Map<String, Node> fields = mapping(node, key, Set.of("name", "persist", "offload"));
+            if (!fields.containsKey("name")) {
+                throw error(node, key + ".name", "missing: a port needs a device name");
+            }
+            return new PortSpec(string(fields.get("name"), key + ".name"),
+                    fields.containsKey("persist") ? bool(fields.get("persist"), key + ".persist") : null,
+                    fields.containsKey("offload") ? bool(fields.get("offload"), key + ".offload") : null);
+        }
+        return PortSpec.named(string(node, key));
     }
 
     private DaemonConfig.Dataplane dataplane(Node node) throws ConfigException {
@@ -195,16 +249,21 @@ public final class ConfigReader {
         }
         Map<String, Node> fields = mapping(node, "dataplane", Set.of("threads", "cpus", "batch", "busy-poll", "pin"));
         int threads = fields.containsKey("threads")
-                ? integer(fields.get("threads"), "dataplane.threads", 1, MAX_THREADS) : cpuCount;
+                ? integer(fields.get("threads"), "dataplane.threads", new NetworkRules.Range(1, MAX_THREADS)) : cpuCount;
         List<Integer> cpus = new ArrayList<>();
         if (fields.containsKey("cpus")) {
             List<Node> items = sequence(fields.get("cpus"), "dataplane.cpus");
             for (int i = 0; i < items.size(); i++) {
-                cpus.add(integer(items.get(i), "dataplane.cpus[" + i + "]", 0, 1023));
+                String key = "dataplane.cpus[" + i + "]";
+                int cpu = integer(items.get(i), key, new NetworkRules.Range(0, cpuCount - 1));
+                if (cpus.contains(cpu)) {
+                    throw error(items.get(i), key, "duplicate cpu " + cpu + ": each loop needs a CPU of its own");
+                }
+                cpus.add(cpu);
             }
         }
         int batch = fields.containsKey("batch")
-                ? integer(fields.get("batch"), "dataplane.batch", 1, 256) : 64;
+                ? integer(fields.get("batch"), "dataplane.batch", new NetworkRules.Range(1, 256)) : 64;
         Duration busyPoll = Duration.ZERO;
         if (fields.containsKey("busy-poll")) {
             Node n = fields.get("busy-poll");
@@ -264,26 +323,18 @@ public final class ConfigReader {
         if (!fields.containsKey("local")) {
             throw error(node, "vxlan.local", "missing: expected the underlay IPv4 address to bind, such as 198.19.0.1");
         }
-        InetAddress local = address(fields.get("local"), "vxlan.local");
-        int port = fields.containsKey("port") ? integer(fields.get("port"), "vxlan.port", 1, 65535) : 4789;
+        Node localNode = fields.get("local");
+        Inet4Address local;
+        try {
+            local = NetworkRules.unicastIpv4(string(localNode, "vxlan.local"), "vxlan.local");
+        } catch (SpecException e) {
+            throw error(localNode, "vxlan.local", e.getMessage().replace("of a remote VTEP", "of this host"));
+        }
+        int port = fields.containsKey("port") ? integer(fields.get("port"), "vxlan.port", PORT) : 4789;
         return new DaemonConfig.Vxlan(local, port, line(node));
     }
 
     // ---- typed accessors over the node tree -------------------------------------------------
-
-    /** An IPv4 address literal; never a host name (no DNS lookup at start-up). */
-    private InetAddress address(Node node, String key) throws ConfigException {
-        String text = string(node, key).trim();
-        if (!IPV4.matcher(text).matches()) {
-            throw error(node, key, "expected an IPv4 address such as 198.19.0.2, got \"" + text + "\"");
-        }
-        try {
-            return InetAddress.ofLiteral(text);
-        } catch (IllegalArgumentException e) {
-            throw error(node, key, "expected an IPv4 address such as 198.19.0.2, got \"" + text + "\"");
-        }
-    }
-
 
     private Map<String, Node> mapping(Node node, String key, Set<String> allowed) throws ConfigException {
         if (!(node instanceof MappingNode map)) {
@@ -327,8 +378,28 @@ public final class ConfigReader {
         throw error(node, key, "expected true or false, got " + describe(node));
     }
 
-    private int integer(Node node, String key, int min, int max) throws ConfigException {
-        String range = min + ".." + max;
+    /**
+     * An integer of a network field: refused here only when it is no integer at all (the message
+     * names the rule's {@code range}); whether it is in range is for {@link NetworkRules} to say.
+     */
+    private int number(Node node, String key, NetworkRules.Range range) throws ConfigException {
+        long value = longValue(node, key, range);
+        if (value < Integer.MIN_VALUE || value > Integer.MAX_VALUE) {
+            throw error(node, key, "expected an integer " + range + ", got " + value);
+        }
+        return (int) value;
+    }
+
+    /** An integer in {@code range}. */
+    private int integer(Node node, String key, NetworkRules.Range range) throws ConfigException {
+        long value = longValue(node, key, range);
+        if (value < range.min() || value > range.max()) {
+            throw error(node, key, "expected an integer " + range + ", got " + value);
+        }
+        return (int) value;
+    }
+
+    private long longValue(Node node, String key, NetworkRules.Range range) throws ConfigException {
         if (!(node instanceof ScalarNode s)) {
             throw error(node, key, "expected an integer " + range + ", got " + describe(node));
         }
@@ -338,10 +409,7 @@ public final class ConfigReader {
         } catch (NumberFormatException e) {
             throw error(node, key, "expected an integer " + range + ", got \"" + s.getValue() + "\"");
         }
-        if (value < min || value > max) {
-            throw error(node, key, "expected an integer " + range + ", got " + value);
-        }
-        return (int) value;
+        return value;
     }
 
     private Duration duration(Node node, String key) throws ConfigException {

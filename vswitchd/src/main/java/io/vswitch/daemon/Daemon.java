@@ -1,16 +1,17 @@
 package io.vswitch.daemon;
 
+import io.vswitch.control.NetworkSpec;
+import io.vswitch.control.PortSpec;
+import io.vswitch.control.StaticEntry;
 import io.vswitch.core.BridgeDomain;
 import io.vswitch.core.EthernetFrame;
 import io.vswitch.core.MacAddress;
 import io.vswitch.core.MacTable;
-import io.vswitch.core.NetworkSettings;
 import io.vswitch.core.Port;
+import io.vswitch.core.VirtioNetHeader;
+import io.vswitch.dataplane.Dataplane;
 import io.vswitch.nativetap.NativeCallException;
-import io.vswitch.nativetap.TapDevice;
-import io.vswitch.nativetap.TapOptions;
-import io.vswitch.tapio.Dataplane;
-import io.vswitch.tapio.TapPort;
+import io.vswitch.tapio.Taps;
 import io.vswitch.vxlan.TunnelPort;
 import io.vswitch.vxlan.VxlanEndpoint;
 import io.vswitch.vxlan.VxlanHeader;
@@ -18,49 +19,68 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.net.Inet4Address;
 import java.net.InetAddress;
-import java.net.NetworkInterface;
-import java.net.SocketException;
-import java.time.Duration;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.NoSuchElementException;
+import java.util.function.Function;
 
 /**
- * A running switch: the data plane, the VXLAN endpoint, and the networks with their ports and
- * static MAC entries.
+ * The registry of a running switch: its networks, their ports, peers and static MAC entries,
+ * over the data plane and the VXLAN endpoint it starts.
  *
- * <p>Changes (from start-up or the control API) are serialised by this object's monitor. Each
- * one is checked completely before anything is touched, and undone if a device refuses it half
- * way, so a refused change leaves the switch as it was: {@link IllegalArgumentException} means
- * a bad request, {@link NoSuchElementException} an unknown name, {@link IllegalStateException}
- * a conflict. Changes reach the data plane only through structures built for it: ports are
- * registered with their loop by a task run on that loop, port sets are republished
- * copy-on-write, and MAC tables are lock-free. After every change the state file is rewritten.
+ * <p>Every change (from start-up or the control API) is serialised by this object's monitor and
+ * is checked completely before anything is touched: the network rules ({@link NetworkRules})
+ * and the rules between networks ({@link Conflicts}) are the ones the config file obeys. A
+ * refused change throws a {@link SpecException} that names the field and leaves the switch as
+ * it was; a device that refuses half way ({@link PortFactory.OpenException}) undoes what was
+ * done. Every change is persisted before it is confirmed: an addition is undone when the state
+ * file cannot be written, a removal is written first and not made when that fails
+ * ({@link PersistException}), so what the API confirmed is what a restart restores.
+ *
+ * <p>Changes reach the data plane only through structures built for it: ports are registered
+ * with their loop by a task run on that loop, port sets are republished copy-on-write, MAC
+ * tables are lock-free.
  */
 public final class Daemon implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
 
-    /** One network and what the operator asked for it. */
+    /** One network: what the rules made of the request, its bridge domain, and what changed since. */
     private static final class Network {
+        final NetworkRules.Network checked;
         final BridgeDomain domain;
-        final int vni;
-        final List<InetAddress> peers;
-        final boolean persist;
-        final boolean offload;
-        final Map<String, Boolean> tapPersist = new LinkedHashMap<>();
-        final Map<String, Boolean> tapOffload = new LinkedHashMap<>();
+        final Map<String, PortSpec> ports = new LinkedHashMap<>();
         final Map<Long, String> statics = new LinkedHashMap<>();
+        List<Inet4Address> peers = List.of();
 
-        Network(BridgeDomain domain, int vni, List<InetAddress> peers, boolean persist, boolean offload) {
+        Network(NetworkRules.Network checked, BridgeDomain domain) {
+            this.checked = checked;
             this.domain = domain;
-            this.offload = offload;
-            this.vni = vni;
-            this.peers = List.copyOf(peers);
-            this.persist = persist;
         }
+
+        String name() {
+            return checked.name();
+        }
+
+        Integer vni() {
+            return checked.vni();
+        }
+
+        /** The network as a restart must rebuild it. */
+        NetworkSpec spec() {
+            List<StaticEntry> entries = new ArrayList<>();
+            statics.forEach((mac, port) -> entries.add(new StaticEntry(MacAddress.toString(mac), port)));
+            return checked.spec().withPorts(List.copyOf(ports.values()))
+                    .withPeers(peers.stream().map(InetAddress::getHostAddress).toList())
+                    .withStatics(entries);
+        }
+    }
+
+    /** What the API shows of a network. */
+    public record NetworkState(BridgeDomain domain, Integer vni, List<String> peers) {
     }
 
     /** A device or kernel refused what the configuration asks for. */
@@ -70,72 +90,42 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
+    /** A change could not be written to the state file, so it was not made (or was undone). */
+    public static final class PersistException extends RuntimeException {
+        PersistException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     private final DaemonConfig config;
     private final Dataplane dataplane;
     private final StateFile state;
     private final Map<String, Network> networks = new LinkedHashMap<>();
+    private final BitSet domainIds = new BitSet();
     private final long startedMillis = System.currentTimeMillis();
-    private final int underlayMtu;
+    private PortFactory ports;
     private VxlanEndpoint vxlan;
-    private int nextDomainId = 1;
 
-    private Daemon(DaemonConfig config, Dataplane dataplane, StateFile state, int underlayMtu) {
+    private Daemon(DaemonConfig config, StateFile state) {
         this.config = config;
-        this.dataplane = dataplane;
         this.state = state;
-        this.underlayMtu = underlayMtu;
+        DaemonConfig.Dataplane dp = config.dataplane();
+        this.dataplane = Dataplane.start(new Dataplane.Options(dp.threads(), dp.cpus(), dp.batch(),
+                VirtioNetHeader.MAX_GSO_FRAME, dp.busyPoll().toNanos(), dp.pin()), this::portFailed);
     }
 
-    /**
-     * Checks what the configuration assumes about this host before anything is created: the
-     * VXLAN local address is one of this namespace's, and every overlay network's frames fit
-     * the underlay interface's MTU once encapsulated. Returns the underlay MTU (0 without VXLAN).
-     */
-    public static int checkHost(DaemonConfig config) throws ConfigException {
-        DaemonConfig.Vxlan vx = config.vxlan();
-        if (vx == null) {
-            return 0;
-        }
-        NetworkInterface underlay;
-        try {
-            underlay = NetworkInterface.getByInetAddress(vx.local());
-        } catch (SocketException e) {
-            throw new ConfigException(config.source(), vx.line(), "vxlan.local", "cannot list interfaces: " + e.getMessage());
-        }
-        if (underlay == null) {
-            throw new ConfigException(config.source(), vx.line(), "vxlan.local", vx.local().getHostAddress()
-                    + " is not an address of any interface in this network namespace");
-        }
-        int underlayMtu;
-        try {
-            underlayMtu = underlay.getMTU();
-        } catch (SocketException e) {
-            throw new ConfigException(config.source(), vx.line(), "vxlan.local", "cannot read the MTU of "
-                    + underlay.getName() + ": " + e.getMessage());
-        }
-        for (int i = 0; i < config.networks().size(); i++) {
-            DaemonConfig.Network n = config.networks().get(i);
-            if (n.isOverlay() && n.mtu() + VxlanHeader.IPV4_OVERHEAD > underlayMtu) {
-                throw new ConfigException(config.source(), n.mtuLine(), "networks[" + i + "].mtu", "mtu " + n.mtu()
-                        + " + " + VxlanHeader.IPV4_OVERHEAD + " bytes of VXLAN encapsulation exceeds the MTU "
-                        + underlayMtu + " of underlay interface " + underlay.getName() + " ("
-                        + vx.local().getHostAddress() + "); use at most " + (underlayMtu - VxlanHeader.IPV4_OVERHEAD));
-            }
-        }
-        return underlayMtu;
-    }
-
-    /**
-     * Starts the switch. Networks come from the state file when it exists (it holds every change
-     * made since the config was first loaded), else from the config.
-     */
+    /** Starts the switch with TAP ports. */
     public static Daemon start(DaemonConfig config, StateFile state) throws StartException {
-        int underlayMtu;
-        try {
-            underlayMtu = checkHost(config);
-        } catch (ConfigException e) {
-            throw new StartException(e.getMessage(), e);
-        }
+        return start(config, state, dp -> new TapPortFactory(new Taps(dp)));
+    }
+
+    /**
+     * Starts the switch with the ports {@code factory} makes. Networks come from the state file
+     * when it exists (it holds every change made since the config was first loaded), else from
+     * the config; either way they pass the same rules.
+     */
+    public static Daemon start(DaemonConfig config, StateFile state, Function<Dataplane, PortFactory> factory)
+            throws StartException {
         List<NetworkSpec> specs;
         if (state != null && state.exists()) {
             try {
@@ -146,37 +136,41 @@ public final class Daemon implements AutoCloseable {
             }
             LOG.info("restoring {} networks from state file {}", specs.size(), state.path());
         } else {
-            specs = config.networks().stream().map(NetworkSpec::of).toList();
+            specs = config.networks().stream().map(NetworkRules.Network::spec).toList();
         }
-        DaemonConfig.Dataplane dp = config.dataplane();
-        Dataplane dataplane = Dataplane.start(new Dataplane.Options(dp.threads(), dp.cpus(), dp.batch(),
-                io.vswitch.core.VirtioNetHeader.MAX_GSO_FRAME, dp.busyPoll().toNanos(), dp.pin()));
-        Daemon daemon = new Daemon(config, dataplane, state, underlayMtu);
+        Daemon daemon = new Daemon(config, state);
         try {
+            daemon.ports = factory.apply(daemon.dataplane);
             if (config.vxlan() != null) {
-                DaemonConfig.Vxlan vx = config.vxlan();
-                int maxFrame = underlayMtu - VxlanHeader.IPV4_OVERHEAD + EthernetFrame.MAX_OVERHEAD;
-                try {
-                    daemon.vxlan = VxlanEndpoint.start(dataplane,
-                            new VxlanEndpoint.Options(vx.local(), vx.port(), 8, maxFrame));
-                } catch (Exception e) {
-                    throw new StartException("cannot open the VXLAN endpoint on " + vx.local().getHostAddress() + ":"
-                            + vx.port() + ": " + e.getMessage(), e);
-                }
+                daemon.vxlan = openVxlan(config, daemon.dataplane);
             }
             for (NetworkSpec spec : specs) {
                 try {
-                    daemon.addNetwork(spec, false);
-                } catch (RuntimeException e) {
+                    daemon.add(NetworkRules.check(spec, config.host()));
+                } catch (SpecException e) {
+                    throw new StartException("network " + spec.name() + ": " + e.field() + ": " + e.getMessage()
+                            + (state != null && state.exists() ? " (in state file " + state.path() + ")" : ""), e);
+                } catch (PortFactory.OpenException e) {
                     throw new StartException("network " + spec.name() + ": " + e.getMessage(), e);
                 }
             }
-            daemon.saveState();
-        } catch (StartException e) {
+            daemon.save(() -> { });
+        } catch (StartException | RuntimeException e) {
             daemon.close();
             throw e;
         }
         return daemon;
+    }
+
+    private static VxlanEndpoint openVxlan(DaemonConfig config, Dataplane dataplane) throws StartException {
+        DaemonConfig.Vxlan vx = config.vxlan();
+        int maxFrame = config.host().underlayMtu() - VxlanHeader.IPV4_OVERHEAD + EthernetFrame.MAX_OVERHEAD;
+        try {
+            return VxlanEndpoint.start(dataplane, new VxlanEndpoint.Options(vx.local(), vx.port(), 8, maxFrame));
+        } catch (NativeCallException | InterruptedException e) {
+            throw new StartException("cannot open the VXLAN endpoint on " + vx.local().getHostAddress() + ":"
+                    + vx.port() + ": " + e.getMessage(), e);
+        }
     }
 
     public DaemonConfig config() {
@@ -196,229 +190,266 @@ public final class Daemon implements AutoCloseable {
         return startedMillis;
     }
 
-    public synchronized Map<String, BridgeDomain> networks() {
+    // ---- reading ----------------------------------------------------------------------------
+
+    public synchronized List<NetworkState> networks() {
+        List<NetworkState> list = new ArrayList<>();
+        for (Network n : networks.values()) {
+            list.add(state(n));
+        }
+        return list;
+    }
+
+    /** The network of that name; throws 404-kind when there is none. */
+    public synchronized NetworkState network(String name) {
+        return state(require(name));
+    }
+
+    private static NetworkState state(Network n) {
+        return new NetworkState(n.domain, n.vni(), n.vni() == null ? null
+                : n.peers.stream().map(InetAddress::getHostAddress).toList());
+    }
+
+    /** The domains, for the metrics. */
+    public synchronized Map<String, BridgeDomain> domains() {
         Map<String, BridgeDomain> copy = new LinkedHashMap<>();
         networks.forEach((name, n) -> copy.put(name, n.domain));
         return copy;
     }
 
-    public synchronized BridgeDomain network(String name) {
-        Network n = networks.get(name);
-        return n == null ? null : n.domain;
+    /** Every network as a restart must rebuild it. */
+    public synchronized List<NetworkSpec> specs() {
+        return networks.values().stream().map(Network::spec).toList();
     }
 
-    /** The VNI of an overlay network, or 0. */
-    public synchronized int vni(String network) {
-        Network n = networks.get(network);
-        return n == null ? 0 : n.vni;
-    }
-
-    public synchronized boolean isPersistent(String network, String port) {
-        Network n = networks.get(network);
-        return n != null && Boolean.TRUE.equals(n.tapPersist.get(port));
-    }
-
-    // ---- changes ---------------------------------------------------------------------------
+    // ---- changes ----------------------------------------------------------------------------
 
     /** Adds a network with its peers, ports and static entries; all or nothing. */
-    public synchronized void addNetwork(NetworkSpec spec) {
-        addNetwork(spec, true);
+    public synchronized NetworkState addNetwork(NetworkSpec spec) throws PortFactory.OpenException {
+        NetworkRules.Network checked = NetworkRules.check(spec, config.host());
+        Network network = add(checked);
+        save(() -> drop(network, true));
+        return state(network);
     }
 
-    private void addNetwork(NetworkSpec spec, boolean save) {
-        if (spec.name() == null || !ConfigReader.NETWORK_NAME_PATTERN.matcher(spec.name()).matches()) {
-            throw new IllegalArgumentException("network name must be 1-15 characters [a-z0-9-], got \"" + spec.name() + "\"");
+    private Network add(NetworkRules.Network checked) throws PortFactory.OpenException {
+        Conflicts.check(checked.spec(), specs());
+        if (checked.isOverlay() && vxlan == null) {
+            throw new SpecException("vni", "this daemon has no vxlan: section in its config, so it cannot have overlay networks");
         }
-        if (networks.containsKey(spec.name())) {
-            throw new IllegalStateException("network \"" + spec.name() + "\" exists already");
+        int id = domainIds.nextClearBit(1);
+        if (id > 0xFFFF) {
+            throw SpecException.conflict("name", "this daemon has 65535 networks already");
         }
-        int mtu = spec.mtu() == 0 ? (spec.vni() != 0 ? underlayOrDefault() - VxlanHeader.IPV4_OVERHEAD : 1500) : spec.mtu();
-        if (mtu < 68 || mtu > 65517) {
-            throw new IllegalArgumentException("mtu must be 68..65517, got " + mtu);
-        }
-        List<InetAddress> peers = new ArrayList<>();
-        if (spec.vni() != 0) {
-            if (spec.vni() < 1 || spec.vni() > VxlanHeader.MAX_VNI) {
-                throw new IllegalArgumentException("vni must be 1..16777215, got " + spec.vni());
-            }
-            if (vxlan == null) {
-                throw new IllegalArgumentException("this daemon has no vxlan: section in its config, so it cannot have overlay networks");
-            }
-            for (Network other : networks.values()) {
-                if (other.vni == spec.vni()) {
-                    throw new IllegalStateException("vni " + spec.vni() + " is already used by network " + other.domain.name());
-                }
-            }
-            if (mtu + VxlanHeader.IPV4_OVERHEAD > underlayMtu) {
-                throw new IllegalArgumentException("mtu " + mtu + " + 50 bytes of VXLAN encapsulation exceeds the underlay MTU "
-                        + underlayMtu + "; use at most " + (underlayMtu - VxlanHeader.IPV4_OVERHEAD));
-            }
-            for (String peer : spec.peers()) {
-                InetAddress address = parsePeer(peer);
-                if (address.equals(vxlan.local())) {
-                    throw new IllegalArgumentException("a peer cannot be the local address " + peer);
-                }
-                if (peers.contains(address)) {
-                    throw new IllegalArgumentException("duplicate peer " + peer);
-                }
-                peers.add(address);
-            }
-        } else if (!spec.peers().isEmpty()) {
-            throw new IllegalArgumentException("peers need a vni: only an overlay network has remote VTEPs");
-        }
-        // Offloads pass 64 KB frames through to the TAPs that have them unchanged; towards a
-        // VXLAN peer (or a TAP without them) they are segmented in software, once.
-        boolean offload = spec.offload() == null || spec.offload();
-        NetworkSettings settings;
-        try {
-            settings = new NetworkSettings(spec.name(), mtu,
-                    Duration.ofSeconds(spec.macAgingSeconds() == 0 ? 300 : spec.macAgingSeconds()),
-                    spec.macLimit() == 0 ? NetworkSettings.DEFAULT_MAC_LIMIT : spec.macLimit(), offload);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(e.getMessage());
-        }
-        for (NetworkSpec.PortSpec p : spec.ports()) {
-            checkNewPortName(p.name());
-        }
-        for (NetworkSpec.StaticEntry s : spec.statics()) {
-            MacAddress.parse(s.mac());
-        }
-
-        BridgeDomain domain = new BridgeDomain(nextDomainId++, settings, dataplane.lanes());
-        Network network = new Network(domain, spec.vni(), peers, spec.persist(), offload);
-        networks.put(spec.name(), network);
+        BridgeDomain domain = new BridgeDomain(id, checked.settings(), dataplane.lanes());
+        Network network = new Network(checked, domain);
+        domainIds.set(id);
+        networks.put(checked.name(), network);
         dataplane.addDomain(domain);
         try {
-            if (spec.vni() != 0) {
-                vxlan.addNetwork(domain, spec.vni());
-                for (InetAddress peer : peers) {
-                    vxlan.addPeer(spec.vni(), peer);
-                }
+            if (checked.isOverlay()) {
+                vxlan.overlays().add(domain, checked.vni());
+                vxlan.overlays().setPeers(checked.vni(), checked.peers());
+                network.peers = checked.peers();
             }
-            for (NetworkSpec.PortSpec p : spec.ports()) {
-                attachTap(network, p.name(), p.persist() || spec.persist(), p.offload());
+            for (PortSpec p : checked.ports()) {
+                attach(network, p);
             }
-            for (NetworkSpec.StaticEntry s : spec.statics()) {
-                putStatic(network, MacAddress.parse(s.mac()), s.port());
+            for (NetworkRules.Static s : checked.statics()) {
+                putStatic(network, s.mac(), s.port());
             }
-        } catch (RuntimeException e) {
-            dropNetwork(network, false);
+        } catch (PortFactory.OpenException | RuntimeException e) {
+            drop(network, true);
             throw e;
+        } catch (InterruptedException e) {
+            drop(network, true);
+            Thread.currentThread().interrupt();
+            throw new SpecException("name", "interrupted while adding network " + checked.name());
         }
-        LOG.info("network {} added: mtu {}{}, {} ports, mac-aging {}s, mac-limit {}{}", spec.name(), mtu,
-                spec.vni() != 0 ? ", vni " + spec.vni() + ", peers " + spec.peers() : "", spec.ports().size(),
-                settings.macAging().toSeconds(), settings.macLimit(), spec.persist() ? ", persistent" : "");
-        if (save) {
-            saveState();
-        }
+        LOG.info("network {} added: mtu {}{}, {} ports, mac-aging {}s, mac-limit {}{}", checked.name(),
+                checked.settings().mtu(), checked.isOverlay() ? ", vni " + checked.vni() + ", peers " + checked.spec().peers() : "",
+                checked.ports().size(), checked.settings().macAging().toSeconds(), checked.settings().macLimit(),
+                checked.spec().persistent() ? ", persistent" : "");
+        return network;
     }
 
-    private int underlayOrDefault() {
-        return underlayMtu > 0 ? underlayMtu : 1500;
-    }
-
-    private static InetAddress parsePeer(String peer) {
-        if (peer == null || !peer.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
-            throw new IllegalArgumentException("peer must be an IPv4 address such as 198.19.0.2, got \"" + peer + "\"");
-        }
-        try {
-            return InetAddress.ofLiteral(peer);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("peer must be an IPv4 address such as 198.19.0.2, got \"" + peer + "\"");
-        }
-    }
-
-    private void checkNewPortName(String name) {
-        if (name == null || !ConfigReader.DEVICE_NAME.matcher(name).matches()) {
-            throw new IllegalArgumentException("port name must be a device name of 1-15 characters [A-Za-z0-9_.-], got \"" + name + "\"");
-        }
-        for (Network n : networks.values()) {
-            if (n.domain.port(name) != null) {
-                throw new IllegalStateException("port " + name + " already belongs to network " + n.domain.name());
-            }
-        }
-    }
-
+    /** Removes a network and its ports, persistent devices included. */
     public synchronized void removeNetwork(String name) {
         Network network = require(name);
-        dropNetwork(network, true);
+        saveAhead(specs().stream().filter(s -> !s.name().equals(name)).toList());
+        drop(network, true);
         LOG.info("network {} removed", name);
-        saveState();
     }
 
-    private void dropNetwork(Network network, boolean removeDevices) {
-        for (Port p : network.domain.ports()) {
-            if (p instanceof TapPort tap) {
-                detachTap(network, tap, removeDevices);
+    private void drop(Network network, boolean discard) {
+        for (String name : new ArrayList<>(network.ports.keySet())) {
+            Port p = network.domain.port(name);
+            if (p != null) {
+                if (discard) {
+                    ports.discard(p);
+                }
+                dataplane.detach(p);
             }
         }
-        if (network.vni != 0 && vxlan != null) {
-            vxlan.removeNetwork(network.vni);
+        network.ports.clear();
+        if (network.vni() != null && vxlan != null) {
+            vxlan.overlays().remove(network.vni());
         }
         dataplane.removeDomain(network.domain);
-        networks.remove(network.domain.name());
+        networks.remove(network.name());
+        domainIds.clear(network.domain.id());
     }
 
-    public synchronized void addPort(String net, String port, boolean persist) {
-        addPort(net, port, persist, null);
-    }
-
-    /** {@code offload} false adds a port without offloads to an offload network; null follows the network. */
-    public synchronized void addPort(String net, String port, boolean persist, Boolean offload) {
+    /**
+     * Adds a port to a network. A port of that name whose device failed (its container's
+     * namespace went away) is replaced; a working one is a conflict.
+     */
+    public synchronized Port addPort(String net, PortSpec request) throws PortFactory.OpenException {
         Network network = require(net);
-        checkNewPortName(port);
-        if (Boolean.TRUE.equals(offload) && !network.offload) {
-            throw new IllegalArgumentException("network " + net + " has offloads off; a port cannot turn them on alone");
+        PortSpec spec = NetworkRules.port(request, net, network.checked.spec().persistent(),
+                network.checked.settings().offload(), "name");
+        Port existing = network.domain.port(spec.name());
+        if (existing != null && !existing.hasFailed()) {
+            throw SpecException.conflict("name", "port \"" + spec.name() + "\" already belongs to network " + net);
         }
-        attachTap(network, port, persist || network.persist, offload);
-        saveState();
+        Conflicts.checkPort(spec.name(), "name", specs().stream().filter(s -> !s.name().equals(net)).toList());
+        if (existing != null) {
+            LOG.info("port {} of network {} failed earlier ({}); replacing it", spec.name(), net, existing.failure());
+            dataplane.detach(existing);
+            network.ports.remove(spec.name());
+        }
+        Port port;
+        try {
+            port = attach(network, spec);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SpecException("name", "interrupted while adding port " + spec.name());
+        }
+        save(() -> detach(network, port, true));
+        return port;
     }
 
-    public synchronized void removePort(String net, String port) {
+    /** Removes a port and lets its device go, a persistent one too. */
+    public synchronized void removePort(String net, String portName) {
         Network network = require(net);
-        Port p = network.domain.port(port);
-        if (!(p instanceof TapPort tap)) {
-            throw new NoSuchElementException(p == null ? "network " + net + " has no port \"" + port + "\""
-                    : "port " + port + " is a tunnel: change the network's peers instead");
+        Port p = network.domain.port(portName);
+        if (p == null) {
+            throw SpecException.notFound("port", "network " + net + " has no port \"" + portName + "\"");
         }
-        detachTap(network, tap, true);
-        network.statics.values().removeIf(port::equals);
-        LOG.info("port {} removed from network {}", port, net);
-        saveState();
+        if (!network.ports.containsKey(portName)) {
+            throw new SpecException("port", "port " + portName + " is a tunnel: change the network's peers instead");
+        }
+        saveAhead(specs().stream().map(s -> !s.name().equals(net) ? s : s
+                .withPorts(s.ports().stream().filter(x -> !x.name().equals(portName)).toList())
+                .withStatics(s.statics().stream().filter(x -> !x.port().equals(portName)).toList())).toList());
+        detach(network, p, true);
+        LOG.info("port {} removed from network {}", portName, net);
+    }
+
+    private Port attach(Network network, PortSpec spec) throws PortFactory.OpenException, InterruptedException {
+        PortFactory.Opened opened = ports.open(network.checked, spec);
+        Port port = opened.port();
+        try {
+            dataplane.attach(network.domain, port, opened.handles());
+        } catch (InterruptedException | RuntimeException e) {
+            ports.discard(port);
+            port.close();
+            throw e;
+        }
+        network.ports.put(spec.name(), spec);
+        LOG.info("port {} up in network {} ({}, {}{}{})", spec.name(), network.name(),
+                port.queueCount() == 1 ? "one queue" : port.queueCount() + " queues, one per loop", opened.origin(),
+                spec.persistent() ? ", persistent" : "", port.offloads() ? ", offloads on"
+                        : network.checked.settings().offload() ? ", offloads off (segmented in software)" : "");
+        return port;
+    }
+
+    private void detach(Network network, Port port, boolean discard) {
+        if (discard) {
+            ports.discard(port);
+        }
+        dataplane.detach(port);
+        network.ports.remove(port.name());
+        network.statics.values().removeIf(port.name()::equals);
+    }
+
+    /** Makes {@code peers} the remote VTEPs of an overlay network; the MACs behind removed ones go with them. */
+    public synchronized NetworkState setPeers(String net, List<String> texts) {
+        Network network = require(net);
+        if (network.vni() == null) {
+            throw new SpecException("peers", "network " + net + " is not an overlay network (it has no vni)");
+        }
+        List<Inet4Address> peers = NetworkRules.peers(texts, config.host(), "peers");
+        List<Inet4Address> before = network.peers;
+        Map<Long, String> staticsBefore = new LinkedHashMap<>(network.statics);
+        try {
+            vxlan.overlays().setPeers(network.vni(), peers);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SpecException("peers", "interrupted while changing the peers of " + net);
+        }
+        network.peers = List.copyOf(peers);
+        network.statics.values().removeIf(port -> network.domain.port(port) == null);
+        save(() -> {
+            try {
+                vxlan.overlays().setPeers(network.vni(), before);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            network.peers = before;
+            network.statics.clear();
+            network.statics.putAll(staticsBefore);
+        });
+        LOG.info("network {}: peers now {}", net, texts);
+        return state(network);
     }
 
     /** Adds or replaces a static entry. */
-    public synchronized void addStatic(String net, String mac, String port) {
+    public synchronized void addStatic(String net, StaticEntry entry) {
         Network network = require(net);
-        long address = parseMac(mac);
-        if (!MacAddress.isValidSource(address)) {
-            throw new IllegalArgumentException("a static entry needs a unicast, non-zero MAC, got " + mac);
-        }
-        putStatic(network, address, port);
-        saveState();
+        long mac = NetworkRules.mac(entry.mac(), "mac");
+        String before = network.statics.get(mac);
+        putStatic(network, mac, entry.port());
+        save(() -> {
+            if (before == null) {
+                network.statics.remove(mac);
+                network.domain.table().remove(mac);
+            } else {
+                putStatic(network, mac, before);
+            }
+        });
     }
 
     private void putStatic(Network network, long mac, String port) {
         Port p = network.domain.port(port);
         if (p == null) {
-            throw new NoSuchElementException("network " + network.domain.name() + " has no port \"" + port + "\"");
+            throw SpecException.notFound("port", "network " + network.name() + " has no port \"" + port + "\"");
         }
         network.domain.table().putStatic(mac, p.id(), p.generation());
         network.statics.put(mac, port);
     }
 
-    /** Removes one MAC (dynamic or static); returns whether it was there. */
-    public synchronized boolean removeMac(String net, String mac) {
+    /** Removes one MAC, dynamic or static. */
+    public synchronized void removeMac(String net, String text) {
         Network network = require(net);
-        long address = parseMac(mac);
-        boolean removed = network.domain.table().remove(address);
-        if (network.statics.remove(address) != null) {
-            saveState();
+        long mac;
+        try {
+            mac = MacAddress.parse(text == null ? "" : text);
+        } catch (IllegalArgumentException e) {
+            throw new SpecException("mac", e.getMessage());
         }
-        if (!removed) {
-            throw new NoSuchElementException("network " + net + " has no entry for " + MacAddress.toString(address));
+        if (network.statics.containsKey(mac)) {
+            String mactext = MacAddress.toString(mac);
+            saveAhead(specs().stream().map(s -> !s.name().equals(net) ? s : s.withStatics(s.statics().stream()
+                    .filter(x -> MacAddress.parse(x.mac()) != mac).toList())).toList());
+            network.statics.remove(mac);
+            network.domain.table().remove(mac);
+            LOG.info("network {}: static entry {} removed", net, mactext);
+            return;
         }
-        return true;
+        if (!network.domain.table().remove(mac)) {
+            throw SpecException.notFound("mac", "network " + net + " has no entry for " + MacAddress.toString(mac));
+        }
     }
 
     /** Flushes dynamic entries, of one port or all; returns how many. */
@@ -429,147 +460,67 @@ public final class Daemon implements AutoCloseable {
         }
         Port p = network.domain.port(port);
         if (p == null) {
-            throw new NoSuchElementException("network " + net + " has no port \"" + port + "\"");
+            throw SpecException.notFound("port", "network " + net + " has no port \"" + port + "\"");
         }
         int id = p.id();
         return network.domain.table().removeIf((mac, v) -> !MacTable.isStatic(v) && MacTable.portId(v) == id);
     }
 
-    private static long parseMac(String mac) {
-        if (mac == null) {
-            throw new IllegalArgumentException("a MAC address is required");
-        }
-        return MacAddress.parse(mac);
-    }
-
     private Network require(String name) {
         Network n = networks.get(name);
         if (n == null) {
-            throw new NoSuchElementException("no network named \"" + name + "\"");
+            throw SpecException.notFound("network", "no network named \"" + name + "\"");
         }
         return n;
     }
 
-    private void attachTap(Network network, String name, boolean persist, Boolean offloadOverride) {
-        boolean offload = network.offload && !Boolean.FALSE.equals(offloadOverride);
-        TapPort port;
-        try {
-            port = openTap(name, network.domain.mtu(), persist, offload);
-        } catch (NativeCallException e) {
-            throw new IllegalStateException("cannot open port " + name + ": " + e.getMessage(), e);
-        }
-        try {
-            dataplane.attach(network.domain, port);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            port.close();
-            throw new IllegalStateException("interrupted while attaching " + name);
-        }
-        network.tapPersist.put(name, persist);
-        if (offload != network.offload) {
-            network.tapOffload.put(name, offload);
-        }
-        String where = port.device().namespace() != null ? "re-attached in " + port.device().namespace()
-                : port.device().created() ? "created" : "existing device";
-        LOG.info("port {} up in network {} ({}, {}{}{})", name, network.domain.name(),
-                port.queueCount() == 1 ? "lane " + port.lane().index() : port.queueCount() + " queues, one per loop", where,
-                persist ? ", persistent" : "", offload ? ", offloads on" : network.offload ? ", offloads off (segmented in software)" : "");
-    }
-
-    private TapPort openTap(String name, int mtu, boolean persist, boolean offload) throws NativeCallException {
-        TapOptions options = dataplane.tapOptions(offload);
-        int count = dataplane.queuesPerPort(options);
-        if (persist) {
-            List<TapDevice> queues = TapDevice.openQueues(name, options, count, true);
-            if (!queues.isEmpty()) {
-                try {
-                    TapDevice first = queues.get(0);
-                    if (first.namespace() == null) {
-                        first.setMtu(mtu);
-                        first.setUp(true);
-                    }
-                    if (offload) {
-                        for (TapDevice q : queues) {
-                            q.enableOffloads();
-                        }
-                    }
-                    first.setPersistent(true);
-                } catch (NativeCallException e) {
-                    queues.forEach(TapDevice::close);
-                    throw e;
-                }
-                return dataplane.adopt(queues);
-            }
-        }
-        TapPort port = dataplane.openTap(name, mtu, options);
-        try {
-            if (offload) {
-                for (int i = 0; i < port.queueCount(); i++) {
-                    port.queueDevice(i).enableOffloads();
-                }
-            }
-            if (persist) {
-                port.device().setPersistent(true);
-            }
-        } catch (NativeCallException e) {
-            port.close();
-            throw e;
-        }
-        return port;
-    }
-
-    private void detachTap(Network network, TapPort tap, boolean removeDevice) {
-        if (removeDevice && Boolean.TRUE.equals(network.tapPersist.get(tap.name())) && !tap.hasFailed()) {
-            try {
-                tap.device().setPersistent(false);
-            } catch (NativeCallException e) {
-                LOG.warn("port {}: cannot clear persistence, the device stays: {}", tap.name(), e.getMessage());
-            }
-        }
-        dataplane.detach(tap);
-        network.tapPersist.remove(tap.name());
-        network.tapOffload.remove(tap.name());
-    }
-
     // ---- state ------------------------------------------------------------------------------
 
-    /** What a restart must rebuild. */
-    public synchronized List<NetworkSpec> specs() {
-        List<NetworkSpec> specs = new ArrayList<>();
-        for (Network n : networks.values()) {
-            List<NetworkSpec.PortSpec> ports = new ArrayList<>();
-            n.tapPersist.forEach((name, persist) -> ports.add(new NetworkSpec.PortSpec(name, persist, n.tapOffload.get(name))));
-            List<NetworkSpec.StaticEntry> statics = new ArrayList<>();
-            n.statics.forEach((mac, port) -> statics.add(new NetworkSpec.StaticEntry(MacAddress.toString(mac), port)));
-            specs.add(new NetworkSpec(n.domain.name(), n.domain.mtu(), n.domain.settings().macAging().toSeconds(),
-                    n.domain.settings().macLimit(), n.vni, n.peers.stream().map(InetAddress::getHostAddress).toList(),
-                    n.persist, n.offload, ports, statics));
-        }
-        return specs;
-    }
-
-    private void saveState() {
+    /** Writes the state as it is now; when that fails, runs {@code undo} and refuses the change. */
+    private void save(Runnable undo) {
         if (state == null) {
             return;
         }
         try {
             state.write(specs());
         } catch (IOException e) {
-            LOG.error("cannot write state file {}: {} (the running switch is unaffected)", state.path(), e.getMessage());
+            undo.run();
+            throw new PersistException("cannot write state file " + state.path() + ": " + e.getMessage()
+                    + "; the change was undone", e);
         }
     }
 
-    /** Tunnel ports of an overlay network. */
-    public synchronized List<TunnelPort> tunnels(String network) {
-        Network n = networks.get(network);
-        return n == null || vxlan == null || n.vni == 0 ? List.of() : vxlan.peers(n.vni);
+    /** Writes the state a removal will leave, before it is made; refuses the removal when that fails. */
+    private void saveAhead(List<NetworkSpec> next) {
+        if (state == null) {
+            return;
+        }
+        try {
+            state.write(next);
+        } catch (IOException e) {
+            throw new PersistException("cannot write state file " + state.path() + ": " + e.getMessage()
+                    + "; nothing was changed", e);
+        }
     }
 
+    /** Told by the data plane, on its control thread, that a port's device failed. */
+    private void portFailed(Port port, BridgeDomain domain, String reason) {
+        LOG.warn("port {}{} down: {}; `vswitchctl port add` again replaces it", port.name(),
+                domain != null ? " (network " + domain.name() + ")" : "", reason);
+    }
+
+    /** The tunnel ports of an overlay network. */
+    public synchronized List<TunnelPort> tunnels(String network) {
+        Network n = networks.get(network);
+        return n == null || vxlan == null || n.vni() == null ? List.of() : vxlan.overlays().peers(n.vni());
+    }
+
+    /** Stops the loops, then the VXLAN endpoint; persistent TAPs stay, others go with their fds. */
     @Override
     public void close() {
+        dataplane.close();
         if (vxlan != null) {
             vxlan.close();
         }
-        dataplane.close();
     }
 }

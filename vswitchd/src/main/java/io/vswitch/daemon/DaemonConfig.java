@@ -1,15 +1,21 @@
 package io.vswitch.daemon;
 
-import java.net.InetAddress;
+import java.net.Inet4Address;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
 
-/** The validated configuration: immutable, built once at start-up by {@link ConfigReader}. */
-public record DaemonConfig(String source, Dataplane dataplane, Vxlan vxlan, Metrics metrics, List<Network> networks) {
+/**
+ * The configuration, validated once: built by {@link ConfigReader}, which checks the file's
+ * shape and hands every network to {@link NetworkRules} and {@link Conflicts} with what it
+ * knows of the host ({@link #host}). Immutable.
+ */
+public record DaemonConfig(String source, Dataplane dataplane, Vxlan vxlan, Metrics metrics,
+        NetworkRules.Host host, List<NetworkRules.Network> networks) {
 
     /** {@code metrics:} where the Prometheus endpoint listens; {@code listen} is null when off. */
-    public record Metrics(java.net.InetSocketAddress listen) {
-        public static final Metrics DEFAULT = new Metrics(new java.net.InetSocketAddress(
+    public record Metrics(InetSocketAddress listen) {
+        public static final Metrics DEFAULT = new Metrics(new InetSocketAddress(
                 java.net.InetAddress.ofLiteral("127.0.0.1"), 9477));
     }
 
@@ -18,21 +24,10 @@ public record DaemonConfig(String source, Dataplane dataplane, Vxlan vxlan, Metr
     }
 
     /** {@code vxlan:} settings; {@code line} is where the section starts. */
-    public record Vxlan(InetAddress local, int port, int line) {
+    public record Vxlan(Inet4Address local, int port, int line) {
     }
 
-    /**
-     * One {@code networks:} entry; {@code line} is where it starts in the file, {@code mtuLine}
-     * where its MTU was set (or the entry's line). {@code vni} is 0 for a local-only network.
-     */
-    public record Network(String name, int mtu, Duration macAging, int macLimit, List<String> ports,
-            int vni, List<InetAddress> peers, boolean persist, Boolean offload, int line, int mtuLine) {
-        public boolean isOverlay() {
-            return vni != 0;
-        }
-    }
-
-    public Network network(String name) {
+    public NetworkRules.Network network(String name) {
         return networks.stream().filter(n -> n.name().equals(name)).findFirst().orElse(null);
     }
 }

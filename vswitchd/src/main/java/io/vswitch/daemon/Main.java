@@ -1,7 +1,7 @@
 package io.vswitch.daemon;
 
+import io.vswitch.control.ControlClient;
 import io.vswitch.daemon.api.ControlApi;
-import io.vswitch.daemon.api.ControlClient;
 import io.vswitch.daemon.api.ControlServer;
 import io.vswitch.metrics.MetricsServer;
 import io.vswitch.metrics.SwitchMetrics;
@@ -11,7 +11,6 @@ import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -59,9 +58,6 @@ public final class Main implements Callable<Integer> {
         DaemonConfig cfg;
         try {
             cfg = ConfigReader.read(config);
-            if (!check && !Files.exists(stateFile != null ? stateFile : StateFile.besideConfig(config))) {
-                Daemon.checkHost(cfg);
-            }
         } catch (ConfigException e) {
             err.println("vswitchd: bad configuration: " + e.getMessage());
             return EXIT_BAD_CONFIG;
@@ -106,7 +102,7 @@ public final class Main implements Callable<Integer> {
         if (cfg.metrics().listen() != null) {
             try {
                 metrics = MetricsServer.start(cfg.metrics().listen(), new SwitchMetrics(daemon.dataplane(), daemon.vxlan(),
-                        daemon::networks, ControlApi.VERSION));
+                        daemon::domains, ControlApi.VERSION));
             } catch (IOException e) {
                 api.close();
                 daemon.close();

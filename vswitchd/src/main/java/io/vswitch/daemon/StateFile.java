@@ -1,8 +1,8 @@
 package io.vswitch.daemon;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.vswitch.control.Json;
+import io.vswitch.control.NetworkSpec;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -14,7 +14,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.util.Set;
 
 /**
  * The running state, kept next to the config file: every network, port and static MAC entry,
@@ -24,11 +26,7 @@ import java.util.List;
  * kernel even on kill -9) keeps a second daemon off the same state and names the holder.
  */
 public final class StateFile implements AutoCloseable {
-    static final ObjectMapper JSON = new ObjectMapper()
-            .enable(SerializationFeature.INDENT_OUTPUT)
-            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
-
-    /** The file's content. */
+    /** The file's content: version 2 leaves absent what takes a default (version 1 wrote vni 0 for a local network). */
     public record State(int version, List<NetworkSpec> networks) {
     }
 
@@ -76,15 +74,22 @@ public final class StateFile implements AutoCloseable {
     }
 
     public List<NetworkSpec> read() throws IOException {
-        State state = JSON.readValue(path.toFile(), State.class);
-        return state.networks() == null ? List.of() : state.networks();
+        State state = Json.LENIENT.readValue(path.toFile(), State.class);
+        if (state.networks() == null) {
+            return List.of();
+        }
+        return state.networks().stream().map(n -> n.vni() != null && n.vni() == 0 ? new NetworkSpec(n.name(), n.mtu(),
+                n.macAgingSeconds(), n.macLimit(), null, n.peers(), n.persist(), n.offload(), n.ports(), n.statics()) : n)
+                .toList();
     }
 
     public void write(List<NetworkSpec> networks) throws IOException {
-        byte[] bytes = JSON.writeValueAsBytes(new State(1, networks));
+        byte[] bytes = Json.LENIENT.writer().with(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(new State(2, networks));
         Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
-        try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
+        Files.deleteIfExists(tmp);
+        // Only root reads it: it names every container's interface.
+        try (FileChannel out = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
             ByteBuffer buf = ByteBuffer.wrap(bytes);
             while (buf.hasRemaining()) {
                 out.write(buf);

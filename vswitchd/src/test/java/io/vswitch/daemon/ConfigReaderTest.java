@@ -30,16 +30,16 @@ class ConfigReaderTest {
         DaemonConfig cfg = ConfigReader.parse("vswitch.yaml", GOOD);
         assertEquals(2, cfg.dataplane().threads());
         assertEquals(2, cfg.networks().size());
-        DaemonConfig.Network blue = cfg.network("blue");
-        assertEquals(1400, blue.mtu());
-        assertEquals(Duration.ofMinutes(5), blue.macAging());
-        assertEquals(100, blue.macLimit());
-        assertEquals(List.of("blue0", "blue1", "blue2"), blue.ports());
-        DaemonConfig.Network red = cfg.network("red");
-        assertEquals(1500, red.mtu());
-        assertEquals(Duration.ofSeconds(300), red.macAging());
-        assertEquals(8192, red.macLimit());
-        assertEquals(9, red.line());
+        NetworkRules.Network blue = cfg.network("blue");
+        assertEquals(1400, blue.settings().mtu());
+        assertEquals(Duration.ofMinutes(5), blue.settings().macAging());
+        assertEquals(100, blue.settings().macLimit());
+        assertEquals(List.of("blue0", "blue1", "blue2"), blue.ports().stream().map(p -> p.name()).toList());
+        NetworkRules.Network red = cfg.network("red");
+        assertEquals(1500, red.settings().mtu());
+        assertEquals(Duration.ofSeconds(300), red.settings().macAging());
+        assertEquals(8192, red.settings().macLimit());
+        assertTrue(red.settings().offload(), "offloads are on by default");
     }
 
     @Test
@@ -59,8 +59,10 @@ class ConfigReaderTest {
             wrong type           | networks:\\n  - name: a\\n    mtu: big\\n                         | 3 | networks[0].mtu        | expected an integer 68..65517, got "big"
             mtu out of range     | networks:\\n  - name: a\\n    mtu: 20\\n                          | 3 | networks[0].mtu        | expected an integer 68..65517, got 20
             ports not a list     | networks:\\n  - name: a\\n    ports: a0\\n                        | 3 | networks[0].ports      | expected a list, got "a0"
-            duplicate network    | networks:\\n  - name: a\\n  - name: a\\n                          | 3 | networks[1].name       | duplicate network "a" (first defined at line 2)
-            duplicate port       | networks:\\n  - name: a\\n    ports: [x0]\\n  - name: b\\n    ports: [x0]\\n | 5 | networks[1].ports[0] | duplicate port "x0" (already in network a at line 3)
+            duplicate network    | networks:\\n  - name: a\\n  - name: a\\n                          | 3 | networks[1].name       | network "a" exists already
+            duplicate port       | networks:\\n  - name: a\\n    ports: [x0]\\n  - name: b\\n    ports: [x0]\\n | 5 | networks[1].ports[0] | port "x0" already belongs to network a
+            port twice in one    | networks:\\n  - name: a\\n    ports: [x0, x0]\\n                 | 3 | networks[0].ports[1]   | duplicate port "x0"
+            port named dot-dot   | networks:\\n  - name: a\\n    ports: [".."]\\n                    | 3 | networks[0].ports[0]   | not . or ..
             network name too long| networks:\\n  - name: abcdefghijklmnop\\n                          | 2 | networks[0].name       | expected 1-15 characters [a-z0-9-], got "abcdefghijklmnop"
             port name too long   | networks:\\n  - name: a\\n    ports: [abcdefghijklmnop]\\n        | 3 | networks[0].ports[0]   | expected a device name of 1-15 characters
             bad duration         | networks:\\n  - name: a\\n    mac-aging: soon\\n                  | 3 | networks[0].mac-aging  | expected a duration of at least 1s such as 300s, 5m, 1h or 1500ms, got "soon"
@@ -72,7 +74,12 @@ class ConfigReaderTest {
             duplicate key        | networks:\\n  - name: a\\n    mtu: 1400\\n    mtu: 1500\\n        | 4 | networks[0].mtu        | duplicate key
             vni without vxlan    | networks:\\n  - name: a\\n    vni: 42\\n                          | 3 | networks[0].vni        | an overlay network needs a 'vxlan:' section
             vni out of range     | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: a\\n    vni: 16777216\\n | 5 | networks[0].vni | expected an integer 1..16777215
-            duplicate vni        | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: a\\n    vni: 7\\n  - name: b\\n    vni: 7\\n | 7 | networks[1].vni | duplicate vni 7 (already used by network a)
+            duplicate vni        | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: a\\n    vni: 7\\n  - name: b\\n    vni: 7\\n | 7 | networks[1].vni | vni 7 is already used by network a
+            multicast peer       | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: a\\n    vni: 7\\n    peers: [224.0.0.1]\\n | 6 | networks[0].peers[0] | (multicast)
+            unspecified peer     | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: a\\n    vni: 7\\n    peers: [0.0.0.0]\\n | 6 | networks[0].peers[0] | (unspecified)
+            overlay mtu too big  | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: a\\n    vni: 7\\n    mtu: 1500\\n | 6 | networks[0].mtu | exceeds the MTU 1500 of underlay interface eth0 (198.19.0.1); use at most 1450
+            duplicate cpu        | dataplane:\\n  cpus: [0, 0]\\nnetworks:\\n  - name: a\\n          | 2 | dataplane.cpus[1]      | duplicate cpu 0
+            cpu beyond the host  | dataplane:\\n  cpus: [0, 999]\\nnetworks:\\n  - name: a\\n        | 2 | dataplane.cpus[1]      | expected an integer 0..
             peers without vni    | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: a\\n    peers: [198.19.0.2]\\n | 5 | networks[0].peers | peers need a vni
             peer not an address  | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: a\\n    vni: 7\\n    peers: [host2]\\n | 6 | networks[0].peers[0] | expected an IPv4 address such as 198.19.0.2, got "host2"
             peer is local        | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: a\\n    vni: 7\\n    peers: [198.19.0.1]\\n | 6 | networks[0].peers[0] | a peer cannot be the local address
@@ -107,12 +114,12 @@ class ConfigReaderTest {
                 """);
         assertEquals(4790, cfg.vxlan().port());
         assertEquals("198.19.0.1", cfg.vxlan().local().getHostAddress());
-        DaemonConfig.Network blue = cfg.network("blue");
+        NetworkRules.Network blue = cfg.network("blue");
         assertEquals(42, blue.vni());
-        assertEquals(1450, blue.mtu());
+        assertEquals(1450, blue.settings().mtu());
         assertEquals(List.of("198.19.0.2", "198.19.0.3"), blue.peers().stream().map(a -> a.getHostAddress()).toList());
-        assertEquals(1500, cfg.network("red").mtu());
-        assertEquals(0, cfg.network("red").vni());
+        assertEquals(1500, cfg.network("red").settings().mtu());
+        assertEquals(null, cfg.network("red").vni());
     }
 
     @Test
@@ -140,7 +147,7 @@ class ConfigReaderTest {
                 + ":" + ConfigReader.parse("f", nets).metrics().listen().getPort());
         assertEquals(9999, ConfigReader.parse("f", "metrics:\n  listen: 127.0.0.2:9999\n" + nets).metrics().listen().getPort());
         assertEquals(null, ConfigReader.parse("f", "metrics:\n  listen: off\n" + nets).metrics().listen());
-        assertTrue(ConfigReader.parse("f", nets).network("a").persist());
+        assertTrue(ConfigReader.parse("f", nets).network("a").spec().persistent());
     }
 
     @Test

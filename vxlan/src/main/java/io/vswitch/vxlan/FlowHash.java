@@ -2,6 +2,8 @@ package io.vswitch.vxlan;
 
 import io.netty.buffer.ByteBuf;
 import io.vswitch.core.EthernetFrame;
+import io.vswitch.core.Ipv4Header;
+import io.vswitch.core.Ipv6Header;
 
 /**
  * A hash of an inner frame's flow, for the outer UDP source port (RFC 7348 section 5: "it is
@@ -11,9 +13,6 @@ import io.vswitch.core.EthernetFrame;
  * frames use the MAC addresses. One 802.1Q tag is looked through.
  */
 public final class FlowHash {
-    private static final int IPV4 = 0x0800;
-    private static final int IPV6 = 0x86DD;
-
     private FlowHash() {
     }
 
@@ -27,20 +26,20 @@ public final class FlowHash {
             type = frame.getUnsignedShort(l3 + 2);
             l3 += 4;
         }
-        if (type == IPV4 && end >= l3 + 20) {
-            int ihl = (frame.getByte(l3) & 0x0F) * 4;
-            int proto = frame.getUnsignedByte(l3 + 9);
-            h = frame.getLong(l3 + 12) * 31 + proto;
-            boolean fragment = (frame.getUnsignedShort(l3 + 6) & 0x3FFF) != 0;
-            if (!fragment && hasPorts(proto) && end >= l3 + ihl + 4) {
+        if (type == Ipv4Header.ETHER_TYPE && end >= l3 + Ipv4Header.MIN_LENGTH) {
+            int ihl = Ipv4Header.length(frame, l3);
+            int proto = Ipv4Header.protocol(frame, l3);
+            h = Ipv4Header.addresses(frame, l3) * 31 + proto;
+            if (!Ipv4Header.isFragment(frame, l3) && hasPorts(proto) && end >= l3 + ihl + 4) {
                 h = h * 31 + frame.getInt(l3 + ihl);
             }
-        } else if (type == IPV6 && end >= l3 + 40) {
-            int next = frame.getUnsignedByte(l3 + 6);
-            h = frame.getLong(l3 + 8) ^ frame.getLong(l3 + 16) * 31 ^ frame.getLong(l3 + 24) * 961
-                    ^ frame.getLong(l3 + 32) * 29791 ^ next;
-            if (hasPorts(next) && end >= l3 + 44) {
-                h = h * 31 + frame.getInt(l3 + 40);
+        } else if (type == Ipv6Header.ETHER_TYPE && end >= l3 + Ipv6Header.LENGTH) {
+            int next = Ipv6Header.nextHeader(frame, l3);
+            int src = l3 + Ipv6Header.SOURCE_OFFSET;
+            h = frame.getLong(src) ^ frame.getLong(src + 8) * 31 ^ frame.getLong(src + 16) * 961
+                    ^ frame.getLong(src + 24) * 29791 ^ next;
+            if (hasPorts(next) && end >= l3 + Ipv6Header.LENGTH + 4) {
+                h = h * 31 + frame.getInt(l3 + Ipv6Header.LENGTH);
             }
         }
         h ^= h >>> 33;

@@ -1,6 +1,10 @@
 package io.vswitch.vxlan;
 
-/** Counters of the VXLAN endpoint as a whole: datagrams, and drops before a network is known. */
+/**
+ * Counters of the VXLAN endpoint as a whole: datagrams, and every reason one is dropped or a
+ * socket call fails before a network is known. Drops of inner frames after that are the
+ * pipeline's, counted on the tunnel port.
+ */
 public enum TunnelCounter {
     RX_DATAGRAMS("rx_datagrams", "VXLAN datagrams received"),
     RX_BYTES("rx_bytes", "bytes of VXLAN datagrams received"),
@@ -11,6 +15,8 @@ public enum TunnelCounter {
     DROP_NO_VNI_FLAG("drop_no_vni_flag", "I flag clear: no valid VNI"),
     DROP_UNKNOWN_VNI("drop_unknown_vni", "VNI of no configured network"),
     DROP_UNKNOWN_PEER("drop_unknown_peer", "source address is not a peer of that network"),
+    DROP_OVERSIZE("drop_oversize", "inner frame longer than an overlay network's MTU allows"),
+    DROP_RX_ERROR("drop_rx_error", "the receive socket reported an error (an ICMP error, no buffer space)"),
     DROP_TX("drop_tx", "datagrams the socket did not take (send buffer full or an error)");
 
     private final String label;

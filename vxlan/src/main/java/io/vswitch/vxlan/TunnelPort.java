@@ -1,36 +1,38 @@
 package io.vswitch.vxlan;
 
 import io.netty.buffer.ByteBuf;
+import io.vswitch.core.BridgeDomain;
 import io.vswitch.core.Port;
 import io.vswitch.nativetap.DatagramBatch;
 
-import java.net.InetAddress;
+import java.net.Inet4Address;
 
 /**
  * A port of an overlay network that leads to one remote VTEP. Learning maps inner source MACs
  * to the tunnel port of the VTEP they came from, flooding sends a copy through every tunnel
  * port of the network (head-end replication), and split horizon keeps frames that came from a
- * tunnel out of the others, all with the ordinary forwarding rules.
+ * tunnel out of the others, all with the ordinary forwarding rules. It reads nothing itself:
+ * the endpoint's receive sockets hand it what its VTEP sends.
  */
 public final class TunnelPort extends Port {
-    private final VxlanEndpoint endpoint;
+    private final VxlanSender sender;
     private final int vni;
-    private final InetAddress peer;
+    private final Inet4Address peer;
     private final long destination;
 
-    TunnelPort(VxlanEndpoint endpoint, int vni, InetAddress peer, int lanes) {
+    TunnelPort(VxlanSender sender, int vni, Inet4Address peer, int udpPort, int lanes) {
         super("vxlan:" + peer.getHostAddress(), lanes);
-        this.endpoint = endpoint;
+        this.sender = sender;
         this.vni = vni;
         this.peer = peer;
-        this.destination = DatagramBatch.destination((java.net.Inet4Address) peer, endpoint.port());
+        this.destination = DatagramBatch.destination(peer, udpPort);
     }
 
     public int vni() {
         return vni;
     }
 
-    public InetAddress peer() {
+    public Inet4Address peer() {
         return peer;
     }
 
@@ -40,26 +42,31 @@ public final class TunnelPort extends Port {
     }
 
     @Override
+    public String kind() {
+        return "vxlan";
+    }
+
+    @Override
+    public String remote() {
+        return peer.getHostAddress();
+    }
+
+    @Override
     public boolean isTunnel() {
         return true;
     }
 
     @Override
     public void transmit(ByteBuf frame, int lane) {
-        io.vswitch.core.BridgeDomain domain = domain();
+        BridgeDomain domain = domain();
         if (domain != null && domain.settings().offload()) {
-            endpoint.sendOffloaded(this, frame, lane);
+            sender.sendOffloaded(this, frame, lane);
         } else {
-            endpoint.send(this, frame, lane);
+            sender.send(this, frame, lane);
         }
     }
 
     void sent(int lane, int bytes) {
         countTx(lane, bytes);
-    }
-
-    @Override
-    public String describe() {
-        return "vxlan tunnel to " + peer.getHostAddress() + " (vni " + vni + ")";
     }
 }

@@ -23,8 +23,4 @@ public final class ApiException extends RuntimeException {
     public static ApiException notFound(String message) {
         return new ApiException(404, message);
     }
-
-    public static ApiException conflict(String message) {
-        return new ApiException(409, message);
-    }
 }

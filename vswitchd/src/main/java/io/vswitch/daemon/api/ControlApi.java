@@ -1,7 +1,14 @@
 package io.vswitch.daemon.api;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import io.vswitch.control.Json;
+import io.vswitch.control.NetworkSpec;
+import io.vswitch.control.PortSpec;
+import io.vswitch.control.Requests;
+import io.vswitch.control.StaticEntry;
+import io.vswitch.control.Views;
 import io.vswitch.core.BridgeDomain;
 import io.vswitch.core.DropReason;
 import io.vswitch.core.MacAddress;
@@ -9,12 +16,15 @@ import io.vswitch.core.MacTable;
 import io.vswitch.core.NetworkCounter;
 import io.vswitch.core.Port;
 import io.vswitch.core.PortCounter;
+import io.vswitch.core.Trace;
 import io.vswitch.daemon.Daemon;
-import io.vswitch.tapio.TapPort;
+import io.vswitch.daemon.PortFactory;
+import io.vswitch.daemon.SpecException;
 import io.vswitch.vxlan.TunnelCounter;
-import io.vswitch.vxlan.TunnelPort;
 import io.vswitch.vxlan.VxlanEndpoint;
 
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -22,30 +32,38 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The control API's resources, as plain maps and lists that become JSON. Reads come straight
- * from the structures the data plane publishes (counters are summed stripes, the MAC table is
- * read lock-free); nothing here touches loop-owned state.
+ * The control API's resources. Request bodies are read strictly into the contract's records
+ * ({@link Json#STRICT}); responses are the contract's {@link Views}. Reads come straight from the
+ * structures the data plane publishes (counters are summed stripes, the MAC table is read
+ * lock-free); changes go through the registry ({@link Daemon}), which checks them with the same
+ * rules as the config file.
  *
  * <pre>
- *   GET /v1/info                  pid, version, uptime
- *   GET /v1/show                  networks, their ports (state, MTU) and counters
- *   GET /v1/stats                 totals and drops by reason
- *   GET /v1/networks              network names and settings
- *   GET /v1/networks/NET/fdb      the MAC table of one network
- *   POST   /v1/networks                       {"name", "mtu", "vni", "peers", "macAgingSeconds", "macLimit", "persist"}
+ *   GET    /v1/info                           pid, version, uptime
+ *   GET    /v1/show                           networks, their ports (state, MTU) and counters
+ *   GET    /v1/stats                          totals and drops by reason
+ *   GET    /v1/networks                       networks and their settings
+ *   GET    /v1/networks/NET                   one network
+ *   GET    /v1/networks/NET/fdb               the MAC table of one network
+ *   POST   /v1/networks                       NetworkSpec
  *   DELETE /v1/networks/NET
- *   POST   /v1/networks/NET/ports             {"name", "persist"}
+ *   PUT    /v1/networks/NET/peers             {"peers": [...]}: an overlay network's remote VTEPs
+ *   POST   /v1/networks/NET/ports             PortSpec
  *   DELETE /v1/networks/NET/ports/PORT
- *   POST   /v1/networks/NET/fdb               {"mac", "port"}   a static entry
+ *   POST   /v1/networks/NET/fdb               StaticEntry
  *   DELETE /v1/networks/NET/fdb/MAC
  *   POST   /v1/networks/NET/fdb/flush         {"port"} optional
  *   POST   /v1/networks/NET/trace             {"in", "src", "dst", "vlan"}
  * </pre>
- * A refused change answers 4xx with {"error": reason} and changes nothing.
+ * A refused request answers 4xx with {"error": reason} and changes nothing; a change that could
+ * not be saved answers 500 and is undone.
  */
 public final class ControlApi {
-    static final ObjectMapper JSON = new ObjectMapper().disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
     public static final String VERSION = "0.1.0";
+
+    /** What to answer: a status and a body of the contract. */
+    public record Reply(int status, Object body) {
+    }
 
     private final Daemon daemon;
 
@@ -53,267 +71,205 @@ public final class ControlApi {
         this.daemon = daemon;
     }
 
-    /** Handles one request; throws {@link ApiException} with a status and reason on refusal. */
-    public Object handle(String method, String path, Map<String, List<String>> query, String body) {
-        String[] parts = path.replaceAll("/+$", "").split("/");
-        if (parts.length < 3 || !parts[1].equals("v1")) {
+    /** Handles one request; a refusal becomes a 4xx or 5xx reply with the reason. */
+    public Reply handle(String method, String path, String body) {
+        try {
+            return route(method, path, body);
+        } catch (ApiException e) {
+            return new Reply(e.status(), new Views.Error(e.getMessage()));
+        } catch (SpecException e) {
+            return switch (e.kind()) {
+                // A bad value is named by its field, as the config file's errors name their key.
+                case INVALID -> new Reply(400, new Views.Error(e.field() + ": " + e.getMessage()));
+                case CONFLICT -> new Reply(409, new Views.Error(e.getMessage()));
+                case NOT_FOUND -> new Reply(404, new Views.Error(e.getMessage()));
+            };
+        } catch (PortFactory.OpenException e) {
+            return new Reply(409, new Views.Error(e.getMessage()));
+        } catch (Daemon.PersistException e) {
+            return new Reply(500, new Views.Error(e.getMessage()));
+        }
+    }
+
+    private Reply route(String method, String path, String body) throws PortFactory.OpenException {
+        String[] parts = path.replaceAll("/+$", "").split("/", -1);
+        if (parts.length < 3 || !parts[0].isEmpty() || !parts[1].equals("v1")) {
             throw ApiException.notFound("no such resource: " + path);
         }
+        for (int i = 3; i < parts.length; i++) {
+            parts[i] = decode(parts[i]);
+        }
         String resource = parts[2];
-        if (!method.equals("GET")) {
-            try {
-                return change(method, parts, body);
-            } catch (IllegalArgumentException e) {
-                throw ApiException.badRequest(e.getMessage());
-            } catch (java.util.NoSuchElementException e) {
-                throw ApiException.notFound(e.getMessage());
-            } catch (IllegalStateException e) {
-                throw ApiException.conflict(e.getMessage());
-            }
-        }
-        if (method.equals("GET")) {
-            switch (resource) {
-                case "info":
-                    return info();
-                case "show":
-                    return show();
-                case "stats":
-                    return stats();
-                case "networks":
-                    if (parts.length == 3) {
-                        return networks();
+        int n = parts.length;
+        String what = method + " " + path;
+        switch (method) {
+            case "GET" -> {
+                if (n == 3 && resource.equals("info")) {
+                    return ok(info());
+                }
+                if (n == 3 && resource.equals("show")) {
+                    return ok(show());
+                }
+                if (n == 3 && resource.equals("stats")) {
+                    return ok(stats());
+                }
+                if (resource.equals("networks")) {
+                    if (n == 3) {
+                        return ok(daemon.networks().stream().map(s -> network(s, false)).toList());
                     }
-                    if (parts.length == 5 && parts[4].equals("fdb")) {
-                        return fdb(network(parts[3]));
+                    if (n == 4) {
+                        return ok(network(daemon.network(parts[3]), false));
                     }
-                    break;
-                default:
-                    break;
+                    if (n == 5 && parts[4].equals("fdb")) {
+                        return ok(fdb(daemon.network(parts[3]).domain()));
+                    }
+                }
             }
+            case "POST" -> {
+                if (resource.equals("networks") && n == 3) {
+                    return created(network(daemon.addNetwork(read(body, NetworkSpec.class)), false));
+                }
+                if (resource.equals("networks") && n == 5 && parts[4].equals("ports")) {
+                    Port port = daemon.addPort(parts[3], read(body, PortSpec.class));
+                    return created(port(port, port.domain()));
+                }
+                if (resource.equals("networks") && n == 5 && parts[4].equals("fdb")) {
+                    StaticEntry entry = read(body, StaticEntry.class);
+                    daemon.addStatic(parts[3], entry);
+                    return created(new Views.Added(entry.mac()));
+                }
+                if (resource.equals("networks") && n == 6 && parts[4].equals("fdb") && parts[5].equals("flush")) {
+                    Requests.Flush flush = body == null || body.isBlank() ? new Requests.Flush(null) : read(body, Requests.Flush.class);
+                    return ok(new Views.Flushed(daemon.flush(parts[3], flush.port())));
+                }
+                if (resource.equals("networks") && n == 5 && parts[4].equals("trace")) {
+                    return ok(trace(parts[3], read(body, Requests.Trace.class)));
+                }
+            }
+            case "PUT" -> {
+                if (resource.equals("networks") && n == 5 && parts[4].equals("peers")) {
+                    return ok(network(daemon.setPeers(parts[3], read(body, Requests.Peers.class).peers()), false));
+                }
+            }
+            case "DELETE" -> {
+                if (resource.equals("networks") && n == 4) {
+                    daemon.removeNetwork(parts[3]);
+                    return ok(new Views.Removed(parts[3]));
+                }
+                if (resource.equals("networks") && n == 6 && parts[4].equals("ports")) {
+                    daemon.removePort(parts[3], parts[5]);
+                    return ok(new Views.Removed(parts[5]));
+                }
+                if (resource.equals("networks") && n == 6 && parts[4].equals("fdb")) {
+                    daemon.removeMac(parts[3], parts[5]);
+                    return ok(new Views.Removed(parts[5]));
+                }
+            }
+            default -> throw new ApiException(405, "method " + method + " is not supported");
         }
-        throw ApiException.notFound("no such resource: " + method + " " + path);
+        throw ApiException.notFound("no such resource: " + what);
     }
 
-    private Object change(String method, String[] parts, String body) {
-        if (!parts[2].equals("networks")) {
-            throw ApiException.notFound("no such resource: " + method + " " + String.join("/", parts));
-        }
-        com.fasterxml.jackson.databind.JsonNode json = body(body);
-        if (method.equals("POST") && parts.length == 3) {
-            List<String> peers = new ArrayList<>();
-            json.path("peers").forEach(p -> peers.add(p.asText()));
-            List<io.vswitch.daemon.NetworkSpec.PortSpec> ports = new ArrayList<>();
-            json.path("ports").forEach(p -> ports.add(new io.vswitch.daemon.NetworkSpec.PortSpec(p.asText(), false)));
-            io.vswitch.daemon.NetworkSpec spec = new io.vswitch.daemon.NetworkSpec(text(json, "name", true),
-                    integer(json, "mtu", 0, 65517), integer(json, "macAgingSeconds", 0, 365 * 86400),
-                    integer(json, "macLimit", 0, 1 << 20), integer(json, "vni", 0, Integer.MAX_VALUE), peers,
-                    json.path("persist").asBoolean(false),
-                    json.hasNonNull("offload") ? Boolean.valueOf(json.get("offload").asBoolean()) : null, ports, List.of());
-            daemon.addNetwork(spec);
-            return networkSummary(daemon.network(spec.name()));
-        }
-        if (parts.length < 4) {
-            throw ApiException.notFound("no such resource: " + method + " " + String.join("/", parts));
-        }
-        String net = parts[3];
-        if (method.equals("DELETE") && parts.length == 4) {
-            daemon.removeNetwork(net);
-            return Map.of("removed", net);
-        }
-        String sub = parts.length > 4 ? parts[4] : "";
-        if (sub.equals("ports")) {
-            if (method.equals("POST") && parts.length == 5) {
-                String port = text(json, "name", true);
-                daemon.addPort(net, port, json.path("persist").asBoolean(false),
-                        json.hasNonNull("offload") ? Boolean.valueOf(json.get("offload").asBoolean()) : null);
-                BridgeDomain d = network(net);
-                return port(d.port(port), d);
-            }
-            if (method.equals("DELETE") && parts.length == 6) {
-                daemon.removePort(net, parts[5]);
-                return Map.of("removed", parts[5]);
-            }
-        }
-        if (sub.equals("fdb")) {
-            if (method.equals("POST") && parts.length == 5) {
-                daemon.addStatic(net, text(json, "mac", true), text(json, "port", true));
-                return Map.of("added", text(json, "mac", true));
-            }
-            if (method.equals("POST") && parts.length == 6 && parts[5].equals("flush")) {
-                return Map.of("flushed", daemon.flush(net, text(json, "port", false)));
-            }
-            if (method.equals("DELETE") && parts.length == 6) {
-                daemon.removeMac(net, java.net.URLDecoder.decode(parts[5], java.nio.charset.StandardCharsets.UTF_8));
-                return Map.of("removed", parts[5]);
-            }
-        }
-        if (sub.equals("trace") && method.equals("POST") && parts.length == 5) {
-            BridgeDomain d = network(net);
-            String in = text(json, "in", true);
-            Port ingress = d.port(in);
-            if (ingress == null) {
-                throw ApiException.notFound("network " + net + " has no port \"" + in + "\"");
-            }
-            long src = MacAddress.parse(text(json, "src", true));
-            long dst = MacAddress.parse(text(json, "dst", true));
-            int vlan = json.has("vlan") && !json.get("vlan").isNull() ? integer(json, "vlan", 0, 4095) : -1;
-            return io.vswitch.core.Trace.run(d, ingress, src, dst, vlan, System.nanoTime());
-        }
-        throw ApiException.notFound("no such resource: " + method + " " + String.join("/", parts));
+    private static Reply ok(Object body) {
+        return new Reply(200, body);
     }
 
-    private static com.fasterxml.jackson.databind.JsonNode body(String body) {
+    private static Reply created(Object body) {
+        return new Reply(201, body);
+    }
+
+    private static String decode(String segment) {
+        try {
+            return URLDecoder.decode(segment, StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest("bad escape in the path: " + segment);
+        }
+    }
+
+    /** Reads a request body into its record, strictly. */
+    static <T> T read(String body, Class<T> type) {
         if (body == null || body.isBlank()) {
-            return JSON.createObjectNode();
+            throw ApiException.badRequest("a JSON body is required");
         }
         try {
-            com.fasterxml.jackson.databind.JsonNode node = JSON.readTree(body);
-            if (!node.isObject()) {
+            T value = Json.STRICT.readValue(body, type);
+            if (value == null) {
                 throw ApiException.badRequest("invalid JSON: expected an object");
             }
-            return node;
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            return value;
+        } catch (UnrecognizedPropertyException e) {
+            throw ApiException.badRequest("invalid JSON: unknown field \"" + e.getPropertyName() + "\"; expected one of "
+                    + e.getKnownPropertyIds());
+        } catch (MismatchedInputException e) {
+            String field = e.getPath().isEmpty() ? "" : "\"" + e.getPath().getLast().getFieldName() + "\": ";
+            throw ApiException.badRequest("invalid JSON: " + field + e.getOriginalMessage());
+        } catch (JsonProcessingException e) {
             throw ApiException.badRequest("invalid JSON: " + e.getOriginalMessage());
         }
     }
 
-    private static String text(com.fasterxml.jackson.databind.JsonNode json, String field, boolean required) {
-        com.fasterxml.jackson.databind.JsonNode v = json.get(field);
-        if (v == null || v.isNull()) {
-            if (required) {
-                throw ApiException.badRequest("\"" + field + "\" is required");
-            }
-            return null;
-        }
-        if (!v.isTextual()) {
-            throw ApiException.badRequest("\"" + field + "\" must be a string");
-        }
-        return v.asText();
+    // ---- views ------------------------------------------------------------------------------
+
+    private Views.Info info() {
+        return new Views.Info(ProcessHandle.current().pid(), VERSION,
+                (System.currentTimeMillis() - daemon.startedMillis()) / 1000, daemon.config().source(),
+                daemon.dataplane().threads());
     }
 
-    private static int integer(com.fasterxml.jackson.databind.JsonNode json, String field, int min, int max) {
-        com.fasterxml.jackson.databind.JsonNode v = json.get(field);
-        if (v == null || v.isNull()) {
-            return 0;
-        }
-        if (!v.canConvertToInt() || !v.isIntegralNumber() || v.asInt() < min || v.asInt() > max) {
-            throw ApiException.badRequest("\"" + field + "\" must be an integer " + min + ".." + max + ", got " + v);
-        }
-        return v.asInt();
-    }
-
-    private BridgeDomain network(String name) {
-        BridgeDomain domain = daemon.network(name);
-        if (domain == null) {
-            throw ApiException.notFound("no network named \"" + name + "\"");
-        }
-        return domain;
-    }
-
-    private Map<String, Object> info() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("pid", ProcessHandle.current().pid());
-        m.put("version", VERSION);
-        m.put("uptimeSeconds", (System.currentTimeMillis() - daemon.startedMillis()) / 1000);
-        m.put("config", daemon.config().source());
-        m.put("threads", daemon.dataplane().threads());
-        return m;
-    }
-
-    private List<Map<String, Object>> networks() {
-        List<Map<String, Object>> list = new ArrayList<>();
-        for (BridgeDomain d : daemon.networks().values()) {
-            list.add(networkSummary(d));
-        }
-        return list;
-    }
-
-    private Map<String, Object> networkSummary(BridgeDomain d) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("name", d.name());
-        m.put("id", d.id());
-        m.put("mtu", d.mtu());
-        int vni = daemon.vni(d.name());
-        if (vni != 0) {
-            m.put("vni", vni);
-        }
-        m.put("macAgingSeconds", d.settings().macAging().toSeconds());
-        m.put("macLimit", d.settings().macLimit());
-        m.put("macCount", d.table().size());
-        m.put("offload", d.settings().offload());
-        return m;
-    }
-
-    private Map<String, Object> show() {
-        List<Map<String, Object>> nets = new ArrayList<>();
-        for (BridgeDomain d : daemon.networks().values()) {
-            Map<String, Object> m = networkSummary(d);
-            Map<String, Long> counters = new LinkedHashMap<>();
+    private Views.Network network(Daemon.NetworkState s, boolean full) {
+        BridgeDomain d = s.domain();
+        Map<String, Long> counters = null;
+        List<Views.Port> ports = null;
+        if (full) {
+            counters = new LinkedHashMap<>();
             for (NetworkCounter c : NetworkCounter.values()) {
                 counters.put(c.label(), d.count(c));
             }
-            m.put("counters", counters);
-            List<Map<String, Object>> ports = new ArrayList<>();
+            ports = new ArrayList<>();
             for (Port p : d.ports()) {
                 ports.add(port(p, d));
             }
-            m.put("ports", ports);
-            nets.add(m);
         }
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("networks", nets);
-        VxlanEndpoint vx = daemon.vxlan();
-        if (vx != null) {
-            out.put("vxlan", tunnel(vx));
-        }
-        return out;
+        return new Views.Network(d.name(), d.id(), d.mtu(), s.vni(), s.peers(), d.settings().macAging().toSeconds(),
+                d.settings().macLimit(), d.table().size(), d.settings().offload(), counters, ports);
     }
 
-    private static Map<String, Object> port(Port p, BridgeDomain d) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("name", p.name());
-        m.put("id", p.id());
-        m.put("kind", p instanceof TunnelPort ? "vxlan" : p instanceof TapPort ? "tap" : "other");
-        String state = p.isUp() ? "up" : "down";
-        m.put("state", state);
-        m.put("mtu", d.mtu());
-        if (p instanceof TunnelPort t) {
-            m.put("peer", t.peer().getHostAddress());
-            m.put("vni", t.vni());
-        }
-        if (p instanceof TapPort t) {
-            m.put("queues", t.queueCount());
-            m.put("offload", t.vnetHeader());
-            if (t.failure() != null) {
-                m.put("reason", t.failure());
-            }
-        }
+    private Views.Port port(Port p, BridgeDomain d) {
         Map<String, Long> counters = new LinkedHashMap<>();
         for (PortCounter c : PortCounter.values()) {
             counters.put(c.label(), p.count(c));
         }
-        m.put("counters", counters);
         Map<String, Long> drops = new LinkedHashMap<>();
         for (DropReason r : DropReason.values()) {
             drops.put(r.label(), p.drops(r));
         }
-        m.put("drops", drops);
-        return m;
+        Integer vni = p.remote() == null ? null : networkVni(d);
+        return new Views.Port(p.name(), p.id(), p.kind(), p.isUp() ? "up" : "down", d.mtu(), p.failure(), p.queueCount(),
+                p.offloads(), p.remote(), vni, counters, drops);
     }
 
-    private static Map<String, Object> tunnel(VxlanEndpoint vx) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("local", vx.local().getHostAddress());
-        m.put("port", vx.port());
+    private Integer networkVni(BridgeDomain d) {
+        return daemon.network(d.name()).vni();
+    }
+
+    private Views.Show show() {
+        List<Views.Network> nets = daemon.networks().stream().map(s -> network(s, true)).toList();
+        return new Views.Show(nets, vxlan());
+    }
+
+    private Views.Vxlan vxlan() {
+        VxlanEndpoint vx = daemon.vxlan();
+        if (vx == null) {
+            return null;
+        }
         Map<String, Long> counters = new LinkedHashMap<>();
         for (TunnelCounter c : TunnelCounter.values()) {
             counters.put(c.label(), vx.count(c));
         }
-        m.put("counters", counters);
-        return m;
+        return new Views.Vxlan(vx.local().getHostAddress(), vx.port(), counters);
     }
 
-    private Map<String, Object> stats() {
+    private Views.Stats stats() {
         long rxFrames = 0;
         long rxBytes = 0;
         long txFrames = 0;
@@ -326,7 +282,8 @@ public final class ControlApi {
         for (NetworkCounter c : NetworkCounter.values()) {
             network.put(c.label(), 0L);
         }
-        for (BridgeDomain d : daemon.networks().values()) {
+        for (Daemon.NetworkState s : daemon.networks()) {
+            BridgeDomain d = s.domain();
             for (NetworkCounter c : NetworkCounter.values()) {
                 network.merge(c.label(), d.count(c), Long::sum);
             }
@@ -340,26 +297,19 @@ public final class ControlApi {
                 }
             }
         }
-        Map<String, Object> totals = new LinkedHashMap<>();
+        Map<String, Long> totals = new LinkedHashMap<>();
         totals.put("rx_frames", rxFrames);
         totals.put("rx_bytes", rxBytes);
         totals.put("tx_frames", txFrames);
         totals.put("tx_bytes", txBytes);
         totals.put("port_failures", daemon.dataplane().portFailures());
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("totals", totals);
-        out.put("drops", drops);
-        out.put("networks", network);
-        VxlanEndpoint vx = daemon.vxlan();
-        if (vx != null) {
-            out.put("vxlan", tunnel(vx).get("counters"));
-        }
-        return out;
+        Views.Vxlan vx = vxlan();
+        return new Views.Stats(totals, drops, network, vx == null ? null : vx.counters());
     }
 
-    private List<Map<String, Object>> fdb(BridgeDomain d) {
+    private List<Views.FdbEntry> fdb(BridgeDomain d) {
         int now = BridgeDomain.tick(System.nanoTime());
-        List<Map<String, Object>> entries = new ArrayList<>();
+        List<Views.FdbEntry> entries = new ArrayList<>();
         d.table().forEach((mac, value) -> {
             if (!d.isCurrent(value)) {
                 return;
@@ -368,18 +318,36 @@ public final class ControlApi {
             if (p == null) {
                 return;
             }
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("mac", MacAddress.toString(mac));
-            m.put("port", p.name());
-            if (p instanceof TunnelPort t) {
-                m.put("vtep", t.peer().getHostAddress());
-            }
             boolean isStatic = MacTable.isStatic(value);
-            m.put("type", isStatic ? "static" : "dynamic");
-            m.put("ageSeconds", isStatic ? null : Math.max(0, now - MacTable.tick(value)));
-            entries.add(m);
+            entries.add(new Views.FdbEntry(MacAddress.toString(mac), p.name(), p.remote(), isStatic ? "static" : "dynamic",
+                    isStatic ? null : (long) Math.max(0, now - MacTable.tick(value))));
         });
-        entries.sort(Comparator.comparing(e -> (String) e.get("mac")));
+        entries.sort(Comparator.comparing(Views.FdbEntry::mac));
         return entries;
+    }
+
+    private Views.Trace trace(String net, Requests.Trace request) {
+        BridgeDomain d = daemon.network(net).domain();
+        if (request.in() == null || request.src() == null || request.dst() == null) {
+            throw ApiException.badRequest("\"in\", \"src\" and \"dst\" are required");
+        }
+        Port ingress = d.port(request.in());
+        if (ingress == null) {
+            throw ApiException.notFound("network " + net + " has no port \"" + request.in() + "\"");
+        }
+        long src;
+        long dst;
+        try {
+            src = MacAddress.parse(request.src());
+            dst = MacAddress.parse(request.dst());
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest(e.getMessage());
+        }
+        int vlan = request.vlan() == null ? -1 : request.vlan();
+        if (vlan < -1 || vlan > 4095) {
+            throw ApiException.badRequest("\"vlan\" must be 0..4095, got " + vlan);
+        }
+        Trace.Result r = Trace.run(d, ingress, src, dst, vlan, System.nanoTime());
+        return new Views.Trace(r.network(), r.in(), r.src(), r.dst(), r.vlan(), r.steps(), r.decision(), r.egress(), r.reason());
     }
 }

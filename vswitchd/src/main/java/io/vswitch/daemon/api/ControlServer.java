@@ -1,6 +1,8 @@
 package io.vswitch.daemon.api;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectWriter;
+import io.vswitch.control.Json;
+import io.vswitch.control.Views;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -22,7 +24,6 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.QueryStringDecoder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,7 +64,7 @@ public final class ControlServer implements AutoCloseable {
      */
     public static ControlServer start(Path socket, ControlApi api) throws IOException, InterruptedException {
         if (Files.exists(socket)) {
-            String holder = ControlClient.holder(socket);
+            String holder = io.vswitch.control.ControlClient.holderOf(socket);
             if (holder != null) {
                 throw new IOException("control socket " + socket + " is held by another vswitchd (" + holder
                         + "); stop it or choose another --control-socket");
@@ -81,7 +82,7 @@ public final class ControlServer implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        ObjectMapper json = ControlApi.JSON;
+        ObjectWriter json = Json.LENIENT.writerWithDefaultPrettyPrinter();
         try {
             Channel channel = new ServerBootstrap().group(group).channel(EpollServerDomainSocketChannel.class)
                     .childHandler(new ChannelInitializer<DomainSocketChannel>() {
@@ -109,9 +110,9 @@ public final class ControlServer implements AutoCloseable {
     private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
         private final ControlApi api;
         private final ExecutorService worker;
-        private final ObjectMapper json;
+        private final ObjectWriter json;
 
-        Handler(ControlApi api, ExecutorService worker, ObjectMapper json) {
+        Handler(ControlApi api, ExecutorService worker, ObjectWriter json) {
             this.api = api;
             this.worker = worker;
             this.json = json;
@@ -120,25 +121,22 @@ public final class ControlServer implements AutoCloseable {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
             String method = request.method().name();
-            QueryStringDecoder uri = new QueryStringDecoder(request.uri());
+            String uri = request.uri();
+            int query = uri.indexOf('?');
+            String path = query < 0 ? uri : uri.substring(0, query);
             String body = request.content().toString(StandardCharsets.UTF_8);
             worker.execute(() -> {
-                int status;
-                Object result;
+                ControlApi.Reply reply;
                 try {
-                    result = api.handle(method, uri.path(), uri.parameters(), body);
-                    status = "POST".equals(method) ? 201 : 200;
-                } catch (ApiException e) {
-                    status = e.status();
-                    result = Map.of("error", e.getMessage());
+                    reply = api.handle(method, path, body);
                 } catch (RuntimeException e) {
-                    LOG.error("control API {} {} failed", method, uri.path(), e);
-                    status = 500;
-                    result = Map.of("error", "internal error: " + e);
+                    LOG.error("control API {} {} failed", method, path, e);
+                    reply = new ControlApi.Reply(500, new Views.Error("internal error: " + e));
                 }
+                int status = reply.status();
                 byte[] bytes;
                 try {
-                    bytes = json.writerWithDefaultPrettyPrinter().writeValueAsBytes(result);
+                    bytes = json.writeValueAsBytes(reply.body());
                 } catch (IOException e) {
                     status = 500;
                     bytes = ("{\"error\":\"cannot encode the response\"}").getBytes(StandardCharsets.UTF_8);

@@ -1,36 +1,42 @@
 package io.vswitch.daemon.ctl;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.vswitch.daemon.api.ControlClient;
+import com.fasterxml.jackson.databind.ObjectWriter;
+import io.vswitch.control.ControlClient;
+import io.vswitch.control.ControlException;
+import io.vswitch.control.Json;
+import io.vswitch.control.NetworkSpec;
+import io.vswitch.control.PortSpec;
+import io.vswitch.control.Requests;
+import io.vswitch.control.StaticEntry;
+import io.vswitch.control.Views;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.Iterator;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * {@code vswitchctl}: the operator's view of a running vswitchd, over the control socket. Every
- * read command takes {@code --json}; every failure exits non-zero with a one-line reason.
+ * {@code vswitchctl}: the operator's view of a running vswitchd, over the control socket with
+ * the typed client of the control contract. Every read command takes {@code --json}; every
+ * failure exits non-zero with a one-line reason.
  */
 @Command(name = "vswitchctl", mixinStandardHelpOptions = true, version = "vswitchctl 0.1.0",
         description = "Inspect and change a running vswitchd.",
         subcommands = {Vswitchctl.Show.class, Vswitchctl.Stats.class, Vswitchctl.Network.class,
-                Vswitchctl.PortCmd.class, Vswitchctl.Fdb.class, Vswitchctl.TraceCmd.class})
+                Vswitchctl.PortCmd.class, Vswitchctl.Fdb.class, Vswitchctl.TraceCmd.class, CommandLine.HelpCommand.class})
 public final class Vswitchctl {
-    static final ObjectMapper JSON = new ObjectMapper();
+    static final ObjectWriter JSON = Json.LENIENT.writerWithDefaultPrettyPrinter();
 
     @Option(names = {"-s", "--socket"}, paramLabel = "PATH", defaultValue = "${env:VSWITCH_SOCKET:-/run/vswitch/vswitchd.sock}",
-            description = "Control socket of the daemon. Default: $VSWITCH_SOCKET or /run/vswitch/vswitchd.sock.", scope = CommandLine.ScopeType.INHERIT)
+            description = "Control socket of the daemon. Default: $VSWITCH_SOCKET or /run/vswitch/vswitchd.sock.",
+            scope = CommandLine.ScopeType.INHERIT)
     Path socket;
 
     public static void main(String[] args) {
@@ -49,38 +55,38 @@ public final class Vswitchctl {
         }
     }
 
-    JsonNode call(String method, String path, Object body) throws Failure {
-        ControlClient.Response r;
+    /** One call of the client; its failures as the one line to print. */
+    @FunctionalInterface
+    interface Call<T> {
+        T run(ControlClient client) throws IOException, ControlException;
+    }
+
+    <T> T call(Call<T> call) throws Failure {
         try {
-            r = new ControlClient(socket).call(method, path, body == null ? null : JSON.writeValueAsString(body));
+            return call.run(new ControlClient(socket));
+        } catch (ControlException e) {
+            throw new Failure(e.getMessage());
         } catch (IOException e) {
             throw new Failure("cannot reach vswitchd at " + socket + ": " + e.getMessage());
         }
-        if (!r.ok()) {
-            throw new Failure(r.error());
-        }
-        try {
-            return JSON.readTree(r.body());
-        } catch (IOException e) {
-            throw new Failure("bad response from vswitchd: " + e.getMessage());
-        }
     }
 
-    static String enc(String s) {
-        return URLEncoder.encode(s, StandardCharsets.UTF_8);
+    static void printJson(PrintWriter out, Object value) throws IOException {
+        out.println(JSON.writeValueAsString(value));
     }
 
-    static void printJson(PrintWriter out, JsonNode node) throws IOException {
-        out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(node));
-    }
-
-    /** Common shape of the commands. */
+    /** Common shape of the commands: the root's socket, the output. */
     abstract static class Base implements Callable<Integer> {
-        @ParentCommand
-        Vswitchctl root;
-
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
+
+        Vswitchctl root() {
+            CommandLine.Model.CommandSpec s = spec;
+            while (!(s.userObject() instanceof Vswitchctl)) {
+                s = s.parent();
+            }
+            return (Vswitchctl) s.userObject();
+        }
 
         PrintWriter out() {
             return spec.commandLine().getOut();
@@ -94,28 +100,26 @@ public final class Vswitchctl {
 
         @Override
         public Integer call() throws Exception {
-            JsonNode show = root.call("GET", "/v1/show", null);
+            Views.Show show = root().call(ControlClient::show);
             PrintWriter out = out();
             if (json) {
                 printJson(out, show);
                 return 0;
             }
-            for (JsonNode n : show.path("networks")) {
-                out.printf("network %s: mtu %d%s, %d MACs (limit %d, aging %ds)%n", n.path("name").asText(),
-                        n.path("mtu").asInt(), n.has("vni") ? ", vni " + n.path("vni").asInt() : "",
-                        n.path("macCount").asInt(), n.path("macLimit").asInt(), n.path("macAgingSeconds").asInt());
-                out.printf("  %-22s %-6s %-5s %6s %12s %14s %12s %14s %8s%n", "port", "kind", "state", "mtu",
+            for (Views.Network n : show.networks()) {
+                out.printf("network %s: mtu %d%s, %d MACs (limit %d, aging %ds)%n", n.name(), n.mtu(),
+                        n.vni() != null ? ", vni " + n.vni() + ", peers " + String.join(" ", n.peers()) : "",
+                        n.macCount(), n.macLimit(), n.macAgingSeconds());
+                out.printf("  %-22s %-7s %-5s %6s %12s %14s %12s %14s %8s%n", "port", "kind", "state", "mtu",
                         "rx_frames", "rx_bytes", "tx_frames", "tx_bytes", "drops");
-                for (JsonNode p : n.path("ports")) {
-                    long drops = 0;
-                    for (JsonNode d : p.path("drops")) {
-                        drops += d.asLong();
+                for (Views.Port p : n.ports()) {
+                    long drops = p.drops().values().stream().mapToLong(Long::longValue).sum();
+                    Map<String, Long> c = p.counters();
+                    out.printf("  %-22s %-7s %-5s %6d %12d %14d %12d %14d %8d%n", p.name(), p.kind(), p.state(), p.mtu(),
+                            c.get("rx_frames"), c.get("rx_bytes"), c.get("tx_frames"), c.get("tx_bytes"), drops);
+                    if (p.reason() != null) {
+                        out.printf("    down: %s%n", p.reason());
                     }
-                    JsonNode c = p.path("counters");
-                    out.printf("  %-22s %-6s %-5s %6d %12d %14d %12d %14d %8d%n", p.path("name").asText(),
-                            p.path("kind").asText(), p.path("state").asText(), p.path("mtu").asInt(),
-                            c.path("rx_frames").asLong(), c.path("rx_bytes").asLong(), c.path("tx_frames").asLong(),
-                            c.path("tx_bytes").asLong(), drops);
                 }
             }
             return 0;
@@ -129,34 +133,34 @@ public final class Vswitchctl {
 
         @Override
         public Integer call() throws Exception {
-            JsonNode stats = root.call("GET", "/v1/stats", null);
+            Views.Stats stats = root().call(ControlClient::stats);
             PrintWriter out = out();
             if (json) {
                 printJson(out, stats);
                 return 0;
             }
-            for (String section : new String[] {"totals", "networks", "drops", "vxlan"}) {
-                if (!stats.has(section)) {
-                    continue;
-                }
-                out.println(section + ":");
-                for (Iterator<Map.Entry<String, JsonNode>> it = stats.path(section).fields(); it.hasNext(); ) {
-                    Map.Entry<String, JsonNode> e = it.next();
-                    out.printf("  %-22s %d%n", e.getKey(), e.getValue().asLong());
-                }
-            }
+            section(out, "totals", stats.totals());
+            section(out, "networks", stats.networks());
+            section(out, "drops", stats.drops());
+            section(out, "vxlan", stats.vxlan());
             return 0;
+        }
+
+        private static void section(PrintWriter out, String name, Map<String, Long> values) {
+            if (values == null) {
+                return;
+            }
+            out.println(name + ":");
+            values.forEach((k, v) -> out.printf("  %-22s %d%n", k, v));
         }
     }
 
-    @Command(name = "network", description = "List, add and remove networks.",
-            subcommands = {Network.Add.class, Network.Del.class, Network.ListCmd.class})
+    @Command(name = "network", description = "List, add, change and remove networks.", mixinStandardHelpOptions = true,
+            subcommands = {Network.Add.class, Network.Set.class, Network.Del.class, Network.ListCmd.class,
+                    CommandLine.HelpCommand.class})
     static final class Network {
-        @ParentCommand
-        Vswitchctl root;
-
         @Command(name = "add", description = "Add a network (an overlay one with --vni and --peer).")
-        static final class Add extends Sub {
+        static final class Add extends Base {
             @Parameters(index = "0", paramLabel = "NAME")
             String name;
             @Option(names = "--mtu", description = "Default 1500, or the underlay MTU - 50 for an overlay.")
@@ -164,84 +168,87 @@ public final class Vswitchctl {
             @Option(names = "--vni", description = "VXLAN network identifier 1..16777215.")
             Integer vni;
             @Option(names = "--peer", paramLabel = "IP", description = "Remote VTEP (repeat for several).")
-            java.util.List<String> peers = new java.util.ArrayList<>();
+            List<String> peers = new ArrayList<>();
             @Option(names = "--mac-aging", paramLabel = "SECONDS")
-            Integer macAging;
+            Long macAging;
             @Option(names = "--mac-limit")
             Integer macLimit;
             @Option(names = "--persist", description = "Ports of this network outlive the daemon.")
             boolean persist;
+            @Option(names = "--no-offload", description = "No checksum or segmentation offloads in this network.")
+            boolean noOffload;
 
             @Override
             public Integer call() throws Exception {
-                Map<String, Object> body = new java.util.LinkedHashMap<>();
-                body.put("name", name);
-                body.put("mtu", mtu);
-                body.put("vni", vni);
-                body.put("peers", peers);
-                body.put("macAgingSeconds", macAging);
-                body.put("macLimit", macLimit);
-                body.put("persist", persist);
-                JsonNode r = root().call("POST", "/v1/networks", body);
-                out().println("network " + name + " added (mtu " + r.path("mtu").asInt() + ")");
+                NetworkSpec spec = new NetworkSpec(name, mtu, macAging, macLimit, vni, peers, persist ? true : null,
+                        noOffload ? false : null, null, null);
+                Views.Network r = root().call(c -> c.addNetwork(spec));
+                out().println("network " + name + " added (mtu " + r.mtu() + ")");
                 return 0;
             }
         }
 
-        @Command(name = "del", description = "Remove a network with its ports.")
-        static final class Del extends Sub {
+        @Command(name = "set", description = "Change a network: the remote VTEPs of an overlay network.")
+        static final class Set extends Base {
+            @Parameters(index = "0", paramLabel = "NAME")
+            String name;
+            @Option(names = "--peer", paramLabel = "IP", description = "Remote VTEP (repeat for several); the new set "
+                    + "replaces the old one: new peers get a tunnel, removed ones lose theirs and the MACs behind it.")
+            List<String> peers = new ArrayList<>();
+            @Option(names = "--no-peers", description = "Remove every peer.")
+            boolean noPeers;
+
+            @Override
+            public Integer call() throws Exception {
+                if (peers.isEmpty() && !noPeers) {
+                    throw new Failure("nothing to change: give --peer IP (repeatable) or --no-peers");
+                }
+                Views.Network r = root().call(c -> c.setPeers(name, peers));
+                out().println("network " + name + ": peers " + (r.peers().isEmpty() ? "none" : String.join(" ", r.peers())));
+                return 0;
+            }
+        }
+
+        @Command(name = "del", description = "Remove a network with its ports; their devices are deleted, persistent ones too.")
+        static final class Del extends Base {
             @Parameters(index = "0", paramLabel = "NAME")
             String name;
 
             @Override
             public Integer call() throws Exception {
-                root().call("DELETE", "/v1/networks/" + enc(name), null);
+                root().call(c -> c.removeNetwork(name));
                 out().println("network " + name + " removed");
                 return 0;
             }
         }
 
         @Command(name = "list", description = "Networks and their settings.")
-        static final class ListCmd extends Sub {
+        static final class ListCmd extends Base {
             @Option(names = "--json", description = "Print JSON.")
             boolean json;
 
             @Override
             public Integer call() throws Exception {
-                JsonNode list = root().call("GET", "/v1/networks", null);
+                List<Views.Network> list = root().call(ControlClient::networks);
                 if (json) {
                     printJson(out(), list);
                     return 0;
                 }
                 out().printf("%-16s %6s %9s %8s %8s %8s%n", "name", "mtu", "vni", "macs", "limit", "aging");
-                for (JsonNode n : list) {
-                    out().printf("%-16s %6d %9s %8d %8d %7ds%n", n.path("name").asText(), n.path("mtu").asInt(),
-                            n.has("vni") ? n.path("vni").asText() : "-", n.path("macCount").asInt(),
-                            n.path("macLimit").asInt(), n.path("macAgingSeconds").asInt());
+                for (Views.Network n : list) {
+                    out().printf("%-16s %6d %9s %8d %8d %7ds%n", n.name(), n.mtu(), n.vni() != null ? n.vni().toString() : "-",
+                            n.macCount(), n.macLimit(), n.macAgingSeconds());
                 }
                 return 0;
             }
         }
     }
 
-    /** A subcommand two levels down (vswitchctl GROUP VERB). */
-    abstract static class Sub implements Callable<Integer> {
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
-        Vswitchctl root() {
-            return (Vswitchctl) spec.parent().parent().userObject();
-        }
-
-        PrintWriter out() {
-            return spec.commandLine().getOut();
-        }
-    }
-
-    @Command(name = "port", description = "Add and remove ports of a network.", subcommands = {PortCmd.Add.class, PortCmd.Del.class})
+    @Command(name = "port", description = "Add and remove ports of a network.", mixinStandardHelpOptions = true,
+            subcommands = {PortCmd.Add.class, PortCmd.Del.class, CommandLine.HelpCommand.class})
     static final class PortCmd {
         @Command(name = "add", description = "Create (or take over) TAP device TAP as a port of NET.")
-        static final class Add extends Sub {
+        static final class Add extends Base {
             @Parameters(index = "0", paramLabel = "NET")
             String network;
             @Parameters(index = "1", paramLabel = "TAP")
@@ -254,20 +261,14 @@ public final class Vswitchctl {
 
             @Override
             public Integer call() throws Exception {
-                Map<String, Object> body = new java.util.LinkedHashMap<>();
-                body.put("name", tap);
-                body.put("persist", persist);
-                if (noOffload) {
-                    body.put("offload", false);
-                }
-                root().call("POST", "/v1/networks/" + enc(network) + "/ports", body);
+                root().call(c -> c.addPort(network, new PortSpec(tap, persist ? true : null, noOffload ? false : null)));
                 out().println("port " + tap + " added to network " + network);
                 return 0;
             }
         }
 
-        @Command(name = "del", description = "Remove port TAP from NET and delete the device.")
-        static final class Del extends Sub {
+        @Command(name = "del", description = "Remove port TAP from NET and delete the device (a persistent one too).")
+        static final class Del extends Base {
             @Parameters(index = "0", paramLabel = "NET")
             String network;
             @Parameters(index = "1", paramLabel = "TAP")
@@ -275,7 +276,7 @@ public final class Vswitchctl {
 
             @Override
             public Integer call() throws Exception {
-                root().call("DELETE", "/v1/networks/" + enc(network) + "/ports/" + enc(tap), null);
+                root().call(c -> c.removePort(network, tap));
                 out().println("port " + tap + " removed from network " + network);
                 return 0;
             }
@@ -299,41 +300,29 @@ public final class Vswitchctl {
 
         @Override
         public Integer call() throws Exception {
-            Map<String, Object> body = new java.util.LinkedHashMap<>();
-            body.put("in", in);
-            body.put("src", src);
-            body.put("dst", dst);
-            body.put("vlan", vlan);
-            JsonNode r = root.call("POST", "/v1/networks/" + enc(network) + "/trace", body);
+            Views.Trace r = root().call(c -> c.trace(network, new Requests.Trace(in, src, dst, vlan)));
             if (json) {
                 printJson(out(), r);
                 return 0;
             }
-            for (JsonNode step : r.path("steps")) {
-                out().println(step.asText());
+            r.steps().forEach(out()::println);
+            StringBuilder verdict = new StringBuilder("=> ").append(r.decision());
+            if (!r.egress().isEmpty()) {
+                verdict.append(": ").append(String.join(", ", r.egress()));
             }
-            StringBuilder verdict = new StringBuilder("=> ").append(r.path("decision").asText());
-            if (r.path("egress").size() > 0) {
-                java.util.List<String> names = new java.util.ArrayList<>();
-                r.path("egress").forEach(e -> names.add(e.asText()));
-                verdict.append(": ").append(String.join(", ", names));
-            }
-            if (!r.path("reason").isNull() && r.has("reason")) {
-                verdict.append(" (").append(r.path("reason").asText()).append(")");
+            if (r.reason() != null) {
+                verdict.append(" (").append(r.reason()).append(")");
             }
             out().println(verdict);
             return 0;
         }
     }
 
-    @Command(name = "fdb", description = "The MAC table of a network.",
-            subcommands = {Fdb.ShowFdb.class, Fdb.Flush.class, Fdb.Add.class, Fdb.Del.class})
+    @Command(name = "fdb", description = "The MAC table of a network.", mixinStandardHelpOptions = true,
+            subcommands = {Fdb.ShowFdb.class, Fdb.Flush.class, Fdb.Add.class, Fdb.Del.class, CommandLine.HelpCommand.class})
     static final class Fdb {
-        @ParentCommand
-        Vswitchctl root;
-
         @Command(name = "flush", description = "Forget the dynamic entries of NET (of one port with --port).")
-        static final class Flush extends Sub {
+        static final class Flush extends Base {
             @Parameters(index = "0", paramLabel = "NET")
             String network;
             @Option(names = "--port", paramLabel = "PORT")
@@ -341,16 +330,14 @@ public final class Vswitchctl {
 
             @Override
             public Integer call() throws Exception {
-                Map<String, Object> body = new java.util.HashMap<>();
-                body.put("port", port);
-                JsonNode r = root().call("POST", "/v1/networks/" + enc(network) + "/fdb/flush", body);
-                out().println(r.path("flushed").asInt() + " entries flushed");
+                Views.Flushed r = root().call(c -> c.flush(network, port));
+                out().println(r.flushed() + " entries flushed");
                 return 0;
             }
         }
 
         @Command(name = "add", description = "Add a static entry: MAC on PORT, never ages, never moves.")
-        static final class Add extends Sub {
+        static final class Add extends Base {
             @Parameters(index = "0", paramLabel = "NET")
             String network;
             @Parameters(index = "1", paramLabel = "MAC")
@@ -360,14 +347,14 @@ public final class Vswitchctl {
 
             @Override
             public Integer call() throws Exception {
-                root().call("POST", "/v1/networks/" + enc(network) + "/fdb", Map.of("mac", mac, "port", port));
+                root().call(c -> c.addStatic(network, new StaticEntry(mac, port)));
                 out().println("static entry " + mac + " -> " + port + " added");
                 return 0;
             }
         }
 
         @Command(name = "del", description = "Remove the entry of MAC (dynamic or static).")
-        static final class Del extends Sub {
+        static final class Del extends Base {
             @Parameters(index = "0", paramLabel = "NET")
             String network;
             @Parameters(index = "1", paramLabel = "MAC")
@@ -375,38 +362,30 @@ public final class Vswitchctl {
 
             @Override
             public Integer call() throws Exception {
-                root().call("DELETE", "/v1/networks/" + enc(network) + "/fdb/" + enc(mac), null);
+                root().call(c -> c.removeMac(network, mac));
                 out().println("entry " + mac + " removed");
                 return 0;
             }
         }
 
         @Command(name = "show", description = "MAC, port or remote VTEP, dynamic/static, age.")
-        static final class ShowFdb implements Callable<Integer> {
-            @ParentCommand
-            Fdb fdb;
-
-            @CommandLine.Spec
-            CommandLine.Model.CommandSpec spec;
-
+        static final class ShowFdb extends Base {
             @Parameters(index = "0", paramLabel = "NET")
             String network;
-
             @Option(names = "--json", description = "Print JSON.")
             boolean json;
 
             @Override
             public Integer call() throws Exception {
-                JsonNode entries = fdb.root.call("GET", "/v1/networks/" + enc(network) + "/fdb", null);
-                PrintWriter out = spec.commandLine().getOut();
+                List<Views.FdbEntry> entries = root().call(c -> c.fdb(network));
+                PrintWriter out = out();
                 if (json) {
                     printJson(out, entries);
                     return 0;
                 }
                 out.printf("%-18s %-22s %-8s %s%n", "mac", "port", "type", "age");
-                for (JsonNode e : entries) {
-                    out.printf("%-18s %-22s %-8s %s%n", e.path("mac").asText(), e.path("port").asText(),
-                            e.path("type").asText(), e.path("ageSeconds").isNull() ? "-" : e.path("ageSeconds").asText() + "s");
+                for (Views.FdbEntry e : entries) {
+                    out.printf("%-18s %-22s %-8s %s%n", e.mac(), e.port(), e.type(), e.ageSeconds() == null ? "-" : e.ageSeconds() + "s");
                 }
                 return 0;
             }

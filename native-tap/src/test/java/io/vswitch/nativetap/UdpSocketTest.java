@@ -15,19 +15,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * UDP GSO out and UDP GRO in, over loopback only (no root needed): a run of datagrams sent with
- * one {@link SegmentedDatagram} arrives in one {@link GroSocket} read with its segment size and
+ * one {@link SegmentedDatagram} arrives in one {@link UdpSocket} read with its segment size and
  * its sender, byte for byte.
  */
-class GroSocketTest {
+class UdpSocketTest {
     private static final int LOOPBACK = 0x7F000001;
 
     /** Binds on a free loopback port (tries a few random ones). */
-    private static GroSocket bindSomewhere(boolean gro, int[] port) throws NativeCallException {
+    private static UdpSocket bindSomewhere(boolean gro, int[] port) throws NativeCallException {
         NativeCallException last = null;
         for (int attempt = 0; attempt < 20; attempt++) {
             int p = ThreadLocalRandom.current().nextInt(20000, 60000);
             try {
-                GroSocket s = GroSocket.bind(LOOPBACK, p, 1 << 20, gro);
+                UdpSocket s = UdpSocket.bind(LOOPBACK, p, 1 << 20, gro);
                 port[0] = p;
                 return s;
             } catch (NativeCallException e) {
@@ -37,7 +37,7 @@ class GroSocketTest {
         throw last;
     }
 
-    private static int receiveWithin(GroSocket socket, long address, int capacity) throws InterruptedException {
+    private static int receiveWithin(UdpSocket socket, long address, int capacity) throws InterruptedException {
         for (int i = 0; i < 200; i++) {
             int n = socket.receive(address, capacity);
             if (n != -Errno.EAGAIN) {
@@ -53,8 +53,8 @@ class GroSocketTest {
         int[] rxPort = new int[1];
         int[] txPort = new int[1];
         try (Arena arena = Arena.ofConfined();
-             GroSocket rx = bindSomewhere(true, rxPort);
-             GroSocket tx = bindSomewhere(false, txPort)) {
+             UdpSocket rx = bindSomewhere(true, rxPort);
+             UdpSocket tx = bindSomewhere(false, txPort)) {
             int segment = 1000;
             int total = 4 * segment + 500;
             MemorySegment out = arena.allocate(total, 8);
@@ -85,8 +85,8 @@ class GroSocketTest {
         int[] rxPort = new int[1];
         int[] txPort = new int[1];
         try (Arena arena = Arena.ofConfined();
-             GroSocket rx = bindSomewhere(true, rxPort);
-             GroSocket tx = bindSomewhere(false, txPort)) {
+             UdpSocket rx = bindSomewhere(true, rxPort);
+             UdpSocket tx = bindSomewhere(false, txPort)) {
             int header = 74;
             int payload = 926;
             MemorySegment headers = arena.allocate(3 * 128, 8);
@@ -121,8 +121,8 @@ class GroSocketTest {
         int[] rxPort = new int[1];
         int[] txPort = new int[1];
         try (Arena arena = Arena.ofConfined();
-             GroSocket rx = bindSomewhere(false, rxPort);
-             GroSocket tx = bindSomewhere(false, txPort)) {
+             UdpSocket rx = bindSomewhere(false, rxPort);
+             UdpSocket tx = bindSomewhere(false, txPort)) {
             MemorySegment out = arena.allocate(300, 8);
             SegmentedDatagram one = new SegmentedDatagram();
             one.add(out.address(), 300);
@@ -137,9 +137,9 @@ class GroSocketTest {
     @Test
     void anAddressNotOfThisHostIsRefusedWithTheCallAndAddressNamed() throws Exception {
         int[] port = new int[1];
-        try (GroSocket first = bindSomewhere(false, port)) {
+        try (UdpSocket first = bindSomewhere(false, port)) {
             NativeCallException e = org.junit.jupiter.api.Assertions.assertThrows(NativeCallException.class,
-                    () -> GroSocket.bind(0xC6120063, port[0], 1 << 16, true)); // 198.18.0.99: not ours
+                    () -> UdpSocket.bind(0xC6120063, port[0], 1 << 16, true)); // 198.18.0.99: not ours
             assertTrue(e.getMessage().startsWith("bind on \"198.18.0.99:" + port[0] + "\" failed: EADDRNOTAVAIL"),
                     e.getMessage());
         }

@@ -11,19 +11,21 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
- * A non-blocking IPv4 UDP socket for receiving with UDP GRO ({@code UDP_GRO}, Linux 5.0+): one
- * {@code recvmsg(2)} returns a run of datagrams of one flow laid end to end, each
- * {@link #segmentSize()} bytes but the last, with the sender's address. Bound with SO_REUSEPORT
- * so each event loop can have its own. Reads go into the caller's memory by address; nothing is
- * allocated per read, failures come back as -errno. One thread reads it.
+ * A non-blocking IPv4 UDP socket opened through FFM. For receiving with UDP GRO ({@code UDP_GRO},
+ * Linux 5.0+) one {@code recvmsg(2)} returns a run of datagrams of one flow laid end to end,
+ * each {@link #segmentSize()} bytes but the last, with the sender's address. Bound with
+ * SO_REUSEPORT so each event loop can have its own. Reads go into the caller's memory by
+ * address; nothing is allocated per read, failures come back as -errno. One thread reads it.
+ * Senders ({@link DatagramBatch}, {@link SegmentedDatagram}) write on its {@link #fd}.
  *
  * <p>Layouts (x86-64): {@code struct msghdr} 56 bytes (name 0, namelen 8, iov 16, iovlen 24,
  * control 32, controllen 40, flags 48); {@code struct sockaddr_in} 16 bytes; a control message
  * is {@code struct cmsghdr} (len 8 bytes, level 4, type 4) then its data, here the int
  * segment size of {@code SOL_UDP}/{@code UDP_GRO}.
  */
-public final class GroSocket implements AutoCloseable {
+public final class UdpSocket implements AutoCloseable {
     private static final int SOL_SOCKET = 1;
+    private static final int SO_SNDBUF = 7;
     private static final int SO_RCVBUF = 8;
     private static final int SO_REUSEPORT = 15;
     private static final int SOL_UDP = 17;
@@ -45,7 +47,7 @@ public final class GroSocket implements AutoCloseable {
     private boolean truncated;
     private volatile boolean closed;
 
-    private GroSocket(int fd) {
+    private UdpSocket(int fd) {
         this.fd = fd;
         Arena arena = Arena.ofAuto();
         message = arena.allocate(56, 8);
@@ -64,7 +66,16 @@ public final class GroSocket implements AutoCloseable {
      * 0 for any) with SO_REUSEPORT, a receive buffer of {@code receiveBuffer} bytes and, if
      * {@code gro}, UDP GRO (without it every read is one datagram).
      */
-    public static GroSocket bind(int address, int port, int receiveBuffer, boolean gro) throws NativeCallException {
+    public static UdpSocket bind(int address, int port, int receiveBuffer, boolean gro) throws NativeCallException {
+        return bind(address, port, receiveBuffer, 0, gro);
+    }
+
+    /**
+     * As {@link #bind(int, int, int, boolean)}, with a send buffer of {@code sendBuffer} bytes
+     * (0: the system's default). Port 0 binds an ephemeral port, for a socket that only sends.
+     */
+    public static UdpSocket bind(int address, int port, int receiveBuffer, int sendBuffer, boolean gro)
+            throws NativeCallException {
         String name = ((address >>> 24) & 0xFF) + "." + ((address >>> 16) & 0xFF) + "." + ((address >>> 8) & 0xFF)
                 + "." + (address & 0xFF) + ":" + port;
         try (Arena arena = Arena.ofConfined()) {
@@ -76,6 +87,9 @@ public final class GroSocket implements AutoCloseable {
             try {
                 option(arena, st, fd, SOL_SOCKET, SO_REUSEPORT, 1, "setsockopt(SO_REUSEPORT)", name);
                 option(arena, st, fd, SOL_SOCKET, SO_RCVBUF, receiveBuffer, "setsockopt(SO_RCVBUF)", name);
+                if (sendBuffer > 0) {
+                    option(arena, st, fd, SOL_SOCKET, SO_SNDBUF, sendBuffer, "setsockopt(SO_SNDBUF)", name);
+                }
                 if (gro) {
                     option(arena, st, fd, SOL_UDP, UDP_GRO, 1, "setsockopt(UDP_GRO)", name);
                 }
@@ -94,7 +108,7 @@ public final class GroSocket implements AutoCloseable {
                 Libc.close(st, fd);
                 throw e;
             }
-            return new GroSocket(fd);
+            return new UdpSocket(fd);
         }
     }
 

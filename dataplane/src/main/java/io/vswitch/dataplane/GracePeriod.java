@@ -1,4 +1,6 @@
-package io.vswitch.core;
+package io.vswitch.dataplane;
+
+import io.vswitch.core.Quiescence;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -14,7 +16,7 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Lanes never wait for anything here: enter and exit are single-writer stores. Only the
  * control thread waits, and only while a lane is in the middle of one batch.
  */
-public final class GracePeriod {
+public final class GracePeriod implements Quiescence {
     private static final VarHandle SEQ = MethodHandles.arrayElementVarHandle(long[].class);
     private static final int PAD = 8;
 
@@ -37,6 +39,7 @@ public final class GracePeriod {
     }
 
     /** Waits until every lane that is inside now has exited; returns false on timeout. */
+    @Override
     public boolean await(long timeoutNs) {
         long deadline = System.nanoTime() + timeoutNs;
         long[] snapshot = new long[lanes];

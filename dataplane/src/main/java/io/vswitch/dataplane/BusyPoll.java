@@ -1,4 +1,4 @@
-package io.vswitch.tapio;
+package io.vswitch.dataplane;
 
 import io.netty.channel.SelectStrategy;
 import io.netty.util.IntSupplier;

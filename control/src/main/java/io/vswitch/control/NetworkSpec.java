@@ -1,0 +1,57 @@
+package io.vswitch.control;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+
+import java.util.List;
+
+/**
+ * A network as the operator asks for it, in the config file or through {@code POST /v1/networks},
+ * and as the state file keeps it. Absent (null) fields take the daemon's defaults; the daemon's
+ * network rules check every field and fill in the defaults before anything is created.
+ *
+ * @param name            1-15 characters {@code [a-z0-9-]}
+ * @param mtu             of the network's ports; default 1500, or the underlay MTU - 50 for an overlay
+ * @param macAgingSeconds how long a learned MAC lives unseen; default 300
+ * @param macLimit        learned entries at most; default 8192
+ * @param vni             VXLAN network identifier: an overlay network; null for a local one
+ * @param peers           remote VTEPs (IPv4 unicast addresses) of an overlay network
+ * @param persist         every port's TAP outlives the daemon
+ * @param offload         checksum and segmentation offloads pass through; default true
+ * @param ports           the network's ports
+ * @param statics         static MAC entries
+ */
+public record NetworkSpec(String name, Integer mtu, Long macAgingSeconds, Integer macLimit, Integer vni,
+        List<String> peers, Boolean persist, Boolean offload, List<PortSpec> ports, List<StaticEntry> statics) {
+
+    public NetworkSpec {
+        peers = peers == null ? List.of() : List.copyOf(peers);
+        ports = ports == null ? List.of() : List.copyOf(ports);
+        statics = statics == null ? List.of() : List.copyOf(statics);
+    }
+
+    /** A local network of that name with every default. */
+    public static NetworkSpec named(String name) {
+        return new NetworkSpec(name, null, null, null, null, null, null, null, null, null);
+    }
+
+    @JsonIgnore
+    public boolean isOverlay() {
+        return vni != null;
+    }
+
+    public boolean persistent() {
+        return Boolean.TRUE.equals(persist);
+    }
+
+    public NetworkSpec withPorts(List<PortSpec> newPorts) {
+        return new NetworkSpec(name, mtu, macAgingSeconds, macLimit, vni, peers, persist, offload, newPorts, statics);
+    }
+
+    public NetworkSpec withPeers(List<String> newPeers) {
+        return new NetworkSpec(name, mtu, macAgingSeconds, macLimit, vni, newPeers, persist, offload, ports, statics);
+    }
+
+    public NetworkSpec withStatics(List<StaticEntry> newStatics) {
+        return new NetworkSpec(name, mtu, macAgingSeconds, macLimit, vni, peers, persist, offload, ports, newStatics);
+    }
+}

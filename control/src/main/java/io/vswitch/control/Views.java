@@ -1,0 +1,71 @@
+package io.vswitch.control;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Response bodies of the control API. Counters are keyed by their label (rx_frames, the drop
+ * reasons), the names the metrics use too.
+ */
+public final class Views {
+    private Views() {
+    }
+
+    /** {@code GET /v1/info}. */
+    public record Info(long pid, String version, long uptimeSeconds, String config, int threads) {
+    }
+
+    /**
+     * One network: its settings; with {@code GET /v1/show} also its counters and ports.
+     * {@code vni} and {@code peers} are null for a local network.
+     */
+    public record Network(String name, int id, int mtu, Integer vni, List<String> peers, long macAgingSeconds,
+            int macLimit, int macCount, boolean offload, Map<String, Long> counters, List<Port> ports) {
+    }
+
+    /**
+     * One port: {@code kind} is tap, vxlan or channel; {@code state} up or down, with the
+     * failure ({@code reason}, naming the call and errno) when it went down by itself.
+     */
+    public record Port(String name, int id, String kind, String state, int mtu, String reason, int queues,
+            boolean offload, String peer, Integer vni, Map<String, Long> counters, Map<String, Long> drops) {
+    }
+
+    /** The VXLAN endpoint: where it listens and its counters. */
+    public record Vxlan(String local, int port, Map<String, Long> counters) {
+    }
+
+    /** {@code GET /v1/show}. */
+    public record Show(List<Network> networks, Vxlan vxlan) {
+    }
+
+    /** {@code GET /v1/stats}: totals over every port, drops by reason, network and VXLAN counters. */
+    public record Stats(Map<String, Long> totals, Map<String, Long> drops, Map<String, Long> networks,
+            Map<String, Long> vxlan) {
+    }
+
+    /** One MAC table entry: {@code vtep} for a MAC behind a tunnel; {@code ageSeconds} null for a static one. */
+    public record FdbEntry(String mac, String port, String vtep, String type, Long ageSeconds) {
+    }
+
+    /** What {@code trace} found: the steps, and unicast, flood or drop with the egress ports or the reason. */
+    public record Trace(String network, String in, String src, String dst, int vlan, List<String> steps,
+            String decision, List<String> egress, String reason) {
+    }
+
+    /** A change that removed something. */
+    public record Removed(String removed) {
+    }
+
+    /** {@code fdb add}: the MAC added. */
+    public record Added(String added) {
+    }
+
+    /** {@code fdb flush}: how many entries went. */
+    public record Flushed(int flushed) {
+    }
+
+    /** Every refusal: the one line to print. */
+    public record Error(String error) {
+    }
+}

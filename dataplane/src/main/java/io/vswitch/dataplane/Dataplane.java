@@ -1,0 +1,340 @@
+package io.vswitch.dataplane;
+
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.IoEventLoop;
+import io.netty.channel.IoRegistration;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollIoOps;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.FastThreadLocalThread;
+import io.vswitch.core.BridgeDomain;
+import io.vswitch.core.Port;
+import io.vswitch.nativetap.CpuAffinity;
+import io.vswitch.nativetap.FrameIo;
+import io.vswitch.nativetap.NativeCallException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The data plane: {@code threads} Netty epoll event loops, each pinned to a CPU and owning one
+ * {@link Lane}, plus one control thread. Any {@link Port} is attached to a network together with
+ * the {@link LaneHandle}s it brings (a TAP's queues; a tunnel port brings none, its endpoint's
+ * sockets are registered once with {@link #register}); each loop reads its own handles and
+ * writes directly to any egress port, so a frame is handled start to finish by the thread that
+ * read it (run to completion).
+ *
+ * <p>Lanes 0..threads-1 are the loops; lane {@code threads} is the control thread's, used for
+ * counters it bumps (aging) and for frames the control plane injects. The control thread ages
+ * MAC tables once a second ({@link MacAging}) and reports ports that fail.
+ *
+ * <p>Changes (attach, detach, register) come from one control-plane thread at a time; they reach
+ * the loops as tasks run on them, so nothing loop-owned is touched from outside.
+ */
+public final class Dataplane implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Dataplane.class);
+
+    /** Start-up settings, validated by the caller. */
+    public record Options(int threads, List<Integer> cpus, int batch, int maxFrame, long busyPollNs, boolean pin) {
+        public Options {
+            if (threads < 1) {
+                throw new IllegalArgumentException("threads must be at least 1");
+            }
+            cpus = cpus == null ? List.of() : List.copyOf(cpus);
+        }
+
+        public static Options defaults(int threads) {
+            return new Options(threads, List.of(), 64, 65535 + 18, 0, false);
+        }
+    }
+
+    /** Told, on the control thread, when a port went down by itself (its device failed). */
+    public interface PortListener {
+        void portFailed(Port port, BridgeDomain domain, String reason);
+    }
+
+    private final Options options;
+    private final MultiThreadIoEventLoopGroup group;
+    private final Lane[] loopLanes;
+    private final FrameIo.ErrnoSlot[] errnoSlots;
+    private final SegmentWriter[] segmentWriters;
+    private final int[] handlesPerLane;
+    private final GracePeriod grace;
+    private final MacAging aging;
+    private final ScheduledExecutorService control;
+    private final Map<Port, List<LaneHandle>> attached = new IdentityHashMap<>();
+    private final AtomicLong portFailures = new AtomicLong();
+    private final long startedNs = System.nanoTime();
+    private final PortListener listener;
+    private volatile boolean closed;
+
+    private Dataplane(Options options, PortListener listener) {
+        Epoll.ensureAvailability();
+        this.options = options;
+        this.listener = listener;
+        int threads = options.threads();
+        int cpuCount = Runtime.getRuntime().availableProcessors();
+        AtomicInteger next = new AtomicInteger();
+        ThreadFactory pinned = runnable -> {
+            int i = next.getAndIncrement();
+            int cpu = options.cpus().isEmpty() ? i % cpuCount : options.cpus().get(i % options.cpus().size());
+            Thread t = new FastThreadLocalThread(() -> {
+                if (options.pin()) {
+                    try {
+                        CpuAffinity.pinCurrentThread(cpu);
+                    } catch (NativeCallException | IllegalArgumentException e) {
+                        LOG.warn("event loop {} not pinned to CPU {}: {}", i, cpu, e.getMessage());
+                    }
+                }
+                runnable.run();
+            }, "vswitch-loop-" + i + (options.pin() ? "-cpu" + cpu : ""));
+            t.setDaemon(false);
+            return t;
+        };
+        this.group = new MultiThreadIoEventLoopGroup(threads, pinned,
+                EpollIoHandler.newFactory(0, () -> new BusyPoll(options.busyPollNs())));
+        this.grace = new GracePeriod(threads + 1);
+        this.loopLanes = new Lane[threads];
+        this.errnoSlots = new FrameIo.ErrnoSlot[threads + 1];
+        this.handlesPerLane = new int[threads];
+        int i = 0;
+        for (EventExecutor executor : group) {
+            errnoSlots[i] = new FrameIo.ErrnoSlot();
+            loopLanes[i] = new Lane(i, (IoEventLoop) executor, grace, PooledByteBufAllocator.DEFAULT,
+                    options.batch(), options.maxFrame(), errnoSlots[i]);
+            i++;
+        }
+        errnoSlots[threads] = new FrameIo.ErrnoSlot();
+        this.segmentWriters = new SegmentWriter[threads + 1];
+        for (int lane = 0; lane <= threads; lane++) {
+            segmentWriters[lane] = new SegmentWriter(PooledByteBufAllocator.DEFAULT, lane);
+        }
+        this.aging = new MacAging(grace, threads);
+        this.control = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "vswitch-control");
+            t.setDaemon(true);
+            return t;
+        });
+        control.scheduleAtFixedRate(() -> aging.sweep(System.nanoTime()), 1, 1, TimeUnit.SECONDS);
+    }
+
+    /** Starts the loops. {@code listener} hears of ports that fail by themselves. */
+    public static Dataplane start(Options options, PortListener listener) {
+        return new Dataplane(options, listener);
+    }
+
+    /** Lanes in all: one per loop and one for the control thread. */
+    public int lanes() {
+        return loopLanes.length + 1;
+    }
+
+    public int controlLane() {
+        return loopLanes.length;
+    }
+
+    public int threads() {
+        return loopLanes.length;
+    }
+
+    public Options options() {
+        return options;
+    }
+
+    /** The lane of event loop {@code index} (0..threads-1). */
+    public Lane lane(int index) {
+        return loopLanes[index];
+    }
+
+    public GracePeriod grace() {
+        return grace;
+    }
+
+    public long uptimeNs() {
+        return System.nanoTime() - startedNs;
+    }
+
+    public long portFailures() {
+        return portFailures.get();
+    }
+
+    /** The errno slot of lane {@code lane} (the control lane's too), for native calls made on it. */
+    public FrameIo.ErrnoSlot errnoSlot(int lane) {
+        return errnoSlots[lane];
+    }
+
+    SegmentWriter segmentWriter(int lane) {
+        return segmentWriters[lane];
+    }
+
+    /** Starts aging {@code domain}'s MAC table. */
+    public void addDomain(BridgeDomain domain) {
+        aging.add(domain);
+    }
+
+    public void removeDomain(BridgeDomain domain) {
+        aging.remove(domain);
+    }
+
+    /**
+     * Adds {@code port} to {@code domain} and starts reading its handles: handle i on loop i when
+     * it brings one per loop, else each on the least loaded loop. Registration is a task on each
+     * loop. All or nothing: on failure the port is out of the domain again and nothing reads it.
+     */
+    public void attach(BridgeDomain domain, Port port, List<? extends LaneHandle> handles) throws InterruptedException {
+        List<LaneHandle> registered = new ArrayList<>();
+        domain.addPort(port);
+        try {
+            boolean onePerLoop = handles.size() == loopLanes.length;
+            for (int i = 0; i < handles.size(); i++) {
+                LaneHandle handle = handles.get(i);
+                register(onePerLoop ? i : leastLoaded(), handle);
+                registered.add(handle);
+            }
+        } catch (InterruptedException | RuntimeException e) {
+            registered.forEach(this::unregister);
+            domain.removePort(port);
+            throw e;
+        }
+        synchronized (attached) {
+            attached.put(port, List.copyOf(handles));
+        }
+    }
+
+    private int leastLoaded() {
+        synchronized (handlesPerLane) {
+            int least = 0;
+            for (int i = 1; i < handlesPerLane.length; i++) {
+                if (handlesPerLane[i] < handlesPerLane[least]) {
+                    least = i;
+                }
+            }
+            return least;
+        }
+    }
+
+    /** Registers {@code handle} with the loop of lane {@code laneIndex} and arms it for EPOLLIN. */
+    public void register(int laneIndex, LaneHandle handle) throws InterruptedException {
+        Lane lane = loopLanes[laneIndex];
+        IoRegistration registration = lane.loop().register(handle).sync().getNow();
+        lane.loop().submit(() -> {
+            handle.bind(lane, registration);
+            registration.submit(EpollIoOps.EPOLLIN);
+        }).sync();
+        synchronized (handlesPerLane) {
+            handlesPerLane[laneIndex]++;
+        }
+    }
+
+    /** Stops reading {@code handle} and waits until its loop has let go of it. */
+    public void unregister(LaneHandle handle) {
+        Lane lane = handle.lane();
+        if (lane == null) {
+            return;
+        }
+        try {
+            lane.loop().submit(handle::cancel).sync();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RejectedExecutionException e) {
+            handle.cancel(); // the loop has stopped: nothing reads the handle any more
+        }
+        synchronized (handlesPerLane) {
+            handlesPerLane[lane.index()]--;
+        }
+    }
+
+    /** Stops reading the port, removes it from its network and closes it. */
+    public void detach(Port port) {
+        List<LaneHandle> handles;
+        synchronized (attached) {
+            handles = attached.remove(port);
+        }
+        if (handles != null) {
+            handles.forEach(this::unregister);
+        }
+        BridgeDomain domain = port.domain();
+        if (domain != null) {
+            domain.removePort(port);
+        }
+        port.close();
+    }
+
+    /** Every attached port. */
+    public List<Port> ports() {
+        synchronized (attached) {
+            return new ArrayList<>(attached.keySet());
+        }
+    }
+
+    /**
+     * A port's device failed ({@code reason} names the call and errno): its handles stop being
+     * read, and on the control thread its MACs are forgotten and the listener is told. Called
+     * once per port, from any thread.
+     */
+    public void portFailed(Port port) {
+        portFailures.incrementAndGet();
+        List<LaneHandle> handles;
+        synchronized (attached) {
+            handles = attached.getOrDefault(port, List.of());
+        }
+        for (LaneHandle h : handles) {
+            h.cancel();
+        }
+        BridgeDomain domain = port.domain();
+        if (!closed) {
+            try {
+                control.execute(() -> {
+                    if (domain != null) {
+                        domain.forgetPort(port);
+                    }
+                    listener.portFailed(port, domain, port.failure());
+                });
+            } catch (RejectedExecutionException stopping) {
+                // Closing: nobody to tell.
+            }
+        }
+    }
+
+    /**
+     * Stops the loops (within about a second), then closes every port: TAPs this process created
+     * and did not make persistent disappear with their fd.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        control.shutdownNow();
+        List<Port> ports;
+        synchronized (attached) {
+            ports = new ArrayList<>(attached.keySet());
+            for (List<LaneHandle> handles : attached.values()) {
+                handles.forEach(LaneHandle::cancel);
+            }
+        }
+        group.shutdownGracefully(0, 500, TimeUnit.MILLISECONDS).awaitUninterruptibly(2, TimeUnit.SECONDS);
+        for (Port port : ports) {
+            port.close();
+        }
+        for (Lane lane : loopLanes) {
+            lane.releaseBuffers();
+        }
+        for (SegmentWriter writer : segmentWriters) {
+            writer.release();
+        }
+    }
+}

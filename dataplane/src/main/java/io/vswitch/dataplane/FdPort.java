@@ -1,0 +1,135 @@
+package io.vswitch.dataplane;
+
+import io.netty.buffer.ByteBuf;
+import io.vswitch.core.BridgeDomain;
+import io.vswitch.core.DropReason;
+import io.vswitch.core.Port;
+import io.vswitch.core.VirtioNetHeader;
+import io.vswitch.nativetap.Errno;
+import io.vswitch.nativetap.FrameIo;
+
+import java.util.List;
+
+/**
+ * A port backed by file descriptors on which every read returns one Ethernet frame and every
+ * write sends one: the queues of a TAP device, or in tests one end of a SOCK_SEQPACKET socket
+ * pair. Each queue is a {@link LaneHandle} read by one lane's loop. Any lane may transmit to the
+ * port: it writes, with one {@code write(2)} per frame straight from the frame's memory, to its
+ * own queue (lane i to queue i mod queues), so with one queue per loop no two threads share one.
+ *
+ * <p>Faults: when the device disappears (its namespace was deleted: reads and writes fail with
+ * EBADFD, epoll reports EPOLLERR) the port fails once: it goes down, its queues stop being read,
+ * and the {@link Dataplane} counts it and tells its listener; every other port keeps forwarding.
+ * A write that fails because the link is down in its namespace (EIO) or would block (EAGAIN)
+ * only counts a drop.
+ */
+public abstract class FdPort extends Port {
+    private final FdQueue[] queues;
+    private final int[] txFds;
+    private final boolean vnetHeader;
+    private final Dataplane dataplane;
+
+    /** {@code fds}: the queues' file descriptors, which this port closes in {@link #closeQueues}. */
+    protected FdPort(String name, List<Integer> fds, boolean vnetHeader, Dataplane dataplane) {
+        super(name, dataplane.lanes());
+        this.queues = new FdQueue[fds.size()];
+        for (int i = 0; i < queues.length; i++) {
+            queues[i] = new FdQueue(this, fds.get(i));
+        }
+        this.txFds = new int[dataplane.lanes()];
+        for (int lane = 0; lane < txFds.length; lane++) {
+            txFds[lane] = queues[lane % queues.length].fdInt();
+        }
+        this.vnetHeader = vnetHeader;
+        this.dataplane = dataplane;
+    }
+
+    /** The handles the data plane reads: one per queue. */
+    public final List<LaneHandle> handles() {
+        return List.of(queues);
+    }
+
+    @Override
+    public final int queueCount() {
+        return queues.length;
+    }
+
+    @Override
+    public final boolean offloads() {
+        return vnetHeader;
+    }
+
+    /** The lane whose loop reads the first queue, or null before the port is attached. */
+    public final Lane lane() {
+        return queues[0].lane();
+    }
+
+    final boolean inOffloadNetwork() {
+        BridgeDomain domain = domain();
+        return domain != null && domain.settings().offload();
+    }
+
+    @Override
+    public final void transmit(ByteBuf frame, int laneIndex) {
+        if (vnetHeader) {
+            // An offload network's frames keep their virtio-net header in the headroom in
+            // front: it goes out with them, unchanged.
+            write(txFds[laneIndex], frame, VirtioNetHeader.LENGTH, laneIndex);
+            return;
+        }
+        if (inOffloadNetwork()) {
+            // This port has no offloads but the frame may: segment it or finish its checksum.
+            dataplane.segmentWriter(laneIndex).send(this, txFds[laneIndex], frame);
+            return;
+        }
+        write(txFds[laneIndex], frame, 0, laneIndex);
+    }
+
+    /** Writes a finished plain frame (no virtio-net header) from lane {@code laneIndex}. */
+    final void writePlain(int fd, ByteBuf frame, int laneIndex) {
+        write(fd, frame, 0, laneIndex);
+    }
+
+    private void write(int fd, ByteBuf frame, int header, int laneIndex) {
+        int length = frame.readableBytes();
+        int n = FrameIo.write(fd, frame.memoryAddress() + frame.readerIndex() - header, length + header,
+                dataplane.errnoSlot(laneIndex));
+        if (n >= 0) {
+            countTx(laneIndex, length);
+            return;
+        }
+        int errno = -n;
+        switch (errno) {
+            case Errno.EAGAIN -> countDrop(laneIndex, DropReason.TX_FULL);
+            case Errno.EIO -> countDrop(laneIndex, DropReason.LINK_DOWN);
+            default -> {
+                countDrop(laneIndex, DropReason.TX_ERROR);
+                if (isGone(errno) && !hasFailed()) {
+                    Lane owner = lane();
+                    if (owner != null) {
+                        owner.loop().execute(() -> failed(errno, "write"));
+                    }
+                }
+            }
+        }
+    }
+
+    private static boolean isGone(int errno) {
+        return errno == Errno.EBADFD || errno == Errno.ENODEV || errno == Errno.ENXIO || errno == Errno.EBADF;
+    }
+
+    /** Takes the port down once, when one of its queues failed with {@code errno} in {@code call}. */
+    final void failed(int errno, String call) {
+        if (fail(call + " failed: " + Errno.name(errno) + " (" + Errno.meaning(errno) + ")")) {
+            dataplane.portFailed(this);
+        }
+    }
+
+    /** Closes the queues' file descriptors. */
+    protected abstract void closeQueues();
+
+    @Override
+    public final void close() {
+        closeQueues();
+    }
+}

@@ -1,0 +1,163 @@
+package io.vswitch.dataplane;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.IoEventLoop;
+import io.vswitch.core.Pipeline;
+import io.vswitch.core.Port;
+import io.vswitch.nativetap.FrameIo;
+
+import java.util.Arrays;
+
+/**
+ * The state of one data-plane thread: its lane index (for counters), its pipeline, a ring of
+ * receive buffers reused from batch to batch, and its errno slot for native calls.
+ *
+ * <p>Thread confinement: everything here is used only by the event loop that owns the lane;
+ * {@link #enter} asserts it. A handle's read follows one shape:
+ * <pre>
+ *   long start = lane.enter();               // grace period entered, clock read once
+ *   ... read up to ring().length frames into ring() ...
+ *   lane.forward(port, lane.ring(), n, start); // validate + learn, decide, output, after-batch work
+ *   lane.recycle(n);
+ *   lane.exit(start);                        // grace period left, busy time counted
+ * </pre>
+ *
+ * <p>Buffers: {@code budget} pooled direct buffers are taken once, each with {@link #HEADROOM}
+ * in front of the frame (so an encapsulation can prepend its header in place, and a virtio-net
+ * header can be read right in front of the frame), handed through the pipeline as that same
+ * memory and reused for the next batch. Should a port keep a frame beyond the batch (it retained
+ * it), that buffer is left to the port and a fresh one takes its place in the ring.
+ */
+public final class Lane {
+    /** Bytes kept free in front of every received frame for encapsulation and virtio-net headers. */
+    public static final int HEADROOM = 64;
+
+    private final int index;
+    private final IoEventLoop loop;
+    private final Pipeline pipeline;
+    private final GracePeriod grace;
+    private final ByteBufAllocator allocator;
+    private final ByteBuf[] ring;
+    private final int frameCapacity;
+    private final FrameIo.ErrnoSlot errno;
+    private Runnable[] afterBatch = new Runnable[0];
+    /** Nanoseconds spent reading and forwarding; written by this lane only, read by metrics. */
+    private volatile long busyNs;
+
+    Lane(int index, IoEventLoop loop, GracePeriod grace, ByteBufAllocator allocator, int budget, int maxFrame,
+            FrameIo.ErrnoSlot errno) {
+        this.index = index;
+        this.loop = loop;
+        this.grace = grace;
+        this.allocator = allocator;
+        this.pipeline = new Pipeline(index, budget);
+        this.frameCapacity = maxFrame;
+        this.errno = errno;
+        this.ring = new ByteBuf[budget];
+        for (int i = 0; i < budget; i++) {
+            ring[i] = allocator.directBuffer(HEADROOM + maxFrame, HEADROOM + maxFrame);
+        }
+    }
+
+    public int index() {
+        return index;
+    }
+
+    public IoEventLoop loop() {
+        return loop;
+    }
+
+    /** Total time this lane spent reading and forwarding, for its busy ratio. */
+    public long busyNanos() {
+        return busyNs;
+    }
+
+    /** This lane's errno slot, for native calls made on its loop. */
+    public FrameIo.ErrnoSlot errno() {
+        return errno;
+    }
+
+    /** The receive buffers: a handle reads at most this many frames per batch into them. */
+    public ByteBuf[] ring() {
+        return ring;
+    }
+
+    /** The largest frame a ring buffer holds after its headroom. */
+    public int frameCapacity() {
+        return frameCapacity;
+    }
+
+    /**
+     * Adds work to run on this lane's loop after every batch, such as flushing the writes an
+     * asynchronous port queued during it ("batch complete is where you flush"). Call from the
+     * lane's own loop.
+     */
+    public void addAfterBatch(Runnable hook) {
+        assert loop.inEventLoop();
+        Runnable[] next = Arrays.copyOf(afterBatch, afterBatch.length + 1);
+        next[afterBatch.length] = hook;
+        afterBatch = next;
+    }
+
+    /** Starts a batch: enters the grace period and returns the batch's clock reading. */
+    public long enter() {
+        assert loop.inEventLoop() : "lane " + index + " used off its loop";
+        grace.enter(index);
+        return System.nanoTime();
+    }
+
+    /** Ends a batch begun at {@code startNs}: leaves the grace period and counts the busy time. */
+    public void exit(long startNs) {
+        grace.exit(index);
+        busyNs += System.nanoTime() - startNs;
+    }
+
+    /**
+     * Forwards {@code frames[0..count)} received on {@code ingress} and runs the after-batch work.
+     * Between {@link #enter} and {@link #exit}.
+     */
+    public void forward(Port ingress, ByteBuf[] frames, int count, long nowNs) {
+        pipeline.process(ingress, frames, count, nowNs);
+        runAfterBatch();
+    }
+
+    /** A whole batch from a source that read into buffers of its own (a tunnel socket). */
+    public void process(Port ingress, ByteBuf[] frames, int count) {
+        long start = enter();
+        try {
+            forward(ingress, frames, count, start);
+        } finally {
+            exit(start);
+        }
+    }
+
+    private void runAfterBatch() {
+        for (Runnable hook : afterBatch) {
+            hook.run();
+        }
+    }
+
+    /** Makes the first {@code count} ring buffers ready for the next batch. */
+    public void recycle(int count) {
+        ByteBuf[] frames = ring;
+        for (int i = 0; i < count; i++) {
+            ByteBuf buf = frames[i];
+            if (buf.refCnt() > 1) {
+                buf.release();
+                frames[i] = allocator.directBuffer(HEADROOM + frameCapacity, HEADROOM + frameCapacity);
+            } else {
+                buf.clear();
+            }
+        }
+    }
+
+    void releaseBuffers() {
+        for (int i = 0; i < ring.length; i++) {
+            if (ring[i] != null) {
+                ring[i].release();
+                ring[i] = null;
+            }
+        }
+    }
+}

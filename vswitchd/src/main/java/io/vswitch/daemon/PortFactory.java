@@ -1,0 +1,34 @@
+package io.vswitch.daemon;
+
+import io.vswitch.control.PortSpec;
+import io.vswitch.core.Port;
+import io.vswitch.dataplane.LaneHandle;
+
+import java.util.List;
+
+/**
+ * Makes the ports of the registry's networks: TAP devices in the daemon, in-memory channel ports
+ * in tests of the control plane. The registry decides what exists; a factory only opens and
+ * lets go of the devices behind it.
+ */
+public interface PortFactory {
+    /** A port opened and not yet attached: the handles the loops read, and where it came from (for the log). */
+    record Opened(Port port, List<? extends LaneHandle> handles, String origin) {
+    }
+
+    /** A device refused (the message names the device, the call and the errno). */
+    final class OpenException extends Exception {
+        public OpenException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /** Opens the port {@code spec} of {@code network} (persistence and offloads already resolved). */
+    Opened open(NetworkRules.Network network, PortSpec spec) throws OpenException;
+
+    /**
+     * The port is about to be removed for good (port or network deleted): let its device go with
+     * it, even a persistent one. Not called when the daemon only stops.
+     */
+    void discard(Port port);
+}
