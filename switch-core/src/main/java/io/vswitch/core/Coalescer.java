@@ -86,7 +86,9 @@ public final class Coalescer {
         int header = a - VirtioNetHeader.LENGTH;
         int mss = VirtioNetHeader.gsoType(frame) == VirtioNetHeader.GSO_NONE ? have
                 : frame.getUnsignedShortLE(header + VirtioNetHeader.GSO_SIZE_OFFSET);
-        if (have % mss != 0 || add > mss || headers - L3 + have + add > MAX_IP
+        // Segments smaller than TCP's minimum MSS are not joined: a frame that claims such a
+        // segment size is one the switch refuses from a TAP too (Forwarder.validateOffload).
+        if (mss < TcpHeader.MIN_MSS || have % mss != 0 || add > mss || headers - L3 + have + add > MAX_IP
                 || frame.writerIndex() + add > frame.capacity()) {
             return false;
         }

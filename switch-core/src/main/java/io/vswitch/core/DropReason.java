@@ -14,7 +14,12 @@ public enum DropReason {
     TX_FULL("tx-full", "egress would block (queue full)"),
     LINK_DOWN("link-down", "egress link is administratively down in its namespace"),
     TX_ERROR("tx-error", "write to the egress device failed"),
-    INGRESS_DOWN("ingress-down", "ingress port is not up");
+    INGRESS_DOWN("ingress-down", "ingress port is not up"),
+    GSO_INVALID("gso-invalid", "offload metadata that does not fit the frame (GSO type, protocol, headers)"),
+    GSO_SIZE("gso-size", "segment size below what a Linux stack makes (TCP MSS 88) or above the MTU"),
+    GSO_SEGMENTS("gso-segments", "more segments than a Linux stack makes (UDP: 128)"),
+    CSUM_INVALID("csum-invalid", "checksum to complete at an offset outside the frame"),
+    DEVICE_QUEUE("device-queue", "dropped in the TAP's own queue before the switch read it (the kernel's count)");
 
     private static final DropReason[] VALUES = values();
 

@@ -41,19 +41,76 @@ public final class Forwarder {
     /**
      * As {@link #validate(ByteBuf, int)}; in an offload network a frame whose virtio-net header
      * announces segmentation (GSO) may be up to 64 KB: the receiving kernel or NIC cuts it into
-     * MTU-sized packets.
+     * MTU-sized packets. Its offload metadata is checked against what a Linux stack would
+     * produce ({@link #validateOffload}): a container can craft it (an AF_PACKET socket with
+     * PACKET_VNET_HDR), and a 64 KB frame with a 1-byte segment size becomes 64 K frames to cut.
      */
     public static int validate(ByteBuf frame, int mtu, boolean offload) {
         int length = frame.readableBytes();
         if (length < EthernetFrame.HEADER_LENGTH) {
             return drop(DropReason.RUNT);
         }
-        if (length > mtu + EthernetFrame.MAX_OVERHEAD && !(offload && length <= VirtioNetHeader.MAX_GSO_FRAME
-                && VirtioNetHeader.gsoType(frame) != VirtioNetHeader.GSO_NONE)) {
+        int gso = offload ? VirtioNetHeader.gsoType(frame) : VirtioNetHeader.GSO_NONE;
+        if (length > mtu + EthernetFrame.MAX_OVERHEAD && !(gso != VirtioNetHeader.GSO_NONE
+                && length <= VirtioNetHeader.MAX_GSO_FRAME)) {
             return drop(DropReason.OVERSIZE);
         }
         if (!MacAddress.isValidSource(EthernetFrame.source(frame))) {
             return drop(DropReason.INVALID_SOURCE);
+        }
+        if (offload && (gso != VirtioNetHeader.GSO_NONE
+                || (VirtioNetHeader.flags(frame) & VirtioNetHeader.FLAG_NEEDS_CSUM) != 0)) {
+            return validateOffload(frame, mtu, gso);
+        }
+        return VALID;
+    }
+
+    /** The largest number of segments the kernel's UDP GSO makes of one send (UDP_MAX_SEGMENTS). */
+    public static final int MAX_UDP_SEGMENTS = 128;
+
+    /**
+     * Checks a frame's virtio-net header against what a Linux stack hands over: a checksum to
+     * complete inside the frame; for GSO, a type the switch knows (TCPv4, TCPv6, UDP L4) that
+     * matches the frame's headers, a segment size from TCP's minimum MSS (88) up to what fits
+     * the MTU, and for UDP at most 128 segments.
+     */
+    static int validateOffload(ByteBuf frame, int mtu, int gso) {
+        int length = frame.readableBytes();
+        if ((VirtioNetHeader.flags(frame) & VirtioNetHeader.FLAG_NEEDS_CSUM) != 0) {
+            int header = frame.readerIndex() - VirtioNetHeader.LENGTH;
+            int start = frame.getUnsignedShortLE(header + VirtioNetHeader.CSUM_START_OFFSET);
+            int offset = frame.getUnsignedShortLE(header + VirtioNetHeader.CSUM_OFFSET_OFFSET);
+            if (start + offset + 2 > length) {
+                return drop(DropReason.CSUM_INVALID);
+            }
+        }
+        if (gso == VirtioNetHeader.GSO_NONE) {
+            return VALID;
+        }
+        long layers = Layers.of(frame);
+        if (layers == Layers.NONE) {
+            return drop(DropReason.GSO_INVALID);
+        }
+        boolean ipv4 = Layers.isIpv4(frame, layers);
+        boolean tcp = Layers.isTcp(layers);
+        boolean fits = switch (gso) {
+            case VirtioNetHeader.GSO_TCPV4 -> tcp && ipv4;
+            case VirtioNetHeader.GSO_TCPV6 -> tcp && !ipv4;
+            case VirtioNetHeader.GSO_UDP_L4 -> !tcp;
+            default -> false;
+        };
+        int payload = length - Layers.payload(layers);
+        if (!fits || payload <= 0) {
+            return drop(DropReason.GSO_INVALID);
+        }
+        int size = VirtioNetHeader.gsoSize(frame);
+        // Each segment is an IP packet of the headers from L3 on and one gso_size of payload: at most the MTU.
+        int ipHeaders = Layers.payload(layers) - Layers.l3(layers);
+        if (size < (tcp ? TcpHeader.MIN_MSS : UdpHeader.LENGTH) || ipHeaders + size > mtu) {
+            return drop(DropReason.GSO_SIZE);
+        }
+        if (!tcp && (payload + size - 1) / size > MAX_UDP_SEGMENTS) {
+            return drop(DropReason.GSO_SEGMENTS);
         }
         return VALID;
     }

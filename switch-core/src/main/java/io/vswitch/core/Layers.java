@@ -11,7 +11,8 @@ import io.netty.buffer.ByteBuf;
  *   | unused  | protocol |   l3 offset    |   l4 offset    | payload offset|
  *   +---------+----------+----------------+----------------+---------------+
  * </pre>
- * Offsets are relative to the frame's reader index. One 802.1Q tag is looked through; IPv4
+ * Offsets are relative to the frame's reader index. Up to two VLAN tags (802.1Q, or QinQ:
+ * 802.1ad then 802.1Q) are looked through; IPv4
  * with options and the fixed IPv6 header are understood; TCP and UDP are the transports.
  * {@link #NONE} (negative) means the frame is not TCP or UDP over IPv4 or IPv6, or is too short
  * for what its headers claim.
@@ -31,7 +32,9 @@ public final class Layers {
         }
         int l3 = EthernetFrame.HEADER_LENGTH;
         int type = frame.getUnsignedShort(base + EthernetFrame.ETHER_TYPE_OFFSET);
-        if (type == EthernetFrame.ETHER_TYPE_VLAN && length > l3 + 4) {
+        // Up to two tags: 802.1Q, or 802.1ad (QinQ) with its inner 802.1Q.
+        for (int tags = 0; tags < 2 && (type == EthernetFrame.ETHER_TYPE_VLAN || type == EthernetFrame.ETHER_TYPE_QINQ)
+                && length > l3 + 4; tags++) {
             type = frame.getUnsignedShort(base + l3 + 2);
             l3 += 4;
         }

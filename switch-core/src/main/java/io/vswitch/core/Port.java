@@ -18,6 +18,9 @@ public abstract class Port {
     private final Counters counters;
     private volatile boolean up = true;
     private volatile String failure;
+    /** The link as its own namespace sees it: 1 up, 0 down, -1 not known (no one watches it). */
+    private volatile int link = -1;
+    private volatile long deviceDrops;
     private volatile BridgeDomain domain;
     private volatile int id;
     private volatile int generation;
@@ -126,7 +129,23 @@ public abstract class Port {
     }
 
     public final long drops(DropReason reason) {
-        return counters.get(PortCounter.dropIndex(reason));
+        return reason == DropReason.DEVICE_QUEUE ? deviceDrops : counters.get(PortCounter.dropIndex(reason));
+    }
+
+    /**
+     * What the device's own namespace says of it, read by whoever watches the device: whether
+     * the link is up there (a container may set its interface down), and how many frames the
+     * device's own queue dropped before the switch read them. Neither changes forwarding: a
+     * write to a down link fails and is counted as {@code link-down}.
+     */
+    public final void setLink(boolean up, long deviceQueueDrops) {
+        this.link = up ? 1 : 0;
+        this.deviceDrops = deviceQueueDrops;
+    }
+
+    /** False when the port's namespace has its link down; true when up or not known. */
+    public final boolean linkUp() {
+        return link != 0;
     }
 
     protected final void countTx(int lane, int bytes) {

@@ -312,12 +312,7 @@ class PipelineTest {
         ChannelPort f2 = new ChannelPort("f2", LANES);
         fast.addPort(f1);
         fast.addPort(f2);
-        ByteBuf gso = io.netty.buffer.Unpooled.directBuffer(VirtioNetHeader.LENGTH + 60000);
-        gso.writeZero(VirtioNetHeader.LENGTH + 60000);
-        gso.setByte(VirtioNetHeader.GSO_TYPE_OFFSET, VirtioNetHeader.GSO_TCPV4);
-        gso.readerIndex(VirtioNetHeader.LENGTH);
-        EthernetFrame.writeMac(gso, gso.readerIndex(), MacAddress.BROADCAST);
-        EthernetFrame.writeMac(gso, gso.readerIndex() + 6, A);
+        ByteBuf gso = SegmenterTestSupport.gsoFrame(false, false, false, 60000, 1448, 0x10);
         ByteBuf plain = gso.copy(0, gso.capacity());
         plain.setByte(VirtioNetHeader.GSO_TYPE_OFFSET, VirtioNetHeader.GSO_NONE);
         plain.readerIndex(VirtioNetHeader.LENGTH);
@@ -328,5 +323,51 @@ class PipelineTest {
         ByteBuf again = Frames.frame(MacAddress.BROADCAST, A, 0x0800, 60000);
         send(p1, again);
         assertEquals(1, p1.drops(DropReason.OVERSIZE));
+    }
+
+    /** A hostile virtio-net header, as a container's AF_PACKET socket with PACKET_VNET_HDR can make one. */
+    private static ByteBuf hostile(String what) {
+        boolean udp = what.startsWith("udp");
+        ByteBuf f = SegmenterTestSupport.gsoFrame(false, udp, what.equals("qinq") ? 2 : 0,
+                20000, 1448, 0x10);
+        int h = f.readerIndex() - VirtioNetHeader.LENGTH;
+        switch (what) {
+            case "gso size 1" -> f.setShortLE(h + VirtioNetHeader.GSO_SIZE_OFFSET, 1);
+            case "gso size 87" -> f.setShortLE(h + VirtioNetHeader.GSO_SIZE_OFFSET, 87);
+            case "gso size above mtu" -> f.setShortLE(h + VirtioNetHeader.GSO_SIZE_OFFSET, 1500);
+            case "tcpv6 on ipv4" -> f.setByte(h + VirtioNetHeader.GSO_TYPE_OFFSET, VirtioNetHeader.GSO_TCPV6);
+            case "ufo type" -> f.setByte(h + VirtioNetHeader.GSO_TYPE_OFFSET, VirtioNetHeader.GSO_UDP);
+            case "unknown type" -> f.setByte(h + VirtioNetHeader.GSO_TYPE_OFFSET, 0x33);
+            case "tcp frame as udp gso" -> f.setByte(h + VirtioNetHeader.GSO_TYPE_OFFSET, VirtioNetHeader.GSO_UDP_L4);
+            case "not ip" -> f.setShort(f.readerIndex() + 12, 0x88B5);
+            case "csum beyond frame" -> f.setShortLE(h + VirtioNetHeader.CSUM_START_OFFSET, 30000);
+            case "udp 200 segments" -> f.setShortLE(h + VirtioNetHeader.GSO_SIZE_OFFSET, 100);
+            case "qinq", "udp fine" -> { }
+            default -> throw new IllegalArgumentException(what);
+        }
+        return f;
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.CsvSource({
+            "gso size 1, gso-size", "gso size 87, gso-size", "gso size above mtu, gso-size",
+            "tcpv6 on ipv4, gso-invalid", "ufo type, gso-invalid", "unknown type, gso-invalid", "tcp frame as udp gso, gso-invalid",
+            "not ip, gso-invalid", "csum beyond frame, csum-invalid", "udp 200 segments, gso-segments",
+            "qinq, ", "udp fine, "})
+    void offloadMetadataAStackWouldNotMakeIsDroppedAndCountedNeverCut(String what, String reason) {
+        BridgeDomain fast = new BridgeDomain(9, new NetworkSettings("fast", 1500, Duration.ofSeconds(300), 8, true), LANES);
+        ChannelPort in = new ChannelPort("in", LANES);
+        ChannelPort out = new ChannelPort("out", LANES);
+        fast.addPort(in);
+        fast.addPort(out);
+        send(in, hostile(what));
+        if (reason == null) {
+            assertEquals(1, drain(out), what + " is what a stack makes: forwarded");
+            return;
+        }
+        assertEquals(0, drain(out), what);
+        for (DropReason r : DropReason.values()) {
+            assertEquals(r.label().equals(reason) ? 1 : 0, in.drops(r), what + ": " + r.label());
+        }
     }
 }

@@ -36,10 +36,14 @@ class SegmenterTest {
     }
 
     private static void check(boolean ipv6, boolean udp, boolean vlan) {
+        check(ipv6, udp, vlan ? 1 : 0);
+    }
+
+    private static void check(boolean ipv6, boolean udp, int tags) {
         int payload = 5000;
         int mss = 1400;
-        ByteBuf frame = gsoFrame(ipv6, udp, vlan, payload, mss, 0x80 | 0x10 | 0x08 | 0x01);
-        int l2 = vlan ? 18 : 14;
+        ByteBuf frame = SegmenterTestSupport.gsoFrame(ipv6, udp, tags, payload, mss, 0x80 | 0x10 | 0x08 | 0x01);
+        int l2 = 14 + 4 * tags;
         int l3len = ipv6 ? 40 : 20;
         int l4len = udp ? 8 : 32;
         int headers = l2 + l3len + l4len;
@@ -194,5 +198,11 @@ class SegmenterTest {
                 }
             }
         }
+    }
+
+    @Test
+    void cutsQinQFramesLookingThroughBothTags() {
+        check(false, false, 2);
+        check(true, true, 2);
     }
 }

@@ -12,7 +12,12 @@ final class SegmenterTestSupport {
 
     /** A GSO frame as a TAP with offloads hands it over: header, Ethernet, IP, TCP/UDP, payload. */
     static ByteBuf gsoFrame(boolean ipv6, boolean udp, boolean vlan, int payload, int mss, int tcpFlags) {
-        int l2 = vlan ? 18 : 14;
+        return gsoFrame(ipv6, udp, vlan ? 1 : 0, payload, mss, tcpFlags);
+    }
+
+    /** As above with {@code tags} VLAN tags: 1 is 802.1Q, 2 is QinQ (802.1ad outer, 802.1Q inner). */
+    static ByteBuf gsoFrame(boolean ipv6, boolean udp, int tags, int payload, int mss, int tcpFlags) {
+        int l2 = 14 + 4 * tags;
         int l3len = ipv6 ? 40 : 20;
         int l4len = udp ? 8 : 32; // TCP with 12 bytes of options
         ByteBuf b = Unpooled.buffer(H + l2 + l3len + l4len + payload);
@@ -23,13 +28,11 @@ final class SegmenterTestSupport {
         int e = H;
         EthernetFrame.writeMac(b, e, 0x020000000002L);
         EthernetFrame.writeMac(b, e + 6, 0x020000000001L);
-        if (vlan) {
-            b.setShort(e + 12, 0x8100);
-            b.setShort(e + 14, 42);
-            b.setShort(e + 16, ipv6 ? 0x86DD : 0x0800);
-        } else {
-            b.setShort(e + 12, ipv6 ? 0x86DD : 0x0800);
+        for (int t = 0; t < tags; t++) {
+            b.setShort(e + 12 + 4 * t, t == 0 && tags == 2 ? 0x88A8 : 0x8100);
+            b.setShort(e + 14 + 4 * t, 42 + t);
         }
+        b.setShort(e + 12 + 4 * tags, ipv6 ? 0x86DD : 0x0800);
         int ip = e + l2;
         if (ipv6) {
             b.setInt(ip, 0x60000000);
