@@ -86,6 +86,44 @@ public final class NetworkNamespace {
         }
     }
 
+    /**
+     * Moves the calling thread into the network namespace of {@code nsFd} ({@code setns(2)} changes
+     * only the calling thread). For dedicated platform threads only: never a pooled or virtual
+     * thread, which other work would then run on in the wrong namespace.
+     */
+    public static void enter(int nsFd) throws NativeCallException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = Libc.errnoState(arena);
+            if (Libc.setns(state, nsFd, CLONE_NEWNET) < 0) {
+                throw new NativeCallException("setns(CLONE_NEWNET)", "fd " + nsFd, Libc.errno(state));
+            }
+        }
+    }
+
+    /** An fd of the calling thread's own network namespace, to {@link #enter} it again later. */
+    public static int ownFd() throws NativeCallException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = Libc.errnoState(arena);
+            int fd = Libc.open(state, arena.allocateFrom("/proc/thread-self/ns/net"), Libc.O_CLOEXEC);
+            if (fd < 0) {
+                throw new NativeCallException("open", "/proc/thread-self/ns/net", Libc.errno(state));
+            }
+            return fd;
+        }
+    }
+
+    /** The inode identifying the namespace behind {@code nsFd}. */
+    public static long inodeOf(int nsFd) throws IOException {
+        return inodeOf(Path.of("/proc/self/fd/" + nsFd));
+    }
+
+    /** Closes a namespace fd from {@link TapDevice#namespaceFd} or {@link #ownFd}. */
+    public static void close(int nsFd) {
+        try (Arena arena = Arena.ofConfined()) {
+            Libc.close(Libc.errnoState(arena), nsFd);
+        }
+    }
+
     /** Runs {@code task} on a new platform thread that first enters the namespace at {@code nsFile}. */
     public static <T> T callIn(Path nsFile, Callable<T> task) throws Exception {
         AtomicReference<T> result = new AtomicReference<>();

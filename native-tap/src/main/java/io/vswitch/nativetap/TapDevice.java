@@ -22,6 +22,8 @@ public final class TapDevice implements AutoCloseable {
     private static final long TUNSETOFFLOAD = 0x400454d0L;
     private static final long TUNSETVNETHDRSZ = 0x400454d8L;
     private static final long TUNGETFEATURES = 0x800454cfL;
+    private static final long TUNGETIFF = 0x800454d2L;
+    private static final long TUNGETDEVNETNS = 0x54e3L;
 
     private final String name;
     private final int fd;
@@ -178,6 +180,33 @@ public final class TapDevice implements AutoCloseable {
     /** Whether this open created the device (it was absent before). */
     public boolean created() {
         return created;
+    }
+
+    /** The device's name now (a runtime may have renamed it in its namespace), from TUNGETIFF. */
+    public String currentName() throws NativeCallException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = Libc.errnoState(arena);
+            MemorySegment req = IfReq.allocate(arena, "");
+            if (Libc.ioctl(state, fd, TUNGETIFF, req) < 0) {
+                throw new NativeCallException("ioctl(TUNGETIFF)", name, Libc.errno(state));
+            }
+            return IfReq.name(req);
+        }
+    }
+
+    /**
+     * A new file descriptor for the network namespace the device is in now (TUNGETDEVNETNS,
+     * Linux 5.2+), wherever a runtime moved it; the caller closes it.
+     */
+    public int namespaceFd() throws NativeCallException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = Libc.errnoState(arena);
+            int ns = Libc.ioctl(state, fd, TUNGETDEVNETNS, 0L);
+            if (ns < 0) {
+                throw new NativeCallException("ioctl(TUNGETDEVNETNS)", name, Libc.errno(state));
+            }
+            return ns;
+        }
     }
 
     /** Keeps the device after its last fd closes (TUNSETPERSIST), or lets it go with the fd. */
