@@ -10,13 +10,17 @@ import io.netty.channel.epoll.EpollIoOps;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.FastThreadLocalThread;
 import io.vswitch.core.BridgeDomain;
+import io.vswitch.core.DropReason;
+import io.vswitch.core.NetworkCounter;
 import io.vswitch.core.Port;
+import io.vswitch.core.PortCounter;
 import io.vswitch.nativetap.CpuAffinity;
 import io.vswitch.nativetap.FrameIo;
 import io.vswitch.nativetap.NativeCallException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -79,6 +83,10 @@ public final class Dataplane implements AutoCloseable {
     private final AtomicLong portFailures = new AtomicLong();
     private final long startedNs = System.nanoTime();
     private final PortListener listener;
+    /** What ports and networks no longer here had counted, so that totals never go down. */
+    private final long[] retiredPorts = new long[PortCounter.WIDTH];
+    private final long[] retiredNetworks = new long[NetworkCounter.values().length];
+    private volatile boolean stopped;
     private volatile boolean closed;
 
     private Dataplane(Options options, PortListener listener) {
@@ -186,6 +194,25 @@ public final class Dataplane implements AutoCloseable {
 
     public void removeDomain(BridgeDomain domain) {
         aging.remove(domain);
+        synchronized (retiredNetworks) {
+            for (NetworkCounter c : NetworkCounter.values()) {
+                retiredNetworks[c.ordinal()] += domain.count(c);
+            }
+        }
+    }
+
+    /** The sum of a port counter ({@link PortCounter#dropIndex} for drops) over every port detached so far. */
+    public long retiredPortCount(int index) {
+        synchronized (retiredPorts) {
+            return retiredPorts[index];
+        }
+    }
+
+    /** The sum of a network counter over every network removed so far. */
+    public long retiredNetworkCount(NetworkCounter counter) {
+        synchronized (retiredNetworks) {
+            return retiredNetworks[counter.ordinal()];
+        }
     }
 
     /**
@@ -269,7 +296,16 @@ public final class Dataplane implements AutoCloseable {
         if (domain != null) {
             domain.removePort(port);
         }
+        // A lane may still be in a batch that writes to the port: let it finish before its fds
+        // close (a closed fd's number is soon another device's), then keep its sums.
+        grace.await(1_000_000_000L);
         port.close();
+        synchronized (retiredPorts) {
+            for (int i = 0; i < retiredPorts.length; i++) {
+                retiredPorts[i] += i == PortCounter.dropIndex(DropReason.DEVICE_QUEUE)
+                        ? port.drops(DropReason.DEVICE_QUEUE) : port.counters().get(i);
+            }
+        }
     }
 
     /** Every attached port. */
@@ -294,7 +330,7 @@ public final class Dataplane implements AutoCloseable {
             h.cancel();
         }
         BridgeDomain domain = port.domain();
-        if (!closed) {
+        if (!stopped) {
             try {
                 control.execute(() -> {
                     if (domain != null) {
@@ -309,8 +345,28 @@ public final class Dataplane implements AutoCloseable {
     }
 
     /**
-     * Stops the loops (within about a second), then closes every port: TAPs this process created
-     * and did not make persistent disappear with their fd.
+     * Stops the loops, within about a second; nothing reads or forwards afterwards. Ports stay
+     * open (a caller may delete their devices in a batch first). Idempotent.
+     */
+    public void stopLoops() {
+        if (stopped) {
+            return;
+        }
+        stopped = true;
+        control.shutdownNow();
+        synchronized (attached) {
+            for (List<LaneHandle> handles : attached.values()) {
+                handles.forEach(LaneHandle::cancel);
+            }
+        }
+        group.shutdownGracefully(0, 500, TimeUnit.MILLISECONDS).awaitUninterruptibly(2, TimeUnit.SECONDS);
+    }
+
+    /**
+     * Stops the loops, then closes every port: TAPs this process created and did not make
+     * persistent disappear with their fd. Closing may block in the kernel (unregistering a device
+     * waits for RCU grace periods, about 20 ms each), so ports close on up to 32 threads at once,
+     * whose waits overlap.
      */
     @Override
     public void close() {
@@ -318,23 +374,38 @@ public final class Dataplane implements AutoCloseable {
             return;
         }
         closed = true;
-        control.shutdownNow();
+        stopLoops();
         List<Port> ports;
         synchronized (attached) {
             ports = new ArrayList<>(attached.keySet());
-            for (List<LaneHandle> handles : attached.values()) {
-                handles.forEach(LaneHandle::cancel);
-            }
         }
-        group.shutdownGracefully(0, 500, TimeUnit.MILLISECONDS).awaitUninterruptibly(2, TimeUnit.SECONDS);
-        for (Port port : ports) {
-            port.close();
-        }
+        closeAll(ports);
         for (Lane lane : loopLanes) {
             lane.releaseBuffers();
         }
         for (SegmentWriter writer : segmentWriters) {
             writer.release();
+        }
+    }
+
+    private static void closeAll(List<Port> ports) {
+        int threads = Math.min(32, Math.max(1, ports.size() / 16));
+        AtomicInteger next = new AtomicInteger();
+        List<Thread> closers = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            closers.add(Thread.ofPlatform().name("vswitch-close-" + t).start(() -> {
+                for (int i; (i = next.getAndIncrement()) < ports.size(); ) {
+                    ports.get(i).close();
+                }
+            }));
+        }
+        for (Thread t : closers) {
+            try {
+                t.join(Duration.ofSeconds(30));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 }

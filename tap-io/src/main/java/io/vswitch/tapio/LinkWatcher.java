@@ -1,0 +1,152 @@
+package io.vswitch.tapio;
+
+import io.vswitch.core.Port;
+import io.vswitch.dataplane.Dataplane;
+import io.vswitch.nativetap.NativeCallException;
+import io.vswitch.nativetap.NetworkNamespace;
+import io.vswitch.nativetap.Rtnetlink;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads what the kernel knows of each TAP from the namespace it lives in now: whether its link
+ * is up there (a container may set its interface down) and how many frames its own queue
+ * dropped before the switch could read them (tx_dropped: a burst the loops did not keep up
+ * with). The switch sees neither on its fds, and an operator must: they become the port's link
+ * state and its {@code device-queue} drops ({@link Port#setLink}).
+ *
+ * <p>Runs on a thread of its own, which enters each namespace in turn ({@code setns} changes
+ * only the calling thread; the ports' namespaces come from TUNGETDEVNETNS on their fds), asks
+ * rtnetlink there, and returns to its own. A sweep asks once per namespace for a dump when it
+ * holds many ports, else per port. Sweeps come every 2 s, less often with thousands of ports so
+ * that watching costs at most a few percent of a core.
+ */
+public final class LinkWatcher implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(LinkWatcher.class);
+
+    private final Dataplane dataplane;
+    private final Thread thread;
+    private volatile boolean stopped;
+    private boolean warned;
+
+    private LinkWatcher(Dataplane dataplane) {
+        this.dataplane = dataplane;
+        this.thread = Thread.ofPlatform().daemon().name("vswitch-links").unstarted(this::run);
+    }
+
+    public static LinkWatcher start(Dataplane dataplane) {
+        LinkWatcher w = new LinkWatcher(dataplane);
+        w.thread.start();
+        return w;
+    }
+
+    private void run() {
+        int own;
+        try {
+            own = NetworkNamespace.ownFd();
+        } catch (NativeCallException e) {
+            LOG.warn("link states of TAPs are not watched: {}", e.getMessage());
+            return;
+        }
+        try {
+            while (!stopped) {
+                int ports = sweep(own);
+                long pauseMs = Math.max(2000, ports * 4L);
+                try {
+                    Thread.sleep(pauseMs);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        } finally {
+            NetworkNamespace.close(own);
+        }
+    }
+
+    /** One look at every TAP port; returns how many there were. */
+    int sweep(int ownNs) {
+        Map<Long, List<TapPort>> byNamespace = new LinkedHashMap<>();
+        Map<Long, Integer> nsFds = new HashMap<>();
+        int count = 0;
+        for (Port p : dataplane.ports()) {
+            if (!(p instanceof TapPort tap) || tap.hasFailed()) {
+                continue;
+            }
+            count++;
+            try {
+                int ns = tap.device().namespaceFd();
+                long inode = NetworkNamespace.inodeOf(ns);
+                if (nsFds.putIfAbsent(inode, ns) != null) {
+                    NetworkNamespace.close(ns);
+                }
+                byNamespace.computeIfAbsent(inode, k -> new ArrayList<>()).add(tap);
+            } catch (IOException e) {
+                // The device is going away: the data path will see it fail.
+            }
+        }
+        try {
+            for (Map.Entry<Long, List<TapPort>> e : byNamespace.entrySet()) {
+                if (stopped) {
+                    break;
+                }
+                look(nsFds.get(e.getKey()), e.getValue());
+            }
+        } catch (NativeCallException e) {
+            if (!warned) {
+                warned = true;
+                LOG.warn("cannot read the link state of TAPs: {}", e.getMessage());
+            }
+        } finally {
+            try {
+                NetworkNamespace.enter(ownNs);
+            } catch (NativeCallException e) {
+                LOG.error("the link watcher cannot return to its own namespace: {}; it stops", e.getMessage());
+                stopped = true;
+            }
+            nsFds.values().forEach(NetworkNamespace::close);
+        }
+        return count;
+    }
+
+    private void look(int ns, List<TapPort> ports) throws NativeCallException {
+        NetworkNamespace.enter(ns);
+        try (Rtnetlink rt = Rtnetlink.open()) {
+            Map<String, Rtnetlink.Link> all = null;
+            if (ports.size() > 8) {
+                all = new HashMap<>();
+                for (Rtnetlink.Link l : rt.links()) {
+                    all.put(l.name(), l);
+                }
+            }
+            for (TapPort port : ports) {
+                try {
+                    String name = port.device().currentName();
+                    Rtnetlink.Link link = all != null ? all.get(name) : rt.link(name);
+                    if (link != null) {
+                        port.setLink(link.isUp(), link.txDropped());
+                    }
+                } catch (NativeCallException gone) {
+                    // Renamed or deleted meanwhile: next sweep.
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        stopped = true;
+        thread.interrupt();
+        try {
+            thread.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
