@@ -53,8 +53,14 @@ public final class Views {
             String decision, List<String> egress, String reason) {
     }
 
-    /** A change that removed something. */
-    public record Removed(String removed) {
+    /**
+     * A change that removed something; {@code devices}: the devices deleted with it (a network's
+     * ports), each marked "(persistent)" when it was meant to outlive the daemon.
+     */
+    public record Removed(String removed, List<String> devices) {
+        public Removed(String removed) {
+            this(removed, null);
+        }
     }
 
     /** {@code fdb add}: the MAC added. */

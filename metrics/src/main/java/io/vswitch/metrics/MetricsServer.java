@@ -1,27 +1,74 @@
 package io.vswitch.metrics;
 
 import com.sun.net.httpserver.HttpServer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The Prometheus scrape endpoint: {@code GET /metrics} in the text exposition format, on its
- * own thread, never on a data-plane loop.
+ * own thread, never on a data-plane loop. Metrics are not worth stopping the switch for: when
+ * the address cannot be bound (another process holds the port) that is logged and the bind is
+ * tried again every few seconds while the data plane runs.
  */
 public final class MetricsServer implements AutoCloseable {
-    private final HttpServer server;
+    private static final Logger LOG = LoggerFactory.getLogger(MetricsServer.class);
+    private static final long RETRY_SECONDS = 5;
 
-    private MetricsServer(HttpServer server) {
-        this.server = server;
+    private final InetSocketAddress address;
+    private final SwitchMetrics metrics;
+    private final ScheduledExecutorService retries;
+    private final ExecutorService handler;
+    private volatile HttpServer server;
+    private volatile boolean closed;
+    private boolean warned;
+
+    private MetricsServer(InetSocketAddress address, SwitchMetrics metrics) {
+        this.address = address;
+        this.metrics = metrics;
+        this.retries = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon()
+                .name("vswitch-metrics-bind").unstarted(r));
+        this.handler = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon()
+                .name("vswitch-metrics").unstarted(r));
     }
 
-    public static MetricsServer start(InetSocketAddress address, SwitchMetrics metrics) throws IOException {
-        HttpServer server = HttpServer.create(address, 16);
-        server.createContext("/metrics", exchange -> {
+    /** Serves {@code metrics} on {@code address}, now or as soon as the address can be bound. */
+    public static MetricsServer start(InetSocketAddress address, SwitchMetrics metrics) {
+        MetricsServer m = new MetricsServer(address, metrics);
+        if (!m.tryBind()) {
+            m.retries.scheduleWithFixedDelay(() -> {
+                if (m.server == null && !m.closed && m.tryBind()) {
+                    m.retries.shutdown();
+                }
+            }, RETRY_SECONDS, RETRY_SECONDS, TimeUnit.SECONDS);
+        }
+        return m;
+    }
+
+    private synchronized boolean tryBind() {
+        if (closed) {
+            return true;
+        }
+        HttpServer s;
+        try {
+            s = HttpServer.create(address, 16);
+        } catch (IOException e) {
+            if (!warned) {
+                warned = true;
+                LOG.warn("metrics: cannot listen on {}: {}; the switch runs on, binding is tried again every {} s",
+                        address, e.getMessage(), RETRY_SECONDS);
+            }
+            return false;
+        }
+        s.createContext("/metrics", exchange -> {
             try (exchange) {
                 if (!exchange.getRequestMethod().equals("GET")) {
                     exchange.sendResponseHeaders(405, -1);
@@ -35,21 +82,29 @@ public final class MetricsServer implements AutoCloseable {
                 }
             }
         });
-        server.setExecutor(Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "vswitch-metrics");
-            t.setDaemon(true);
-            return t;
-        }));
-        server.start();
-        return new MetricsServer(server);
+        s.setExecutor(handler);
+        s.start();
+        server = s;
+        if (warned) {
+            LOG.info("metrics: listening on {} now", address);
+        }
+        return true;
     }
 
+    /** Where it listens, or null while it could not bind yet. */
     public InetSocketAddress address() {
-        return server.getAddress();
+        HttpServer s = server;
+        return s == null ? null : s.getAddress();
     }
 
     @Override
-    public void close() {
-        server.stop(0);
+    public synchronized void close() {
+        closed = true;
+        retries.shutdownNow();
+        HttpServer s = server;
+        if (s != null) {
+            s.stop(0);
+        }
+        handler.shutdownNow();
     }
 }

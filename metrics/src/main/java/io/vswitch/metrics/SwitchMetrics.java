@@ -41,6 +41,8 @@ public final class SwitchMetrics {
     private final Supplier<Map<String, BridgeDomain>> networks;
     private final Map<Port, List<Meter>> portMeters = new IdentityHashMap<>();
     private final Map<BridgeDomain, List<Meter>> networkMeters = new IdentityHashMap<>();
+    /** Micrometer holds a gauge's object weakly: these must live as long as the registry. */
+    private final List<BusyRatio> busyRatios = new ArrayList<>();
 
     public SwitchMetrics(Dataplane dataplane, VxlanEndpoint vxlan, Supplier<Map<String, BridgeDomain>> networks,
             String version) {
@@ -52,8 +54,9 @@ public final class SwitchMetrics {
         FunctionCounter.builder("vswitch.port.failures", dataplane, Dataplane::portFailures)
                 .description("ports that went down by themselves (device gone)").register(registry);
         for (int i = 0; i < dataplane.threads(); i++) {
-            Lane lane = dataplane.lane(i);
-            Gauge.builder("vswitch.loop.busy.ratio", new BusyRatio(lane), BusyRatio::sample)
+            BusyRatio ratio = new BusyRatio(dataplane.lane(i));
+            busyRatios.add(ratio);
+            Gauge.builder("vswitch.loop.busy.ratio", ratio, BusyRatio::sample).strongReference(true)
                     .tag("loop", Integer.toString(i))
                     .description("share of time the loop spent forwarding since the previous scrape").register(registry);
         }
@@ -98,19 +101,27 @@ public final class SwitchMetrics {
         return registry.scrape();
     }
 
+    /**
+     * Brings the meters up to date: those of gone ports and networks are removed first, then new
+     * ones registered. In that order a port removed and added again under the same name gets
+     * meters of its own; the other way round Micrometer would hand back the old port's meters,
+     * and removing those would leave the new port with none.
+     */
     private void sync() {
         Map<BridgeDomain, Boolean> liveDomains = new IdentityHashMap<>();
-        Map<Port, Boolean> livePorts = new IdentityHashMap<>();
+        Map<Port, BridgeDomain> livePorts = new IdentityHashMap<>();
         for (BridgeDomain d : networks.get().values()) {
             liveDomains.put(d, true);
-            networkMeters.computeIfAbsent(d, this::networkMeters);
             for (Port p : d.ports()) {
-                livePorts.put(p, true);
-                portMeters.computeIfAbsent(p, port -> portMeters(d, port));
+                livePorts.put(p, d);
             }
         }
         networkMeters.entrySet().removeIf(e -> !liveDomains.containsKey(e.getKey()) && remove(e.getValue()));
         portMeters.entrySet().removeIf(e -> !livePorts.containsKey(e.getKey()) && remove(e.getValue()));
+        for (BridgeDomain d : liveDomains.keySet()) {
+            networkMeters.computeIfAbsent(d, this::networkMeters);
+        }
+        livePorts.forEach((p, d) -> portMeters.computeIfAbsent(p, port -> portMeters(d, port)));
     }
 
     private boolean remove(List<Meter> meters) {
@@ -141,7 +152,7 @@ public final class SwitchMetrics {
                 .description("frames sent").register(registry));
         meters.add(FunctionCounter.builder("vswitch.port.tx.bytes", p, x -> x.count(PortCounter.TX_BYTES)).tags(tags)
                 .description("bytes sent").register(registry));
-        meters.add(Gauge.builder("vswitch.port.up", p, x -> x.isUp() ? 1 : 0).tags("network", d.name(), "port", p.name())
+        meters.add(Gauge.builder("vswitch.port.up", p, x -> x.isUp() && x.linkUp() ? 1 : 0).tags("network", d.name(), "port", p.name())
                 .description("1 when the port is up").register(registry));
         for (DropReason r : DropReason.values()) {
             meters.add(FunctionCounter.builder("vswitch.port.drops", p, x -> x.drops(r))

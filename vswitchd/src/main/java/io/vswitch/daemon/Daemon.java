@@ -11,7 +11,6 @@ import io.vswitch.core.Port;
 import io.vswitch.core.VirtioNetHeader;
 import io.vswitch.dataplane.Dataplane;
 import io.vswitch.nativetap.NativeCallException;
-import io.vswitch.tapio.Taps;
 import io.vswitch.vxlan.TunnelPort;
 import io.vswitch.vxlan.VxlanEndpoint;
 import io.vswitch.vxlan.VxlanHeader;
@@ -116,7 +115,7 @@ public final class Daemon implements AutoCloseable {
 
     /** Starts the switch with TAP ports. */
     public static Daemon start(DaemonConfig config, StateFile state) throws StartException {
-        return start(config, state, dp -> new TapPortFactory(new Taps(dp)));
+        return start(config, state, TapPortFactory::new);
     }
 
     /**
@@ -273,12 +272,18 @@ public final class Daemon implements AutoCloseable {
         return network;
     }
 
-    /** Removes a network and its ports, persistent devices included. */
-    public synchronized void removeNetwork(String name) {
+    /**
+     * Removes a network and its ports, persistent devices included; returns the devices deleted,
+     * each persistent one marked so.
+     */
+    public synchronized List<String> removeNetwork(String name) {
         Network network = require(name);
         saveAhead(specs().stream().filter(s -> !s.name().equals(name)).toList());
+        List<String> devices = network.ports.values().stream()
+                .map(p -> p.persistent() ? p.name() + " (persistent)" : p.name()).toList();
         drop(network, true);
-        LOG.info("network {} removed", name);
+        LOG.info("network {} removed{}", name, devices.isEmpty() ? "" : " with its ports " + String.join(", ", devices));
+        return devices;
     }
 
     private void drop(Network network, boolean discard) {
@@ -515,12 +520,19 @@ public final class Daemon implements AutoCloseable {
         return n == null || vxlan == null || n.vni() == null ? List.of() : vxlan.overlays().peers(n.vni());
     }
 
-    /** Stops the loops, then the VXLAN endpoint; persistent TAPs stay, others go with their fds. */
+    /**
+     * Stops the loops, lets the port factory delete in bulk what it made, then closes the VXLAN
+     * endpoint and the ports; persistent TAPs stay with their containers.
+     */
     @Override
     public void close() {
-        dataplane.close();
+        dataplane.stopLoops();
+        if (ports != null) {
+            ports.stop(dataplane.ports());
+        }
         if (vxlan != null) {
             vxlan.close();
         }
+        dataplane.close();
     }
 }

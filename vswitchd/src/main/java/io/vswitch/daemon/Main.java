@@ -4,6 +4,8 @@ import io.vswitch.control.ControlClient;
 import io.vswitch.daemon.api.ControlApi;
 import io.vswitch.daemon.api.ControlServer;
 import io.vswitch.metrics.MetricsServer;
+import io.vswitch.nativetap.NativeCallException;
+import io.vswitch.nativetap.SdNotify;
 import io.vswitch.metrics.SwitchMetrics;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -100,21 +102,15 @@ public final class Main implements Callable<Integer> {
         }
         MetricsServer metrics = null;
         if (cfg.metrics().listen() != null) {
-            try {
-                metrics = MetricsServer.start(cfg.metrics().listen(), new SwitchMetrics(daemon.dataplane(), daemon.vxlan(),
-                        daemon::domains, ControlApi.VERSION));
-            } catch (IOException e) {
-                api.close();
-                daemon.close();
-                state.close();
-                err.println("vswitchd: cannot serve metrics on " + cfg.metrics().listen() + ": " + e.getMessage()
-                        + " (set metrics.listen to another address, or off)");
-                return EXIT_START_FAILED;
-            }
+            metrics = MetricsServer.start(cfg.metrics().listen(), new SwitchMetrics(daemon.dataplane(), daemon.vxlan(),
+                    daemon::domains, ControlApi.VERSION));
         }
         out.println("vswitchd ready");
         out.flush();
+        notifySystemd("READY=1\nSTATUS=forwarding: " + daemon.networks().size() + " networks\nMAINPID="
+                + ProcessHandle.current().pid());
         stop.await();
+        notifySystemd("STOPPING=1");
         if (metrics != null) {
             metrics.close();
         }
@@ -123,6 +119,15 @@ public final class Main implements Callable<Integer> {
         state.close();
         err.println("vswitchd stopped");
         return 0;
+    }
+
+    /** Tells systemd (Type=notify) how we are, when it runs us; a failure to tell is only logged. */
+    private void notifySystemd(String state) {
+        try {
+            SdNotify.notify(state);
+        } catch (NativeCallException e) {
+            err.println("vswitchd: cannot notify systemd: " + e.getMessage());
+        }
     }
 
     @SuppressWarnings("sunapi")

@@ -31,4 +31,11 @@ public interface PortFactory {
      * it, even a persistent one. Not called when the daemon only stops.
      */
     void discard(Port port);
+
+    /**
+     * The daemon is stopping: the loops have stopped and {@code ports} are about to close. A
+     * factory may let go in bulk here what closing one by one would make slow.
+     */
+    default void stop(List<Port> ports) {
+    }
 }

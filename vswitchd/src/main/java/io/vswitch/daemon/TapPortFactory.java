@@ -2,16 +2,26 @@ package io.vswitch.daemon;
 
 import io.vswitch.control.PortSpec;
 import io.vswitch.core.Port;
+import io.vswitch.dataplane.Dataplane;
 import io.vswitch.nativetap.NativeCallException;
+import io.vswitch.tapio.LinkWatcher;
 import io.vswitch.tapio.TapPort;
 import io.vswitch.tapio.Taps;
 
-/** The daemon's ports: TAP devices, opened and let go by {@link Taps}. */
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The daemon's ports: TAP devices, opened and let go by {@link Taps}, their link state read by a
+ * {@link LinkWatcher}.
+ */
 final class TapPortFactory implements PortFactory {
     private final Taps taps;
+    private final LinkWatcher watcher;
 
-    TapPortFactory(Taps taps) {
-        this.taps = taps;
+    TapPortFactory(Dataplane dataplane) {
+        this.taps = new Taps(dataplane);
+        this.watcher = LinkWatcher.start(dataplane);
     }
 
     @Override
@@ -30,5 +40,19 @@ final class TapPortFactory implements PortFactory {
         if (port instanceof TapPort tap) {
             taps.unpersist(tap);
         }
+    }
+
+    /** Deletes the TAPs this process created, one batch per namespace, before their fds close. */
+    @Override
+    public void stop(List<Port> ports) {
+        watcher.close();
+        List<TapPort> tapPorts = new ArrayList<>();
+        for (Port p : ports) {
+            if (p instanceof TapPort tap) {
+                tapPorts.add(tap);
+            }
+        }
+        taps.deleteCreated(tapPorts);
+        taps.close();
     }
 }

@@ -18,6 +18,7 @@ import io.vswitch.core.Port;
 import io.vswitch.core.PortCounter;
 import io.vswitch.core.Trace;
 import io.vswitch.daemon.Daemon;
+import io.vswitch.dataplane.Dataplane;
 import io.vswitch.daemon.PortFactory;
 import io.vswitch.daemon.SpecException;
 import io.vswitch.vxlan.TunnelCounter;
@@ -153,8 +154,7 @@ public final class ControlApi {
             }
             case "DELETE" -> {
                 if (resource.equals("networks") && n == 4) {
-                    daemon.removeNetwork(parts[3]);
-                    return ok(new Views.Removed(parts[3]));
+                    return ok(new Views.Removed(parts[3], daemon.removeNetwork(parts[3])));
                 }
                 if (resource.equals("networks") && n == 6 && parts[4].equals("ports")) {
                     daemon.removePort(parts[3], parts[5]);
@@ -244,8 +244,9 @@ public final class ControlApi {
             drops.put(r.label(), p.drops(r));
         }
         Integer vni = p.remote() == null ? null : networkVni(d);
-        return new Views.Port(p.name(), p.id(), p.kind(), p.isUp() ? "up" : "down", d.mtu(), p.failure(), p.queueCount(),
-                p.offloads(), p.remote(), vni, counters, drops);
+        String reason = p.failure() != null ? p.failure() : !p.linkUp() ? "link down in its network namespace" : null;
+        return new Views.Port(p.name(), p.id(), p.kind(), p.isUp() && p.linkUp() ? "up" : "down", d.mtu(), reason,
+                p.queueCount(), p.offloads(), p.remote(), vni, counters, drops);
     }
 
     private Integer networkVni(BridgeDomain d) {
@@ -269,18 +270,20 @@ public final class ControlApi {
         return new Views.Vxlan(vx.local().getHostAddress(), vx.port(), counters);
     }
 
+    /** Totals over every port and network there is or was: they never go down. */
     private Views.Stats stats() {
-        long rxFrames = 0;
-        long rxBytes = 0;
-        long txFrames = 0;
-        long txBytes = 0;
+        Dataplane dp = daemon.dataplane();
+        long rxFrames = dp.retiredPortCount(PortCounter.RX_FRAMES.ordinal());
+        long rxBytes = dp.retiredPortCount(PortCounter.RX_BYTES.ordinal());
+        long txFrames = dp.retiredPortCount(PortCounter.TX_FRAMES.ordinal());
+        long txBytes = dp.retiredPortCount(PortCounter.TX_BYTES.ordinal());
         Map<String, Long> drops = new LinkedHashMap<>();
         for (DropReason r : DropReason.values()) {
-            drops.put(r.label(), 0L);
+            drops.put(r.label(), dp.retiredPortCount(PortCounter.dropIndex(r)));
         }
         Map<String, Long> network = new LinkedHashMap<>();
         for (NetworkCounter c : NetworkCounter.values()) {
-            network.put(c.label(), 0L);
+            network.put(c.label(), dp.retiredNetworkCount(c));
         }
         for (Daemon.NetworkState s : daemon.networks()) {
             BridgeDomain d = s.domain();

@@ -24,6 +24,7 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.timeout.IdleStateHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,6 +46,10 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ControlServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ControlServer.class);
+    /** The largest request body taken. */
+    static final int MAX_BODY = 1 << 20;
+    /** A connection idle this long is closed. */
+    static final int IDLE_SECONDS = 10;
 
     private final Path socket;
     private final MultiThreadIoEventLoopGroup group;
@@ -88,7 +93,8 @@ public final class ControlServer implements AutoCloseable {
                     .childHandler(new ChannelInitializer<DomainSocketChannel>() {
                         @Override
                         protected void initChannel(DomainSocketChannel ch) {
-                            ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(1 << 20),
+                            ch.pipeline().addLast(new IdleStateHandler(0, 0, IDLE_SECONDS), new HttpServerCodec(),
+                                    new RequestGuard(MAX_BODY), new HttpObjectAggregator(MAX_BODY),
                                     new Handler(api, worker, json));
                         }
                     })

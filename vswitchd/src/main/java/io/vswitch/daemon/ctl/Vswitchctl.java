@@ -216,8 +216,9 @@ public final class Vswitchctl {
 
             @Override
             public Integer call() throws Exception {
-                root().call(c -> c.removeNetwork(name));
-                out().println("network " + name + " removed");
+                Views.Removed r = root().call(c -> c.removeNetwork(name));
+                out().println("network " + name + " removed" + (r.devices() == null || r.devices().isEmpty() ? ""
+                        : "; devices deleted with it: " + String.join(", ", r.devices())));
                 return 0;
             }
         }

@@ -1,0 +1,116 @@
+package io.vswitch.daemon.api;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+
+import java.nio.charset.StandardCharsets;
+import java.util.regex.Pattern;
+
+/**
+ * The control socket's door: a request the decoder could not read (a request line or headers
+ * too long, a broken header), a Content-Length that is not a plain number, or a body over the
+ * limit is answered at once with 400 or 413, and the connection is closed without reading the
+ * rest. A connection that sends nothing for the idle timeout is closed. Everything else passes on
+ * to the aggregator and the API.
+ */
+final class RequestGuard extends ChannelInboundHandlerAdapter {
+    private static final Pattern DIGITS = Pattern.compile("\\d{1,10}");
+
+    private final int maxBody;
+    private long bodyBytes;
+    private boolean rejected;
+
+    RequestGuard(int maxBody) {
+        this.maxBody = maxBody;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (rejected) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (msg instanceof HttpRequest request) {
+            bodyBytes = 0;
+            if (request.decoderResult().isFailure()) {
+                Throwable cause = request.decoderResult().cause();
+                reject(ctx, msg, HttpResponseStatus.BAD_REQUEST, "malformed request: "
+                        + (cause == null ? "unreadable" : cause.getMessage()));
+                return;
+            }
+            String length = request.headers().get(HttpHeaderNames.CONTENT_LENGTH);
+            if (length != null && !DIGITS.matcher(length.trim()).matches()) {
+                reject(ctx, msg, HttpResponseStatus.BAD_REQUEST, "bad Content-Length \"" + length + "\"");
+                return;
+            }
+            if (length != null && Long.parseLong(length.trim()) > maxBody) {
+                reject(ctx, msg, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "the body is over " + maxBody + " bytes");
+                return;
+            }
+        }
+        if (msg instanceof HttpContent content) {
+            if (content.decoderResult().isFailure()) {
+                reject(ctx, msg, HttpResponseStatus.BAD_REQUEST, "malformed body: " + content.decoderResult().cause());
+                return;
+            }
+            bodyBytes += content.content().readableBytes();
+            if (bodyBytes > maxBody) {
+                reject(ctx, msg, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "the body is over " + maxBody + " bytes");
+                return;
+            }
+        }
+        ctx.fireChannelRead(msg);
+    }
+
+    private void reject(ChannelHandlerContext ctx, Object msg, HttpResponseStatus status, String reason) {
+        ReferenceCountUtil.release(msg);
+        rejected = true;
+        ctx.channel().config().setAutoRead(false);
+        byte[] body = ("{\"error\":" + quote(reason) + "}").getBytes(StandardCharsets.UTF_8);
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
+        response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length)
+                .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private static String quote(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            if (c == '"' || c == '\\') {
+                b.append('\\').append(c);
+            } else if (c < 0x20) {
+                b.append(String.format("\\u%04x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        return b.append('"').toString();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent) {
+            ctx.close(); // a client that says nothing gets no connection kept for it
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ctx.close();
+    }
+}
