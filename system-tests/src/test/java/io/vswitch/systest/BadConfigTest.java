@@ -138,4 +138,61 @@ class BadConfigTest {
             Sh.run(10, "ip", "-n", sw, "link", "del", "bcx1");
         }
     }
+
+    /** Runs {@code --check}: exit code and what it printed. */
+    private Sh.Result check(Path config) {
+        return Sh.run(60, "ip", "netns", "exec", sw, Vswitchd.ROOT.resolve("bin/vswitchd").toString(),
+                "--config", config.toString(), "--check");
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', textBlock = """
+            vxlan.local not here | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: ov\\n    vni: 42\\n | 2: vxlan.local: 198.19.0.1 is not an address of any interface
+            a CPU this host lacks | dataplane:\\n  cpus: [0, 99]\\nnetworks:\\n  - name: a\\n    ports: [ck0]\\n | 2: dataplane.cpus[1]: expected an integer 0..
+            one CPU twice        | dataplane:\\n  cpus: [0, 0]\\nnetworks:\\n  - name: a\\n    ports: [ck0]\\n | 2: dataplane.cpus[1]: duplicate cpu 0
+            a port named dot-dot | networks:\\n  - name: a\\n    ports: ["..", ck0]\\n | 3: networks[0].ports[0]: expected a device name
+            a multicast peer     | vxlan:\\n  local: 127.0.0.1\\nnetworks:\\n  - name: ov\\n    vni: 42\\n    peers: [224.0.0.1]\\n | 6: networks[0].peers[0]: expected a unicast IPv4 address
+            the any address peer | vxlan:\\n  local: 127.0.0.1\\nnetworks:\\n  - name: ov\\n    vni: 42\\n    peers: [0.0.0.0]\\n | 6: networks[0].peers[0]: expected a unicast IPv4 address
+            """)
+    void checkRefusesExactlyWhatStartRefuses(String what, String yaml, String expected) throws Exception {
+        Path config = Vswitchd.writeConfig(yaml.replace("\\n", "\n"));
+        Sh.Result checked = check(config);
+        assertEquals(2, checked.code(), what + ": " + checked);
+        assertTrue(checked.err().contains(config + ":" + expected), what + ": " + checked);
+        refused(yaml.replace("\\n", "\n"), expected);
+    }
+
+    @Test
+    void theReadmeExampleIsCheckedAgainstThisHost() throws Exception {
+        String readme = java.nio.file.Files.readString(Vswitchd.ROOT.resolve("README.md"));
+        int start = readme.indexOf("```yaml", readme.indexOf("### Configuration")) + "```yaml".length();
+        String example = readme.substring(start, readme.indexOf("```", start));
+        Path config = Vswitchd.writeConfig(example);
+        Sh.Result checked = check(config);
+        assertEquals(2, checked.code(), "its vxlan.local is no address of this namespace: " + checked);
+        assertTrue(checked.err().contains("vxlan.local: 198.19.0.1 is not an address"), checked.toString());
+        // With that address here, the example is valid and starts.
+        Sh.must(10, "ip", "-n", sw, "link", "add", "ul0", "mtu", "1500", "type", "veth", "peer", "name", "ul0p");
+        Sh.must(10, "ip", "-n", sw, "addr", "add", "198.19.0.1/24", "dev", "ul0");
+        Sh.must(10, "ip", "-n", sw, "link", "set", "ul0", "up");
+        try {
+            Sh.Result ok = check(config);
+            assertEquals(0, ok.code(), ok.toString());
+            try (Vswitchd d = Vswitchd.start(sw, config)) {
+                assertTrue(d.isAlive());
+            }
+        } finally {
+            Sh.run(10, "ip", "-n", sw, "link", "del", "ul0");
+        }
+    }
+
+    @Test
+    void aFileOverOneMegabyteIsRefusedBeforeItIsParsed() throws Exception {
+        Path config = Vswitchd.writeConfig("# " + "x".repeat(10 << 20) + "\nnetworks:\n  - name: a\n");
+        long started = System.nanoTime();
+        Sh.Result checked = check(config);
+        assertEquals(2, checked.code(), checked.toString());
+        assertTrue(checked.err().contains("a configuration is at most 1048576"), checked.toString());
+        assertTrue(System.nanoTime() - started < 20_000_000_000L);
+    }
 }

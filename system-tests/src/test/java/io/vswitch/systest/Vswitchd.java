@@ -35,15 +35,38 @@ final class Vswitchd implements AutoCloseable {
 
     /** Starts the daemon in {@code ns} with a given control socket (a restart uses the same). */
     static Vswitchd launch(String ns, Path config, Path socket) throws IOException {
+        return launch(ns, config, socket, java.util.Map.of());
+    }
+
+    /** As {@link #launch(String, Path, Path)} with more environment (NOTIFY_SOCKET, VSWITCHD_JAVA_OPTS). */
+    static Vswitchd launch(String ns, Path config, Path socket, java.util.Map<String, String> env) throws IOException {
         Path out = Files.createTempFile("vswitchd-", ".out");
         Path err = Files.createTempFile("vswitchd-", ".err");
-        Process p = new ProcessBuilder(List.of("ip", "netns", "exec", ns,
+        ProcessBuilder pb = new ProcessBuilder(List.of("ip", "netns", "exec", ns,
                 ROOT.resolve("bin/vswitchd").toString(), "--config", config.toString(),
                 "--control-socket", socket.toString()))
                 .redirectOutput(out.toFile()).redirectError(err.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                .start();
-        return new Vswitchd(p, out, err, socket);
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        pb.environment().putAll(env);
+        return new Vswitchd(pb.start(), out, err, socket);
+    }
+
+    static Vswitchd start(String ns, Path config, Path socket, java.util.Map<String, String> env) throws Exception {
+        Vswitchd d = launch(ns, config, socket, env);
+        d.awaitStdout("vswitchd ready", 30);
+        return d;
+    }
+
+    /** The JVM's pid (ip netns exec and bin/vswitchd exec into it). */
+    long pid() {
+        return process.pid();
+    }
+
+    /** CPU seconds (user + system) the daemon has used so far, from /proc. */
+    double cpuSeconds() throws IOException {
+        String stat = Files.readString(Path.of("/proc/" + pid() + "/stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0; // utime, stime in clock ticks
     }
 
     Path socket() {

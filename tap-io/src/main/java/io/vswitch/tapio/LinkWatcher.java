@@ -35,6 +35,9 @@ public final class LinkWatcher implements AutoCloseable {
     private final Thread thread;
     private volatile boolean stopped;
     private boolean warned;
+    /** Sweeps done; guarded by this. */
+    private long sweeps;
+    private boolean wanted;
 
     private LinkWatcher(Dataplane dataplane) {
         this.dataplane = dataplane;
@@ -59,10 +62,22 @@ public final class LinkWatcher implements AutoCloseable {
             while (!stopped) {
                 int ports = sweep(own);
                 long pauseMs = Math.max(2000, ports * 4L);
-                try {
-                    Thread.sleep(pauseMs);
-                } catch (InterruptedException e) {
-                    return;
+                synchronized (this) {
+                    sweeps++;
+                    notifyAll();
+                    long until = System.currentTimeMillis() + pauseMs;
+                    while (!wanted && !stopped) {
+                        long left = until - System.currentTimeMillis();
+                        if (left <= 0) {
+                            break;
+                        }
+                        try {
+                            wait(left);
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                    }
+                    wanted = false;
                 }
             }
         } finally {
@@ -135,6 +150,29 @@ public final class LinkWatcher implements AutoCloseable {
                 } catch (NativeCallException gone) {
                     // Renamed or deleted meanwhile: next sweep.
                 }
+            }
+        }
+    }
+
+    /**
+     * Asks for a sweep now and waits for it, at most {@code timeoutMs}: what an operator reads
+     * right after plugging a container in is then what its namespace says now.
+     */
+    public synchronized void sweepNow(long timeoutMs) {
+        long target = sweeps + 1;
+        wanted = true;
+        notifyAll();
+        long until = System.currentTimeMillis() + timeoutMs;
+        while (sweeps < target && !stopped) {
+            long left = until - System.currentTimeMillis();
+            if (left <= 0) {
+                return;
+            }
+            try {
+                wait(left);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
             }
         }
     }

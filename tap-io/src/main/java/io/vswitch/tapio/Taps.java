@@ -19,11 +19,17 @@ import java.util.Map;
 
 /**
  * The life of the TAP devices behind {@link TapPort}s: open one queue per loop (IFF_MULTI_QUEUE
- * with several loops), create the device when absent, set its MTU and bring it up, turn on
+ * with several loops), create the device when absent and set its MTU, turn on
  * offloads (IFF_VNET_HDR + TUNSETOFFLOAD), make it persistent (TUNSETPERSIST) so that it
  * outlives the daemon with its container, and, for a persistent one, find it again after a
  * restart in whichever network namespace a runtime moved it to. Releasing a port clears its
  * persistence when the device is to go, then closes its queues.
+ *
+ * <p>A new TAP stays down in the daemon's namespace: whoever takes it (a runtime moving it into a
+ * container, which clears UP anyway, or an operator) brings it up where it will be used. Up here,
+ * the kernel's own IPv6 would send router solicitations, MLD reports and DAD probes out of every
+ * new TAP, each flooded to every other port: at 1,024 ports that storm alone took a minute of
+ * start-up.
  *
  * <h2>Kernel memory and stopping at scale</h2>
  * A new TAP gets the {@code noqueue} root qdisc before it first comes up: by default a
@@ -45,8 +51,17 @@ public final class Taps {
     private final int group = 0x7600_0000 | (int) (ProcessHandle.current().pid() & 0xFF_FFFF);
     private Rtnetlink rtnetlink;
 
-    public Taps(Dataplane dataplane) {
+    private final boolean multiQueue;
+
+    /**
+     * {@code multiQueue}: with several loops, open every TAP with one queue per loop (each loop
+     * reads its own queue of every port, so even one container's flows spread over the loops);
+     * else each TAP has one queue, read by one loop (ports spread over the loops). A multi-queue
+     * TAP costs the kernel about 280 KB (its 256 queue structures), a single-queue one 64 KB.
+     */
+    public Taps(Dataplane dataplane, boolean multiQueue) {
         this.dataplane = dataplane;
+        this.multiQueue = multiQueue;
     }
 
     /** The device group of the TAPs this process creates and deletes again when it stops. */
@@ -54,9 +69,9 @@ public final class Taps {
         return group;
     }
 
-    /** How a TAP is opened here: one queue per loop when there are several loops. */
+    /** How a TAP is opened here: one queue per loop when there are several loops and multi-queue is on. */
     public TapOptions options(boolean offload) {
-        return new TapOptions(offload, dataplane.threads() > 1);
+        return new TapOptions(offload, multiQueue && dataplane.threads() > 1);
     }
 
     public int queuesPerPort(TapOptions options) {
@@ -66,7 +81,7 @@ public final class Taps {
     /**
      * Opens TAP {@code name} as a port, not yet attached: a persistent one is first looked for in
      * every namespace (re-attached where a runtime moved it; its MTU and link state are then the
-     * container's business), else it is created (or taken over) here with {@code mtu} and up.
+     * container's business), else it is created (or taken over) here with {@code mtu}, down.
      * All or nothing: on failure nothing stays open and a device created here is gone.
      */
     public TapPort open(String name, int mtu, boolean persist, boolean offload) throws NativeCallException {
@@ -81,7 +96,6 @@ public final class Taps {
             if (first.namespace() == null) {
                 prepare(first, !persist && first.created());
                 first.setMtu(mtu);
-                first.setUp(true);
             }
             if (offload) {
                 for (TapDevice q : queues) {

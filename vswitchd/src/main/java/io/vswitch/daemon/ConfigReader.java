@@ -245,9 +245,9 @@ public final class ConfigReader {
     private DaemonConfig.Dataplane dataplane(Node node) throws ConfigException {
         int cpuCount = Runtime.getRuntime().availableProcessors();
         if (node == null) {
-            return new DaemonConfig.Dataplane(cpuCount, List.of(), 64, Duration.ZERO, true);
+            return new DaemonConfig.Dataplane(cpuCount, List.of(), 64, Duration.ZERO, true, true);
         }
-        Map<String, Node> fields = mapping(node, "dataplane", Set.of("threads", "cpus", "batch", "busy-poll", "pin"));
+        Map<String, Node> fields = mapping(node, "dataplane", Set.of("threads", "cpus", "batch", "busy-poll", "pin", "multi-queue"));
         int threads = fields.containsKey("threads")
                 ? integer(fields.get("threads"), "dataplane.threads", new NetworkRules.Range(1, MAX_THREADS)) : cpuCount;
         List<Integer> cpus = new ArrayList<>();
@@ -282,7 +282,8 @@ public final class ConfigReader {
         if (!pin && !cpus.isEmpty()) {
             throw error(fields.get("cpus"), "dataplane.cpus", "cpus name where to pin the loops, but pin is false");
         }
-        return new DaemonConfig.Dataplane(threads, List.copyOf(cpus), batch, busyPoll, pin);
+        boolean multiQueue = !fields.containsKey("multi-queue") || bool(fields.get("multi-queue"), "dataplane.multi-queue");
+        return new DaemonConfig.Dataplane(threads, List.copyOf(cpus), batch, busyPoll, pin, multiQueue);
     }
 
     private DaemonConfig.Metrics metrics(Node node) throws ConfigException {

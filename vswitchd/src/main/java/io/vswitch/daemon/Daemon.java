@@ -115,7 +115,7 @@ public final class Daemon implements AutoCloseable {
 
     /** Starts the switch with TAP ports. */
     public static Daemon start(DaemonConfig config, StateFile state) throws StartException {
-        return start(config, state, TapPortFactory::new);
+        return start(config, state, dp -> new TapPortFactory(dp, config.dataplane().multiQueue()));
     }
 
     /**
@@ -207,6 +207,13 @@ public final class Daemon implements AutoCloseable {
     private static NetworkState state(Network n) {
         return new NetworkState(n.domain, n.vni(), n.vni() == null ? null
                 : n.peers.stream().map(InetAddress::getHostAddress).toList());
+    }
+
+    /** Brings the ports' link states and device drops up to date (at most a second), for an operator's view. */
+    public void refreshLinks() {
+        if (ports != null) {
+            ports.refresh();
+        }
     }
 
     /** The domains, for the metrics. */

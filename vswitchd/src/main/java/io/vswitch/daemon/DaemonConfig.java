@@ -20,7 +20,7 @@ public record DaemonConfig(String source, Dataplane dataplane, Vxlan vxlan, Metr
     }
 
     /** {@code dataplane:} settings. */
-    public record Dataplane(int threads, List<Integer> cpus, int batch, Duration busyPoll, boolean pin) {
+    public record Dataplane(int threads, List<Integer> cpus, int batch, Duration busyPoll, boolean pin, boolean multiQueue) {
     }
 
     /** {@code vxlan:} settings; {@code line} is where the section starts. */

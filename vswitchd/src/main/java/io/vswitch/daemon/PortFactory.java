@@ -32,6 +32,10 @@ public interface PortFactory {
      */
     void discard(Port port);
 
+    /** Brings what the ports report of their devices (link state, device drops) up to date, briefly. */
+    default void refresh() {
+    }
+
     /**
      * The daemon is stopping: the loops have stopped and {@code ports} are about to close. A
      * factory may let go in bulk here what closing one by one would make slow.

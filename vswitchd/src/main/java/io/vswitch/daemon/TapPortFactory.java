@@ -19,8 +19,8 @@ final class TapPortFactory implements PortFactory {
     private final Taps taps;
     private final LinkWatcher watcher;
 
-    TapPortFactory(Dataplane dataplane) {
-        this.taps = new Taps(dataplane);
+    TapPortFactory(Dataplane dataplane, boolean multiQueue) {
+        this.taps = new Taps(dataplane, multiQueue);
         this.watcher = LinkWatcher.start(dataplane);
     }
 
@@ -40,6 +40,11 @@ final class TapPortFactory implements PortFactory {
         if (port instanceof TapPort tap) {
             taps.unpersist(tap);
         }
+    }
+
+    @Override
+    public void refresh() {
+        watcher.sweepNow(1000);
     }
 
     /** Deletes the TAPs this process created, one batch per namespace, before their fds close. */

@@ -254,6 +254,7 @@ public final class ControlApi {
     }
 
     private Views.Show show() {
+        daemon.refreshLinks();
         List<Views.Network> nets = daemon.networks().stream().map(s -> network(s, true)).toList();
         return new Views.Show(nets, vxlan());
     }
@@ -272,6 +273,7 @@ public final class ControlApi {
 
     /** Totals over every port and network there is or was: they never go down. */
     private Views.Stats stats() {
+        daemon.refreshLinks();
         Dataplane dp = daemon.dataplane();
         long rxFrames = dp.retiredPortCount(PortCounter.RX_FRAMES.ordinal());
         long rxBytes = dp.retiredPortCount(PortCounter.RX_BYTES.ordinal());

@@ -48,8 +48,8 @@ public final class ControlServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ControlServer.class);
     /** The largest request body taken. */
     static final int MAX_BODY = 1 << 20;
-    /** A connection idle this long is closed. */
-    static final int IDLE_SECONDS = 10;
+    /** A connection idle this long is closed (-Dvswitch.api.idleSeconds to change it). */
+    static final int IDLE_SECONDS = Integer.getInteger("vswitch.api.idleSeconds", 10);
 
     private final Path socket;
     private final MultiThreadIoEventLoopGroup group;
