@@ -67,4 +67,14 @@ class DocsTest {
         assertTrue(first.stream().anyMatch(l -> l.startsWith("scripts/test")), first.toString());
         assertTrue(Files.readString(ROOT.resolve(".ci/run")).contains("exec scripts/test"));
     }
+
+    @Test
+    void theReadmeShowsADaemonInAnotherNamespaceAndTheUnitWaitsForReadiness() throws Exception {
+        String readme = Files.readString(ROOT.resolve("README.md"));
+        assertTrue(readme.contains("bin/vswitchctl --socket "), "vswitchctl --socket for a daemon elsewhere");
+        assertTrue(readme.contains("ip -n "), "ip -n NS for its TAPs");
+        String unit = Files.readString(ROOT.resolve("dist/systemd/vswitchd.service"));
+        assertTrue(unit.contains("Type=notify"), unit);
+        assertTrue(unit.contains("RestartPreventExitStatus=2"), "a bad config (exit 2) is not restarted every second");
+    }
 }

@@ -227,7 +227,8 @@ class OperateTest {
         assertTrue(ctlOk("show").contains("og1"));
         ctlOk("port", "del", "blue", "ob2");
         ctlOk("port", "del", "green", "og0");
-        ctlOk("network", "del", "green");
+        assertTrue(ctlOk("network", "del", "green").contains("devices deleted with it: og1 (persistent)"),
+                "network del says which devices go, persistent ones too");
         ctlOk("network", "add", "keep", "--mac-aging", "60");
         ctlOk("port", "add", "keep", "ok0");
         String out = new String(pinger.getInputStream().readAllBytes());
