@@ -87,6 +87,23 @@ public final class ControlClient {
         return call("DELETE", "/v1/networks/" + enc(network) + "/ports/" + enc(port), null, Views.Removed.class);
     }
 
+    public Views.Endpoint attach(String network, Requests.Attach request) throws IOException, ControlException {
+        return call("POST", "/v1/networks/" + enc(network) + "/endpoints", request, Views.Endpoint.class);
+    }
+
+    public Views.Endpoint detach(String network, Requests.Detach request) throws IOException, ControlException {
+        return call("POST", "/v1/networks/" + enc(network) + "/endpoints/detach", request, Views.Endpoint.class);
+    }
+
+    public List<Views.Endpoint> endpoints(String network) throws IOException, ControlException {
+        return call("GET", "/v1/networks/" + enc(network) + "/endpoints", null, new TypeReference<List<Views.Endpoint>>() { });
+    }
+
+    /** Every endpoint of every network. */
+    public List<Views.Endpoint> endpoints() throws IOException, ControlException {
+        return call("GET", "/v1/endpoints", null, new TypeReference<List<Views.Endpoint>>() { });
+    }
+
     public List<Views.FdbEntry> fdb(String network) throws IOException, ControlException {
         return call("GET", "/v1/networks/" + enc(network) + "/fdb", null, new TypeReference<List<Views.FdbEntry>>() { });
     }

@@ -19,14 +19,32 @@ import java.util.List;
  * @param offload         checksum and segmentation offloads pass through; default true
  * @param ports           the network's ports
  * @param statics         static MAC entries
+ * @param subnet          IPv4 subnet whose addresses attached containers get (IPAM), e.g. 198.18.61.0/24
+ * @param gateway         IPv4 gateway in it; default: the subnet's first address
+ * @param subnet6         optional IPv6 subnet (fd00::/8 here)
+ * @param gateway6        IPv6 gateway in it; default: its first address
+ * @param gatewayPort     the daemon's namespace gets a port holding the gateway addresses (as docker0)
+ * @param masquerade      traffic from the subnet leaving through the daemon's namespace is masqueraded
+ * @param icc             false: containers reach only the gateway, not each other
+ * @param endpoints       containers attached (kept by the state file; not for the config file)
  */
 public record NetworkSpec(String name, Integer mtu, Long macAgingSeconds, Integer macLimit, Integer vni,
-        List<String> peers, Boolean persist, Boolean offload, List<PortSpec> ports, List<StaticEntry> statics) {
+        List<String> peers, Boolean persist, Boolean offload, List<PortSpec> ports, List<StaticEntry> statics,
+        String subnet, String gateway, String subnet6, String gateway6, Boolean gatewayPort, Boolean masquerade,
+        Boolean icc, List<EndpointSpec> endpoints) {
 
     public NetworkSpec {
         peers = peers == null ? List.of() : List.copyOf(peers);
         ports = ports == null ? List.of() : List.copyOf(ports);
         statics = statics == null ? List.of() : List.copyOf(statics);
+        endpoints = endpoints == null ? List.of() : List.copyOf(endpoints);
+    }
+
+    /** The settings of the first versions, without addresses or endpoints. */
+    public NetworkSpec(String name, Integer mtu, Long macAgingSeconds, Integer macLimit, Integer vni,
+            List<String> peers, Boolean persist, Boolean offload, List<PortSpec> ports, List<StaticEntry> statics) {
+        this(name, mtu, macAgingSeconds, macLimit, vni, peers, persist, offload, ports, statics,
+                null, null, null, null, null, null, null, null);
     }
 
     /** A local network of that name with every default. */
@@ -44,14 +62,22 @@ public record NetworkSpec(String name, Integer mtu, Long macAgingSeconds, Intege
     }
 
     public NetworkSpec withPorts(List<PortSpec> newPorts) {
-        return new NetworkSpec(name, mtu, macAgingSeconds, macLimit, vni, peers, persist, offload, newPorts, statics);
+        return new NetworkSpec(name, mtu, macAgingSeconds, macLimit, vni, peers, persist, offload, newPorts, statics,
+                subnet, gateway, subnet6, gateway6, gatewayPort, masquerade, icc, endpoints);
     }
 
     public NetworkSpec withPeers(List<String> newPeers) {
-        return new NetworkSpec(name, mtu, macAgingSeconds, macLimit, vni, newPeers, persist, offload, ports, statics);
+        return new NetworkSpec(name, mtu, macAgingSeconds, macLimit, vni, newPeers, persist, offload, ports, statics,
+                subnet, gateway, subnet6, gateway6, gatewayPort, masquerade, icc, endpoints);
     }
 
     public NetworkSpec withStatics(List<StaticEntry> newStatics) {
-        return new NetworkSpec(name, mtu, macAgingSeconds, macLimit, vni, peers, persist, offload, ports, newStatics);
+        return new NetworkSpec(name, mtu, macAgingSeconds, macLimit, vni, peers, persist, offload, ports, newStatics,
+                subnet, gateway, subnet6, gateway6, gatewayPort, masquerade, icc, endpoints);
+    }
+
+    public NetworkSpec withEndpoints(List<EndpointSpec> newEndpoints) {
+        return new NetworkSpec(name, mtu, macAgingSeconds, macLimit, vni, peers, persist, offload, ports, statics,
+                subnet, gateway, subnet6, gateway6, gatewayPort, masquerade, icc, newEndpoints);
     }
 }

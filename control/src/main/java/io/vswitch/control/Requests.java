@@ -14,6 +14,21 @@ public final class Requests {
         }
     }
 
+    /**
+     * {@code POST /v1/networks/NET/endpoints}: attach a container. The namespace is a path or a
+     * pid's; {@code id} defaults to {@code name}, else to the namespace; {@code ifname} to eth0;
+     * {@code ip}/{@code ip6} (ADDRESS/PREFIX, or ADDRESS for the subnet's prefix) to the next free
+     * address of the network's subnet; {@code mac} to a random local one; the gateways to the
+     * network's ({@code noRoute}: no default route).
+     */
+    public record Attach(String netns, Integer pid, String id, String name, String ifname, String ip, String ip6,
+            String mac, String gateway, String gateway6, Boolean noRoute, String owner) {
+    }
+
+    /** {@code POST /v1/networks/NET/endpoints/detach}: by id, by name, by namespace path or by pid. */
+    public record Detach(String id, String name, String netns, Integer pid) {
+    }
+
     /** {@code POST /v1/networks/NET/fdb/flush}: the dynamic entries of one port, or all when null. */
     public record Flush(String port) {
     }

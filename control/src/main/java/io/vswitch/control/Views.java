@@ -20,7 +20,17 @@ public final class Views {
      * {@code vni} and {@code peers} are null for a local network.
      */
     public record Network(String name, int id, int mtu, Integer vni, List<String> peers, long macAgingSeconds,
-            int macLimit, int macCount, boolean offload, Map<String, Long> counters, List<Port> ports) {
+            int macLimit, int macCount, boolean offload, Map<String, Long> counters, List<Port> ports,
+            String subnet, String gateway, String subnet6, String gateway6, boolean gatewayPort, boolean masquerade,
+            boolean icc, Integer endpoints) {
+    }
+
+    /**
+     * An attached container: the endpoint as kept, with the network's MTU and the gateways its
+     * default routes go through (null when it has none).
+     */
+    public record Endpoint(String network, String id, String name, String port, String netns, String ifname, String mac,
+            String ipv4, String ipv6, String gateway, String gateway6, int mtu, String owner) {
     }
 
     /**

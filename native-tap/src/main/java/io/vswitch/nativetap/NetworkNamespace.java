@@ -24,6 +24,7 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class NetworkNamespace {
     private static final int CLONE_NEWNET = 0x4000_0000;
+    private static final long NS_GET_NSTYPE = 0xb703L;
 
     private NetworkNamespace() {
     }
@@ -97,6 +98,29 @@ public final class NetworkNamespace {
             if (Libc.setns(state, nsFd, CLONE_NEWNET) < 0) {
                 throw new NativeCallException("setns(CLONE_NEWNET)", "fd " + nsFd, Libc.errno(state));
             }
+        }
+    }
+
+    /**
+     * Opens the network namespace file at {@code path} ({@code /var/run/netns/NAME},
+     * {@code /proc/PID/ns/net}) and returns its fd; the caller closes it. Refuses a file that is
+     * not a network namespace.
+     */
+    public static int open(Path path) throws NativeCallException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = Libc.errnoState(arena);
+            int fd = Libc.open(state, arena.allocateFrom(path.toString()), Libc.O_CLOEXEC);
+            if (fd < 0) {
+                throw new NativeCallException("open", path.toString(), Libc.errno(state));
+            }
+            // NS_GET_NSTYPE (ioctl_ns(2)): CLONE_NEWNET for a network namespace, ENOTTY for any other file.
+            int type = Libc.ioctl(state, fd, NS_GET_NSTYPE, 0L);
+            if (type != CLONE_NEWNET) {
+                int errno = type < 0 ? Libc.errno(state) : Errno.EINVAL;
+                Libc.close(state, fd);
+                throw new NativeCallException("ioctl(NS_GET_NSTYPE)", path.toString(), errno, "not a network namespace");
+            }
+            return fd;
         }
     }
 

@@ -40,17 +40,30 @@ public final class Rtnetlink implements AutoCloseable {
     static final int RTM_NEWLINK = 16;
     static final int RTM_DELLINK = 17;
     static final int RTM_GETLINK = 18;
+    static final int RTM_NEWADDR = 20;
+    static final int RTM_NEWROUTE = 24;
     static final int RTM_NEWQDISC = 36;
     static final int NLM_F_REQUEST = 0x1;
     static final int NLM_F_ACK = 0x4;
     static final int NLM_F_DUMP = 0x300;
     static final int NLM_F_REPLACE = 0x100;
+    static final int NLM_F_EXCL = 0x200;
     static final int NLM_F_CREATE = 0x400;
+    static final int IFLA_ADDRESS = 1;
     static final int IFLA_IFNAME = 3;
     static final int IFLA_MTU = 4;
     static final int IFLA_OPERSTATE = 16;
     static final int IFLA_STATS64 = 23;
     static final int IFLA_GROUP = 27;
+    static final int IFLA_NET_NS_FD = 28;
+    static final int IFLA_IFALIAS = 20;
+    static final int IFA_ADDRESS = 1;
+    static final int IFA_LOCAL = 2;
+    static final int IFA_F_NODAD = 0x02;
+    static final int RTA_OIF = 4;
+    static final int RTA_GATEWAY = 5;
+    static final int AF_INET = 2;
+    static final int AF_INET6 = 10;
     static final int TCA_KIND = 1;
     public static final int IFF_UP = 0x1;
     private static final int HEADER = 16;
@@ -63,7 +76,8 @@ public final class Rtnetlink implements AutoCloseable {
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
 
     /** What the kernel says of one link. {@code operState} is IF_OPER_* (6 up, 2 down); drops from rtnl_link_stats64. */
-    public record Link(int index, String name, int flags, int operState, long rxDropped, long txDropped) {
+    public record Link(int index, String name, int flags, int operState, long rxDropped, long txDropped, String alias,
+            long mac) {
         /** Administratively up (IFF_UP), as {@code ip link set X up} sets it. */
         public boolean isUp() {
             return (flags & IFF_UP) != 0;
@@ -198,6 +212,86 @@ public final class Rtnetlink implements AutoCloseable {
         transact("RTM_NEWQDISC(root noqueue)", "ifindex " + index);
     }
 
+    /**
+     * Moves the link into the network namespace of {@code nsFd}, renaming it to {@code newName}
+     * there in the same request ({@code ip link set X netns NS name NEW}). The move clears UP and
+     * addresses; the link keeps its MAC, MTU, alias and group.
+     */
+    public void moveToNamespace(int index, int nsFd, String newName) throws NativeCallException {
+        start(RTM_NEWLINK, 0);
+        ifinfo(index, 0, 0);
+        attr(IFLA_NET_NS_FD, nsFd);
+        if (newName != null) {
+            attr(IFLA_IFNAME, newName);
+        }
+        transact("RTM_NEWLINK(netns" + (newName != null ? ", name " + newName : "") + ")", "ifindex " + index);
+    }
+
+    /** Sets the link's MAC address (48 bits, first octet most significant). */
+    public void setMac(int index, long mac) throws NativeCallException {
+        start(RTM_NEWLINK, 0);
+        ifinfo(index, 0, 0);
+        byte[] bytes = new byte[6];
+        for (int i = 0; i < 6; i++) {
+            bytes[i] = (byte) (mac >>> (40 - 8 * i));
+        }
+        attr(IFLA_ADDRESS, bytes, false);
+        transact("RTM_NEWLINK(address)", "ifindex " + index);
+    }
+
+    /** Sets the link's alias ({@code ip link set X alias TEXT}): what it is, for operators and for finding it again. */
+    public void setAlias(int index, String alias) throws NativeCallException {
+        start(RTM_NEWLINK, 0);
+        ifinfo(index, 0, 0);
+        attr(IFLA_IFALIAS, alias);
+        transact("RTM_NEWLINK(alias)", "ifindex " + index);
+    }
+
+    /** Deletes the link. */
+    public void deleteLink(int index) throws NativeCallException {
+        start(RTM_DELLINK, 0);
+        ifinfo(index, 0, 0);
+        transact("RTM_DELLINK", "ifindex " + index);
+    }
+
+    /**
+     * Adds {@code address/prefix} to the link (an IPv4 or IPv6 address as its 4 or 16 bytes). An
+     * IPv6 address skips duplicate address detection: it was allocated here, and DAD would keep it
+     * unusable for a second or two after the container starts.
+     */
+    public void addAddress(int index, byte[] address, int prefix) throws NativeCallException {
+        boolean v6 = address.length == 16;
+        start(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+        buffer.set(JAVA_BYTE, at, (byte) (v6 ? AF_INET6 : AF_INET));
+        buffer.set(JAVA_BYTE, at + 1, (byte) prefix);
+        buffer.set(JAVA_BYTE, at + 2, (byte) (v6 ? IFA_F_NODAD : 0));
+        buffer.set(JAVA_BYTE, at + 3, (byte) 0); // RT_SCOPE_UNIVERSE
+        buffer.set(JAVA_INT, at + 4, index);
+        at += 8;
+        attr(IFA_LOCAL, address, false);
+        attr(IFA_ADDRESS, address, false);
+        transact("RTM_NEWADDR", "ifindex " + index);
+    }
+
+    /** Adds a default route via {@code gateway} (4 or 16 bytes) out of the link, in the main table. */
+    public void addDefaultRoute(int index, byte[] gateway) throws NativeCallException {
+        boolean v6 = gateway.length == 16;
+        start(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+        buffer.set(JAVA_BYTE, at, (byte) (v6 ? AF_INET6 : AF_INET));
+        buffer.set(JAVA_BYTE, at + 1, (byte) 0);   // dst_len: default
+        buffer.set(JAVA_BYTE, at + 2, (byte) 0);   // src_len
+        buffer.set(JAVA_BYTE, at + 3, (byte) 0);   // tos
+        buffer.set(JAVA_BYTE, at + 4, (byte) 254); // RT_TABLE_MAIN
+        buffer.set(JAVA_BYTE, at + 5, (byte) 3);   // RTPROT_BOOT, as ip route add
+        buffer.set(JAVA_BYTE, at + 6, (byte) 0);   // RT_SCOPE_UNIVERSE
+        buffer.set(JAVA_BYTE, at + 7, (byte) 1);   // RTN_UNICAST
+        buffer.set(JAVA_INT, at + 8, 0);
+        at += 12;
+        attr(RTA_GATEWAY, gateway, false);
+        attr(RTA_OIF, index);
+        transact("RTM_NEWROUTE(default via gateway)", "ifindex " + index);
+    }
+
     // ---- messages ---------------------------------------------------------------------------
 
     private void start(int type, int flags) {
@@ -314,6 +408,8 @@ public final class Rtnetlink implements AutoCloseable {
         int index = buffer.get(JAVA_INT, info + 4);
         int flags = buffer.get(JAVA_INT, info + 8);
         String name = null;
+        String alias = null;
+        long mac = 0;
         int oper = 0;
         long rxDropped = 0;
         long txDropped = 0;
@@ -326,6 +422,14 @@ public final class Rtnetlink implements AutoCloseable {
             switch (type) {
                 case IFLA_IFNAME -> name = buffer.getString(a + 4, StandardCharsets.US_ASCII);
                 case IFLA_OPERSTATE -> oper = buffer.get(JAVA_BYTE, a + 4) & 0xFF;
+                case IFLA_IFALIAS -> alias = buffer.getString(a + 4, StandardCharsets.UTF_8);
+                case IFLA_ADDRESS -> {
+                    if (alen - 4 == 6) {
+                        for (int i = 0; i < 6; i++) {
+                            mac = (mac << 8) | (buffer.get(JAVA_BYTE, a + 4 + i) & 0xFF);
+                        }
+                    }
+                }
                 case IFLA_STATS64 -> {
                     // struct rtnl_link_stats64: rx_packets, tx_packets, rx_bytes, tx_bytes, rx_errors,
                     // tx_errors, rx_dropped, tx_dropped, ... (u64 each)
@@ -337,7 +441,7 @@ public final class Rtnetlink implements AutoCloseable {
             }
             a += (alen + 3) & ~3;
         }
-        return new Link(index, name, flags, oper, rxDropped, txDropped);
+        return new Link(index, name, flags, oper, rxDropped, txDropped, alias, mac);
     }
 
     private static final java.lang.foreign.ValueLayout.OfLong JAVA_LONG_UNALIGNED = JAVA_LONG.withByteAlignment(1);

@@ -159,6 +159,38 @@ public final class TapDevice implements AutoCloseable {
         }
     }
 
+    /**
+     * Opens {@code count} queues of the TAP now named {@code name} in the network namespace at
+     * {@code netns}, where a runtime or an earlier attach put (and maybe renamed) it. Nothing is
+     * created: a name that is no TAP there fails (EINVAL), and so does one that is absent, since
+     * TUNSETIFF would make a new one, which is then closed again.
+     */
+    public static java.util.List<TapDevice> openQueuesIn(java.nio.file.Path netns, String name, TapOptions options, int count)
+            throws NativeCallException {
+        try {
+            return NetworkNamespace.callIn(netns, () -> {
+                if (!NetDevice.exists(name)) {
+                    throw new NativeCallException("open", name + " in " + netns, Errno.ENODEV);
+                }
+                java.util.List<TapDevice> queues = new java.util.ArrayList<>();
+                try {
+                    for (int i = 0; i < count; i++) {
+                        TapDevice q = open(name, options);
+                        queues.add(new TapDevice(q.name, q.fd, options, false, netns.toString()));
+                    }
+                } catch (NativeCallException e) {
+                    queues.forEach(TapDevice::close);
+                    throw e;
+                }
+                return queues;
+            });
+        } catch (NativeCallException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new NativeCallException("setns", netns.toString(), Errno.ENOENT, e.getMessage());
+        }
+    }
+
     /** Where the device was found by {@link #reattach}: a namespace path, or null for our own. */
     public String namespace() {
         return namespace;

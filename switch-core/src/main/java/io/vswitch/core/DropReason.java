@@ -15,6 +15,7 @@ public enum DropReason {
     LINK_DOWN("link-down", "egress link is administratively down in its namespace"),
     TX_ERROR("tx-error", "write to the egress device failed"),
     INGRESS_DOWN("ingress-down", "ingress port is not up"),
+    ISOLATED("isolated", "between two isolated ports: containers of a network with icc off reach only its gateway"),
     GSO_INVALID("gso-invalid", "offload metadata that does not fit the frame (GSO type, protocol, headers)"),
     GSO_SIZE("gso-size", "segment size below what a Linux stack makes (TCP MSS 88) or above the MTU"),
     GSO_SEGMENTS("gso-segments", "more segments than a Linux stack makes (UDP: 128)"),

@@ -7,7 +7,8 @@ package io.vswitch.core;
  *
  * <p>A port is in the flood set of a frame from {@code ingress} unless it is the ingress itself
  * (a frame never goes back out where it came in), it is not up, or both are tunnels (split
- * horizon: the remote hosts replicate to their own ports). Pure; no allocation.
+ * horizon: the remote hosts replicate to their own ports), or both are isolated (a network with
+ * icc off: containers reach the gateway, not each other). Pure; no allocation.
  */
 public final class FloodSet {
     /** {@link #exclusion} results. */
@@ -15,6 +16,7 @@ public final class FloodSet {
     public static final int INGRESS = 1;
     public static final int DOWN = 2;
     public static final int SPLIT_HORIZON = 3;
+    public static final int ISOLATED = 4;
 
     private FloodSet() {
     }
@@ -30,6 +32,9 @@ public final class FloodSet {
         if (ingress.isTunnel() && candidate.isTunnel()) {
             return SPLIT_HORIZON;
         }
+        if (ingress.isIsolated() && candidate.isIsolated()) {
+            return ISOLATED;
+        }
         return INCLUDED;
     }
 
@@ -40,6 +45,7 @@ public final class FloodSet {
             case INGRESS -> "ingress";
             case DOWN -> "down";
             case SPLIT_HORIZON -> "split horizon";
+            case ISOLATED -> "isolated";
             default -> "excluded";
         };
     }

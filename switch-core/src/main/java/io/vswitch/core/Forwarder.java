@@ -140,6 +140,9 @@ public final class Forwarder {
         if (ingress.isTunnel() && egress.isTunnel()) {
             return drop(DropReason.SPLIT_HORIZON);
         }
+        if (ingress.isIsolated() && egress.isIsolated()) {
+            return drop(DropReason.ISOLATED);
+        }
         return egress.id();
     }
 }

@@ -21,6 +21,7 @@ public abstract class Port {
     /** The link as its own namespace sees it: 1 up, 0 down, -1 not known (no one watches it). */
     private volatile int link = -1;
     private volatile long deviceDrops;
+    private volatile boolean isolated;
     private volatile BridgeDomain domain;
     private volatile int id;
     private volatile int generation;
@@ -88,6 +89,19 @@ public abstract class Port {
      */
     public boolean isTunnel() {
         return false;
+    }
+
+    /**
+     * Whether this port is isolated: frames between two isolated ports of a network are dropped,
+     * to and from others (the gateway, tunnels) they pass. A network with inter-container
+     * communication off (Docker's {@code enable_icc=false}) isolates its containers' ports.
+     */
+    public final boolean isIsolated() {
+        return isolated;
+    }
+
+    public final void setIsolated(boolean isolated) {
+        this.isolated = isolated;
     }
 
     public boolean isUp() {

@@ -370,4 +370,22 @@ class PipelineTest {
             assertEquals(r.label().equals(reason) ? 1 : 0, in.drops(r), what + ": " + r.label());
         }
     }
+
+    @Test
+    void isolatedPortsReachTheGatewayButNotEachOther() {
+        p1.setIsolated(true);
+        p2.setIsolated(true); // p3 is the gateway: not isolated
+        send(p1, Frames.frame(MacAddress.BROADCAST, A));
+        assertEquals(0, drain(p2), "a broadcast from one container does not reach the other");
+        assertEquals(1, drain(p3), "it reaches the gateway");
+        send(p3, Frames.frame(A, C));
+        assertEquals(1, drain(p1), "the gateway reaches a container");
+        send(p2, Frames.frame(B, Frames.mac(0xD)));
+        drain(p3);
+        send(p1, Frames.frame(Frames.mac(0xD), A));
+        assertEquals(0, drain(p2), "a known unicast between containers is dropped too");
+        assertEquals(1, p1.drops(DropReason.ISOLATED));
+        p1.setIsolated(false);
+        p2.setIsolated(false);
+    }
 }

@@ -13,13 +13,18 @@ import java.util.List;
  */
 public final class TapPort extends FdPort {
     private final List<TapDevice> devices;
-    private final boolean persistent;
+
+    private volatile boolean persistentNow;
 
     TapPort(List<TapDevice> devices, boolean persistent, Dataplane dataplane) {
-        super(devices.get(0).name(), devices.stream().map(TapDevice::fd).toList(),
-                devices.get(0).options().vnetHeader(), dataplane);
+        this(devices.get(0).name(), devices, persistent, dataplane);
+    }
+
+    /** A port named {@code name} whatever its device is called now (a container may know it as eth0). */
+    TapPort(String name, List<TapDevice> devices, boolean persistent, Dataplane dataplane) {
+        super(name, devices.stream().map(TapDevice::fd).toList(), devices.get(0).options().vnetHeader(), dataplane);
         this.devices = List.copyOf(devices);
-        this.persistent = persistent;
+        this.persistentNow = persistent;
     }
 
     /** The first queue's device: name, options, where it was found. */
@@ -29,7 +34,11 @@ public final class TapPort extends FdPort {
 
     /** Whether the device outlives the daemon (TUNSETPERSIST). */
     public boolean persistent() {
-        return persistent;
+        return persistentNow;
+    }
+
+    void markPersistent() {
+        persistentNow = true;
     }
 
     @Override

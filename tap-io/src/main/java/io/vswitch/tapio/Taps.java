@@ -130,6 +130,124 @@ public final class Taps {
         }
     }
 
+    /** An address to give an interface: 4 or 16 bytes and a prefix length. */
+    public record Address(byte[] ip, int prefix) {
+    }
+
+    /**
+     * Where a TAP goes and what it is there: the container's namespace (a path such as
+     * /var/run/netns/X or /proc/PID/ns/net), its name there, its MAC (0: the one it has), its
+     * addresses, the gateways of its default routes (none: no route), and an alias naming it
+     * for operators and for finding it again after a restart.
+     */
+    public record Placement(java.nio.file.Path netns, String ifname, long mac, List<Address> addresses,
+            List<byte[]> gateways, String alias) {
+    }
+
+    /**
+     * Puts a port's TAP into a container the way a runtime would: MAC and alias set here, then
+     * moved into the namespace and renamed in one request; there it is brought up, given its
+     * addresses and default routes; last it is made persistent, so that it outlives a restart of
+     * the daemon with its container. Each step is a netlink request (rtnetlink through FFM, no
+     * {@code ip}). All or nothing: until the last step the TAP is not persistent, so when a step
+     * fails the caller detaches and closes the port and the device is gone, wherever it was.
+     * The move drops the TAP's qdisc, so it gets noqueue again there before it comes up.
+     */
+    public void place(TapPort port, Placement p) throws NativeCallException {
+        int ns = NetworkNamespace.open(p.netns());
+        try {
+            int index = NetDevice.index(port.device().name());
+            if (index == 0) {
+                throw new NativeCallException("if_nametoindex", port.device().name(), Errno.ENODEV);
+            }
+            synchronized (this) {
+                if (rtnetlink == null) {
+                    rtnetlink = Rtnetlink.open();
+                }
+                if (p.mac() != 0) {
+                    rtnetlink.setMac(index, p.mac());
+                }
+                rtnetlink.setAlias(index, p.alias());
+                // It will be persistent: out of the group of TAPs deleted when the daemon stops.
+                rtnetlink.setGroup(index, 0);
+                rtnetlink.moveToNamespace(index, ns, p.ifname());
+            }
+            try {
+                NetworkNamespace.callIn(p.netns(), () -> {
+                    try (Rtnetlink rt = Rtnetlink.open()) {
+                        int there = rt.link(p.ifname()).index();
+                        rt.setNoQueue(there); // the move dropped it: no qdisc memory in the container either
+                        rt.setUp(there, true);
+                        for (Address a : p.addresses()) {
+                            rt.addAddress(there, a.ip(), a.prefix());
+                        }
+                        for (byte[] gateway : p.gateways()) {
+                            rt.addDefaultRoute(there, gateway);
+                        }
+                    }
+                    return null;
+                });
+            } catch (NativeCallException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new NativeCallException("setns", p.netns().toString(), Errno.ENOENT, e.getMessage());
+            }
+            port.device().setPersistent(true);
+            port.markPersistent();
+        } finally {
+            NetworkNamespace.close(ns);
+        }
+    }
+
+    /** Gives a TAP in this namespace its addresses and brings it up (a network's gateway port). */
+    public synchronized void configureHere(TapPort port, List<Address> addresses) throws NativeCallException {
+        if (rtnetlink == null) {
+            rtnetlink = Rtnetlink.open();
+        }
+        int index = NetDevice.index(port.device().name());
+        if (index == 0) {
+            throw new NativeCallException("if_nametoindex", port.device().name(), Errno.ENODEV);
+        }
+        rtnetlink.setUp(index, true);
+        for (Address a : addresses) {
+            rtnetlink.addAddress(index, a.ip(), a.prefix());
+        }
+    }
+
+    /**
+     * Opens again, after a restart, the TAP of a port that was placed in a container: named
+     * {@code ifname} in {@code netns} now, and carrying {@code alias} (so a container's other
+     * interface of that name is never taken for it). The port keeps its own name.
+     */
+    public TapPort reopen(String port, java.nio.file.Path netns, String ifname, String alias, boolean offload)
+            throws NativeCallException {
+        TapOptions options = options(offload);
+        List<TapDevice> queues = TapDevice.openQueuesIn(netns, ifname, options, queuesPerPort(options));
+        try {
+            String found = NetworkNamespace.callIn(netns, () -> {
+                try (Rtnetlink rt = Rtnetlink.open()) {
+                    return rt.link(ifname).alias();
+                }
+            });
+            if (!alias.equals(found)) {
+                throw new NativeCallException("reopen", ifname + " in " + netns, Errno.ENODEV,
+                        "it is not the endpoint's interface (alias \"" + found + "\", expected \"" + alias + "\")");
+            }
+            if (offload) {
+                for (TapDevice q : queues) {
+                    q.enableOffloads();
+                }
+            }
+        } catch (NativeCallException e) {
+            queues.forEach(TapDevice::close);
+            throw e;
+        } catch (Exception e) {
+            queues.forEach(TapDevice::close);
+            throw new NativeCallException("setns", netns.toString(), Errno.ENOENT, e.getMessage());
+        }
+        return new TapPort(port, queues, true, dataplane);
+    }
+
     /**
      * Deletes the TAPs of {@code ports} that this process created without persistence, in one
      * batch per network namespace they are in now, the namespaces in parallel; their fds then

@@ -198,7 +198,8 @@ public final class ConfigReader {
     private NetworkSpec network(Node item, String key) throws ConfigException {
         lines.put(key, line(item));
         Map<String, Node> fields = mapping(item, key,
-                Set.of("name", "mtu", "mac-aging", "mac-limit", "ports", "vni", "peers", "persist", "offload"));
+                Set.of("name", "mtu", "mac-aging", "mac-limit", "ports", "vni", "peers", "persist", "offload", "subnet",
+                        "gateway", "subnet6", "gateway6", "gateway-port", "masquerade", "icc"));
         fields.forEach((k, v) -> lines.put(key + "." + k, line(v)));
         String name = fields.containsKey("name") ? string(fields.get("name"), key + ".name") : null;
         Integer mtu = fields.containsKey("mtu") ? number(fields.get("mtu"), key + ".mtu", NetworkRules.MTU) : null;
@@ -225,7 +226,15 @@ public final class ConfigReader {
         }
         Boolean persist = fields.containsKey("persist") ? bool(fields.get("persist"), key + ".persist") : null;
         Boolean offload = fields.containsKey("offload") ? bool(fields.get("offload"), key + ".offload") : null;
-        return new NetworkSpec(name, mtu, aging, limit, vni, peers, persist, offload, ports, List.of());
+        String subnet = fields.containsKey("subnet") ? string(fields.get("subnet"), key + ".subnet").trim() : null;
+        String gateway = fields.containsKey("gateway") ? string(fields.get("gateway"), key + ".gateway").trim() : null;
+        String subnet6 = fields.containsKey("subnet6") ? string(fields.get("subnet6"), key + ".subnet6").trim() : null;
+        String gateway6 = fields.containsKey("gateway6") ? string(fields.get("gateway6"), key + ".gateway6").trim() : null;
+        Boolean gatewayPort = fields.containsKey("gateway-port") ? bool(fields.get("gateway-port"), key + ".gateway-port") : null;
+        Boolean masquerade = fields.containsKey("masquerade") ? bool(fields.get("masquerade"), key + ".masquerade") : null;
+        Boolean icc = fields.containsKey("icc") ? bool(fields.get("icc"), key + ".icc") : null;
+        return new NetworkSpec(name, mtu, aging, limit, vni, peers, persist, offload, ports, List.of(), subnet, gateway,
+                subnet6, gateway6, gatewayPort, masquerade, icc, List.of());
     }
 
     /** A port: a device name, or a mapping {@code {name: X, persist: B, offload: B}}. */

@@ -10,6 +10,7 @@ import io.vswitch.core.MacTable;
 import io.vswitch.core.Port;
 import io.vswitch.core.VirtioNetHeader;
 import io.vswitch.dataplane.Dataplane;
+import io.vswitch.hostnet.Masquerade;
 import io.vswitch.nativetap.NativeCallException;
 import io.vswitch.vxlan.TunnelPort;
 import io.vswitch.vxlan.VxlanEndpoint;
@@ -68,7 +69,7 @@ public final class Daemon implements AutoCloseable {
             return checked.vni();
         }
 
-        /** The network as a restart must rebuild it. */
+        /** The network as a restart must rebuild it (its endpoints are the attachments'). */
         NetworkSpec spec() {
             List<StaticEntry> entries = new ArrayList<>();
             statics.forEach((mac, port) -> entries.add(new StaticEntry(MacAddress.toString(mac), port)));
@@ -78,8 +79,8 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
-    /** What the API shows of a network. */
-    public record NetworkState(BridgeDomain domain, Integer vni, List<String> peers) {
+    /** What the API shows of a network: its domain, peers, and the settings the rules made of it. */
+    public record NetworkState(BridgeDomain domain, Integer vni, List<String> peers, NetworkRules.Network checked) {
     }
 
     /** A device or kernel refused what the configuration asks for. */
@@ -103,6 +104,7 @@ public final class Daemon implements AutoCloseable {
     private final BitSet domainIds = new BitSet();
     private final long startedMillis = System.currentTimeMillis();
     private PortFactory ports;
+    private Attachments attachments;
     private VxlanEndpoint vxlan;
 
     private Daemon(DaemonConfig config, StateFile state) {
@@ -140,6 +142,7 @@ public final class Daemon implements AutoCloseable {
         Daemon daemon = new Daemon(config, state);
         try {
             daemon.ports = factory.apply(daemon.dataplane);
+            daemon.attachments = new Attachments(daemon.dataplane, daemon.ports, new Masquerade());
             if (config.vxlan() != null) {
                 daemon.vxlan = openVxlan(config, daemon.dataplane);
             }
@@ -206,7 +209,7 @@ public final class Daemon implements AutoCloseable {
 
     private static NetworkState state(Network n) {
         return new NetworkState(n.domain, n.vni(), n.vni() == null ? null
-                : n.peers.stream().map(InetAddress::getHostAddress).toList());
+                : n.peers.stream().map(InetAddress::getHostAddress).toList(), n.checked);
     }
 
     /** Brings the ports' link states and device drops up to date (at most a second), for an operator's view. */
@@ -225,7 +228,7 @@ public final class Daemon implements AutoCloseable {
 
     /** Every network as a restart must rebuild it. */
     public synchronized List<NetworkSpec> specs() {
-        return networks.values().stream().map(Network::spec).toList();
+        return networks.values().stream().map(n -> n.spec().withEndpoints(attachments.specs(n.name()))).toList();
     }
 
     // ---- changes ----------------------------------------------------------------------------
@@ -264,6 +267,7 @@ public final class Daemon implements AutoCloseable {
             for (NetworkRules.Static s : checked.statics()) {
                 putStatic(network, s.mac(), s.port());
             }
+            attachments.open(checked, domain);
         } catch (PortFactory.OpenException | RuntimeException e) {
             drop(network, true);
             throw e;
@@ -286,14 +290,18 @@ public final class Daemon implements AutoCloseable {
     public synchronized List<String> removeNetwork(String name) {
         Network network = require(name);
         saveAhead(specs().stream().filter(s -> !s.name().equals(name)).toList());
-        List<String> devices = network.ports.values().stream()
-                .map(p -> p.persistent() ? p.name() + " (persistent)" : p.name()).toList();
+        List<String> devices = new ArrayList<>(network.ports.values().stream()
+                .map(p -> p.persistent() ? p.name() + " (persistent)" : p.name()).toList());
+        for (Attachments.Endpoint e : attachments.endpoints(name)) {
+            devices.add(e.spec().ifname() + " of endpoint " + e.spec().id() + " (in " + e.spec().netns() + ")");
+        }
         drop(network, true);
         LOG.info("network {} removed{}", name, devices.isEmpty() ? "" : " with its ports " + String.join(", ", devices));
         return devices;
     }
 
     private void drop(Network network, boolean discard) {
+        attachments.close(network.name(), discard);
         for (String name : new ArrayList<>(network.ports.keySet())) {
             Port p = network.domain.port(name);
             if (p != null) {
@@ -484,6 +492,49 @@ public final class Daemon implements AutoCloseable {
             throw SpecException.notFound("network", "no network named \"" + name + "\"");
         }
         return n;
+    }
+
+    // ---- endpoints --------------------------------------------------------------------------
+
+    /** Attaches a container to a network (see {@link Attachments}); saved before it is confirmed. */
+    public synchronized Attachments.Endpoint attach(String net, io.vswitch.control.Requests.Attach request)
+            throws PortFactory.OpenException {
+        require(net);
+        Attachments.Endpoint e = attachments.attach(net, request);
+        save(() -> attachments.detach(e));
+        return e;
+    }
+
+    /** Detaches a container; the state without it is saved first. */
+    public synchronized Attachments.Endpoint detach(String net, io.vswitch.control.Requests.Detach request) {
+        require(net);
+        Attachments.Endpoint e = attachments.find(net, request);
+        saveAhead(specs().stream().map(s -> !s.name().equals(net) ? s : s.withEndpoints(s.endpoints().stream()
+                .filter(x -> !x.id().equals(e.spec().id())).toList())).toList());
+        attachments.detach(e);
+        return e;
+    }
+
+    public synchronized List<Attachments.Endpoint> endpoints(String net) {
+        require(net);
+        return attachments.endpoints(net);
+    }
+
+    public synchronized List<Attachments.Endpoint> endpoints() {
+        List<Attachments.Endpoint> all = new ArrayList<>();
+        for (Network n : networks.values()) {
+            all.addAll(attachments.endpoints(n.name()));
+        }
+        return all;
+    }
+
+    /** The gateways of a network's subnets, or null. */
+    public synchronized InetAddress gateway4(String net) {
+        return attachments.gateway4(net);
+    }
+
+    public synchronized InetAddress gateway6(String net) {
+        return attachments.gateway6(net);
     }
 
     // ---- state ------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ import io.vswitch.control.StaticEntry;
 import io.vswitch.core.EthernetFrame;
 import io.vswitch.core.MacAddress;
 import io.vswitch.core.NetworkSettings;
+import io.vswitch.ipam.AddressPool;
+import io.vswitch.ipam.Cidr;
 import io.vswitch.vxlan.VxlanHeader;
 
 import java.net.Inet4Address;
@@ -59,9 +61,15 @@ public final class NetworkRules {
         }
     }
 
-    /** A network as it will be built: the spec with every default filled in, parsed. */
+    /**
+     * A network as it will be built: the spec with every default filled in, parsed. {@code subnet4}
+     * and {@code subnet6} with their gateways are the address plan (null without IPAM);
+     * {@code gatewayPort} the name of the port that holds the gateway addresses in the daemon's
+     * namespace (null when there is none).
+     */
     public record Network(NetworkSpec spec, NetworkSettings settings, Integer vni, List<Inet4Address> peers,
-            List<PortSpec> ports, List<Static> statics) {
+            List<PortSpec> ports, List<Static> statics, Cidr subnet4, InetAddress gateway4, Cidr subnet6,
+            InetAddress gateway6, String gatewayPort, boolean masquerade, boolean icc) {
         public String name() {
             return spec.name();
         }
@@ -134,10 +142,62 @@ public final class NetworkRules {
             }
             statics.add(new Static(mac, port));
         }
+        AddressPool pool4 = pool(spec.subnet(), spec.gateway(), true);
+        AddressPool pool6 = pool(spec.subnet6(), spec.gateway6(), false);
+        boolean gatewayPort = Boolean.TRUE.equals(spec.gatewayPort());
+        boolean masquerade = Boolean.TRUE.equals(spec.masquerade());
+        boolean icc = spec.icc() == null || spec.icc();
+        if (gatewayPort && pool4 == null && pool6 == null) {
+            throw new SpecException("gateway-port", "a gateway port needs a subnet (and its gateway) to hold");
+        }
+        if (masquerade && !gatewayPort) {
+            throw new SpecException("masquerade", "masquerade needs gateway-port: true, so that the daemon's namespace "
+                    + "is the containers' gateway and routes for them");
+        }
+        String gatewayName = gatewayPort ? gatewayPortName(name) : null;
+        if (gatewayName != null && portNames.contains(gatewayName)) {
+            throw new SpecException("gateway-port", "the gateway port's name " + gatewayName + " is already a port of "
+                    + name);
+        }
         NetworkSpec normal = new NetworkSpec(name, mtu, aging, limit, vni,
-                peers.stream().map(InetAddress::getHostAddress).toList(), persist, offload, ports, spec.statics());
+                peers.stream().map(InetAddress::getHostAddress).toList(), persist, offload, ports, spec.statics(),
+                pool4 == null ? null : pool4.subnet().toString(), pool4 == null ? null : pool4.gateway().getHostAddress(),
+                pool6 == null ? null : pool6.subnet().toString(), pool6 == null ? null : pool6.gateway().getHostAddress(),
+                gatewayPort ? true : null, masquerade ? true : null, icc ? null : false, spec.endpoints());
         NetworkSettings settings = new NetworkSettings(name, mtu, Duration.ofSeconds(aging), limit, offload);
-        return new Network(normal, settings, vni, List.copyOf(peers), List.copyOf(ports), List.copyOf(statics));
+        return new Network(normal, settings, vni, List.copyOf(peers), List.copyOf(ports), List.copyOf(statics),
+                pool4 == null ? null : pool4.subnet(), pool4 == null ? null : pool4.gateway(),
+                pool6 == null ? null : pool6.subnet(), pool6 == null ? null : pool6.gateway(), gatewayName, masquerade, icc);
+    }
+
+    /**
+     * The address plan of one family: a subnet and its gateway (default: its first address),
+     * checked by the pool that will hand out its addresses; null when the network has none.
+     */
+    private static AddressPool pool(String subnet, String gateway, boolean ipv4) {
+        String field = ipv4 ? "subnet" : "subnet6";
+        if (subnet == null) {
+            if (gateway != null) {
+                throw new SpecException(ipv4 ? "gateway" : "gateway6", "a gateway needs its " + field);
+            }
+            return null;
+        }
+        try {
+            AddressPool pool = AddressPool.of(subnet, gateway);
+            if (pool.subnet().isIpv4() != ipv4) {
+                throw new SpecException(field, "expected an " + (ipv4 ? "IPv4" : "IPv6") + " subnet, got " + subnet);
+            }
+            return pool;
+        } catch (IllegalArgumentException e) {
+            throw new SpecException(e.getMessage().startsWith("gateway") ? (ipv4 ? "gateway" : "gateway6") : field,
+                    e.getMessage());
+        }
+    }
+
+    /** The gateway port's device name: "vs-" and the network's name (shortened with a hash past 12 characters). */
+    public static String gatewayPortName(String network) {
+        return network.length() <= 12 ? "vs-" + network
+                : "vs-" + network.substring(0, 8) + String.format("%04x", network.hashCode() & 0xFFFF);
     }
 
     /**

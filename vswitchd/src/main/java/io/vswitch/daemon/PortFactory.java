@@ -1,6 +1,8 @@
 package io.vswitch.daemon;
 
+import io.vswitch.control.EndpointSpec;
 import io.vswitch.control.PortSpec;
+import io.vswitch.tapio.Taps;
 import io.vswitch.core.Port;
 import io.vswitch.dataplane.LaneHandle;
 
@@ -25,6 +27,19 @@ public interface PortFactory {
 
     /** Opens the port {@code spec} of {@code network} (persistence and offloads already resolved). */
     Opened open(NetworkRules.Network network, PortSpec spec) throws OpenException;
+
+    /**
+     * Puts a freshly opened, attached port into a container ({@link Taps#place}): moved into its
+     * namespace, renamed, addressed, up, with default routes; persistent from then on. All or
+     * nothing: on failure the caller discards and detaches the port.
+     */
+    void place(Port port, Taps.Placement placement) throws OpenException;
+
+    /** Opens again, after a restart, an endpoint's port where its container has it. */
+    Opened reopen(NetworkRules.Network network, EndpointSpec endpoint) throws OpenException;
+
+    /** Gives a port in the daemon's own namespace addresses and brings it up: a network's gateway port. */
+    void configureHere(Port port, List<Taps.Address> addresses) throws OpenException;
 
     /**
      * The port is about to be removed for good (port or network deleted): let its device go with

@@ -1,5 +1,6 @@
 package io.vswitch.daemon;
 
+import io.vswitch.control.EndpointSpec;
 import io.vswitch.control.PortSpec;
 import io.vswitch.core.Port;
 import io.vswitch.dataplane.Dataplane;
@@ -32,6 +33,37 @@ final class TapPortFactory implements PortFactory {
             return new Opened(port, port.handles(), Taps.origin(port));
         } catch (NativeCallException e) {
             throw new OpenException("cannot open port " + spec.name() + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void place(Port port, Taps.Placement placement) throws OpenException {
+        try {
+            taps.place((TapPort) port, placement);
+        } catch (NativeCallException e) {
+            throw new OpenException("cannot put " + port.name() + " into " + placement.netns() + " as "
+                    + placement.ifname() + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public Opened reopen(NetworkRules.Network network, EndpointSpec e) throws OpenException {
+        try {
+            TapPort port = taps.reopen(e.port(), java.nio.file.Path.of(e.netns()), e.ifname(), Attachments.alias(network.name(), e.id()),
+                    network.settings().offload());
+            return new Opened(port, port.handles(), "re-attached as " + e.ifname() + " in " + e.netns());
+        } catch (NativeCallException ex) {
+            throw new OpenException("cannot find endpoint " + e.id() + " (" + e.ifname() + " in " + e.netns() + ") again: "
+                    + ex.getMessage(), ex);
+        }
+    }
+
+    @Override
+    public void configureHere(Port port, List<Taps.Address> addresses) throws OpenException {
+        try {
+            taps.configureHere((TapPort) port, addresses);
+        } catch (NativeCallException e) {
+            throw new OpenException("cannot give " + port.name() + " its addresses: " + e.getMessage(), e);
         }
     }
 

@@ -17,7 +17,10 @@ import io.vswitch.core.NetworkCounter;
 import io.vswitch.core.Port;
 import io.vswitch.core.PortCounter;
 import io.vswitch.core.Trace;
+import io.vswitch.control.EndpointSpec;
+import io.vswitch.daemon.Attachments;
 import io.vswitch.daemon.Daemon;
+import io.vswitch.daemon.NetworkRules;
 import io.vswitch.dataplane.Dataplane;
 import io.vswitch.daemon.PortFactory;
 import io.vswitch.daemon.SpecException;
@@ -114,7 +117,13 @@ public final class ControlApi {
                 if (n == 3 && resource.equals("stats")) {
                     return ok(stats());
                 }
+                if (n == 3 && resource.equals("endpoints")) {
+                    return ok(daemon.endpoints().stream().map(this::endpoint).toList());
+                }
                 if (resource.equals("networks")) {
+                    if (n == 5 && parts[4].equals("endpoints")) {
+                        return ok(daemon.endpoints(parts[3]).stream().map(this::endpoint).toList());
+                    }
                     if (n == 3) {
                         return ok(daemon.networks().stream().map(s -> network(s, false)).toList());
                     }
@@ -142,6 +151,12 @@ public final class ControlApi {
                 if (resource.equals("networks") && n == 6 && parts[4].equals("fdb") && parts[5].equals("flush")) {
                     Requests.Flush flush = body == null || body.isBlank() ? new Requests.Flush(null) : read(body, Requests.Flush.class);
                     return ok(new Views.Flushed(daemon.flush(parts[3], flush.port())));
+                }
+                if (resource.equals("networks") && n == 5 && parts[4].equals("endpoints")) {
+                    return created(endpoint(daemon.attach(parts[3], read(body, Requests.Attach.class))));
+                }
+                if (resource.equals("networks") && n == 6 && parts[4].equals("endpoints") && parts[5].equals("detach")) {
+                    return ok(endpoint(daemon.detach(parts[3], read(body, Requests.Detach.class))));
                 }
                 if (resource.equals("networks") && n == 5 && parts[4].equals("trace")) {
                     return ok(trace(parts[3], read(body, Requests.Trace.class)));
@@ -230,8 +245,21 @@ public final class ControlApi {
                 ports.add(port(p, d));
             }
         }
+        NetworkRules.Network c = s.checked();
         return new Views.Network(d.name(), d.id(), d.mtu(), s.vni(), s.peers(), d.settings().macAging().toSeconds(),
-                d.settings().macLimit(), d.table().size(), d.settings().offload(), counters, ports);
+                d.settings().macLimit(), d.table().size(), d.settings().offload(), counters, ports,
+                c.subnet4() == null ? null : c.subnet4().toString(), c.gateway4() == null ? null : c.gateway4().getHostAddress(),
+                c.subnet6() == null ? null : c.subnet6().toString(), c.gateway6() == null ? null : c.gateway6().getHostAddress(),
+                c.gatewayPort() != null, c.masquerade(), c.icc(), daemon.endpoints(d.name()).size());
+    }
+
+    private Views.Endpoint endpoint(Attachments.Endpoint e) {
+        EndpointSpec s = e.spec();
+        java.net.InetAddress g4 = s.ipv4() == null ? null : daemon.gateway4(e.network());
+        java.net.InetAddress g6 = s.ipv6() == null ? null : daemon.gateway6(e.network());
+        int mtu = daemon.network(e.network()).domain().mtu();
+        return new Views.Endpoint(e.network(), s.id(), s.name(), s.port(), s.netns(), s.ifname(), s.mac(), s.ipv4(), s.ipv6(),
+                g4 == null ? null : g4.getHostAddress(), g6 == null ? null : g6.getHostAddress(), mtu, s.owner());
     }
 
     private Views.Port port(Port p, BridgeDomain d) {

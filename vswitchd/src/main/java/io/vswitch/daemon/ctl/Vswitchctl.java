@@ -30,7 +30,8 @@ import java.util.concurrent.Callable;
 @Command(name = "vswitchctl", mixinStandardHelpOptions = true, version = "vswitchctl 0.1.0",
         description = "Inspect and change a running vswitchd.",
         subcommands = {Vswitchctl.Show.class, Vswitchctl.Stats.class, Vswitchctl.Network.class,
-                Vswitchctl.PortCmd.class, Vswitchctl.Fdb.class, Vswitchctl.TraceCmd.class, CommandLine.HelpCommand.class})
+                Vswitchctl.PortCmd.class, Vswitchctl.Fdb.class, Vswitchctl.TraceCmd.class, Vswitchctl.AttachCmd.class,
+                Vswitchctl.DetachCmd.class, Vswitchctl.EndpointsCmd.class, CommandLine.HelpCommand.class})
 public final class Vswitchctl {
     static final ObjectWriter JSON = Json.LENIENT.writerWithDefaultPrettyPrinter();
 
@@ -177,11 +178,26 @@ public final class Vswitchctl {
             boolean persist;
             @Option(names = "--no-offload", description = "No checksum or segmentation offloads in this network.")
             boolean noOffload;
+            @Option(names = "--subnet", paramLabel = "CIDR", description = "IPv4 subnet whose addresses attached containers get.")
+            String subnet;
+            @Option(names = "--gateway", paramLabel = "IP", description = "Its gateway; default: the subnet's first address.")
+            String gateway;
+            @Option(names = "--subnet6", paramLabel = "CIDR", description = "IPv6 subnet.")
+            String subnet6;
+            @Option(names = "--gateway6", paramLabel = "IP")
+            String gateway6;
+            @Option(names = "--gateway-port", description = "The daemon's namespace holds the gateway addresses (as docker0).")
+            boolean gatewayPort;
+            @Option(names = "--masquerade", description = "Masquerade the subnet's traffic leaving the daemon's namespace.")
+            boolean masquerade;
+            @Option(names = "--no-icc", description = "Containers reach only the gateway, not each other.")
+            boolean noIcc;
 
             @Override
             public Integer call() throws Exception {
                 NetworkSpec spec = new NetworkSpec(name, mtu, macAging, macLimit, vni, peers, persist ? true : null,
-                        noOffload ? false : null, null, null);
+                        noOffload ? false : null, null, null, subnet, gateway, subnet6, gateway6, gatewayPort ? true : null,
+                        masquerade ? true : null, noIcc ? false : null, null);
                 Views.Network r = root().call(c -> c.addNetwork(spec));
                 out().println("network " + name + " added (mtu " + r.mtu() + ")");
                 return 0;
@@ -390,6 +406,90 @@ public final class Vswitchctl {
                 }
                 return 0;
             }
+        }
+    }
+
+    @Command(name = "attach", description = "Attach a container to NET: a TAP moved into its namespace, renamed, "
+            + "addressed, up, with a default route via the network's gateway. Prints the endpoint as JSON.")
+    static final class AttachCmd extends Base {
+        @Parameters(index = "0", paramLabel = "NET")
+        String network;
+        @Option(names = "--netns", paramLabel = "PATH", description = "The container's network namespace (/var/run/netns/NAME).")
+        String netns;
+        @Option(names = "--pid", paramLabel = "PID", description = "A process of the container.")
+        Integer pid;
+        @Option(names = "--name", paramLabel = "NAME", description = "The name it is known by; also what detach --name takes.")
+        String name;
+        @Option(names = "--id", paramLabel = "ID", description = "Its key for detach; default: the name, else the namespace.")
+        String id;
+        @Option(names = "--ifname", paramLabel = "IF", description = "Its interface's name in the container; default eth0.")
+        String ifname;
+        @Option(names = "--ip", paramLabel = "CIDR", description = "Its IPv4 address; default: the next free one of the subnet.")
+        String ip;
+        @Option(names = "--ip6", paramLabel = "CIDR", description = "Its IPv6 address; default: the next free one of subnet6.")
+        String ip6;
+        @Option(names = "--mac", paramLabel = "MAC", description = "Its MAC; default: a random local one.")
+        String mac;
+        @Option(names = "--no-route", description = "No default route via the gateway.")
+        boolean noRoute;
+
+        @Override
+        public Integer call() throws Exception {
+            if ((netns == null) == (pid == null)) {
+                throw new Failure("say where the container is: --netns PATH or --pid PID");
+            }
+            Views.Endpoint e = root().call(c -> c.attach(network, new Requests.Attach(netns, pid, id, name, ifname, ip, ip6,
+                    mac, null, null, noRoute ? true : null, "cli")));
+            printJson(out(), e);
+            return 0;
+        }
+    }
+
+    @Command(name = "detach", description = "Detach a container from NET: its interface goes, its address is free again.")
+    static final class DetachCmd extends Base {
+        @Parameters(index = "0", paramLabel = "NET")
+        String network;
+        @Option(names = "--netns", paramLabel = "PATH")
+        String netns;
+        @Option(names = "--pid", paramLabel = "PID")
+        Integer pid;
+        @Option(names = "--name", paramLabel = "NAME")
+        String name;
+        @Option(names = "--id", paramLabel = "ID")
+        String id;
+
+        @Override
+        public Integer call() throws Exception {
+            if (netns == null && pid == null && name == null && id == null) {
+                throw new Failure("say which endpoint: --netns PATH, --pid PID, --name NAME or --id ID");
+            }
+            Views.Endpoint e = root().call(c -> c.detach(network, new Requests.Detach(id, name, netns, pid)));
+            out().println("endpoint " + e.id() + " detached from network " + network + " (" + e.ifname() + " in " + e.netns()
+                    + (e.ipv4() != null ? ", " + e.ipv4() + " free again" : "") + ")");
+            return 0;
+        }
+    }
+
+    @Command(name = "endpoints", description = "The containers attached to NET (or to every network).")
+    static final class EndpointsCmd extends Base {
+        @Parameters(index = "0", paramLabel = "NET", arity = "0..1")
+        String network;
+        @Option(names = "--json", description = "Print JSON.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            List<Views.Endpoint> list = root().call(c -> network == null ? c.endpoints() : c.endpoints(network));
+            if (json) {
+                printJson(out(), list);
+                return 0;
+            }
+            out().printf("%-10s %-24s %-12s %-8s %-18s %-20s %s%n", "network", "id", "port", "ifname", "ipv4", "mac", "netns");
+            for (Views.Endpoint e : list) {
+                out().printf("%-10s %-24s %-12s %-8s %-18s %-20s %s%n", e.network(), e.id(), e.port(), e.ifname(),
+                        e.ipv4() == null ? "-" : e.ipv4(), e.mac(), e.netns());
+            }
+            return 0;
         }
     }
 }

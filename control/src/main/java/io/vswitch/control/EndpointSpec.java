@@ -1,0 +1,20 @@
+package io.vswitch.control;
+
+/**
+ * A container attached to a network: what the daemon made for it and what the state file keeps,
+ * so that a restart finds it again and never hands its address to another.
+ *
+ * @param id     unique on this daemon: the key detach and CNI use (a CNI attachment is
+ *               {@code containerID/ifname}, a Docker endpoint its EndpointID, the CLI's its name)
+ * @param name   the name others know the container by (for DNS), or null
+ * @param port   the switch port (the TAP's name in the daemon's namespace)
+ * @param netns  the container's network namespace, as a path
+ * @param ifname the interface's name inside it (eth0)
+ * @param mac    its MAC address
+ * @param ipv4   its IPv4 address with prefix (198.18.61.2/24), or null
+ * @param ipv6   its IPv6 address with prefix, or null
+ * @param owner  who attached it: cli, cni or docker
+ */
+public record EndpointSpec(String id, String name, String port, String netns, String ifname, String mac,
+        String ipv4, String ipv6, String owner) {
+}
