@@ -1,10 +1,16 @@
 # Sourced by scripts/setup and scripts/test: installs the Debian packages the demo and the
-# system tests use, when a command is missing. Needs root (apt-get).
+# system tests use, when a command (or file) is missing. Needs root (apt-get).
 vswitch_install_packages() {
-  local -A wanted=([ip]=iproute2 [iperf3]=iperf3 [ping]=iputils-ping [tcpdump]=tcpdump [python3]=python3 [mvn]=maven [ethtool]=ethtool)
+  local -A wanted=([ip]=iproute2 [iperf3]=iperf3 [ping]=iputils-ping [tcpdump]=tcpdump [python3]=python3
+    [mvn]=maven [ethtool]=ethtool [curl]=curl [nft]=nftables [iptables]=iptables [podman]=podman [runc]=runc
+    [conmon]=conmon [busybox]=busybox-static [/usr/lib/cni/host-local]=containernetworking-plugins)
   local missing=() cmd
   for cmd in "${!wanted[@]}"; do
-    command -v "$cmd" >/dev/null 2>&1 || missing+=("${wanted[$cmd]}")
+    if [ "${cmd:0:1}" = / ]; then
+      [ -e "$cmd" ] || missing+=("${wanted[$cmd]}")
+    else
+      command -v "$cmd" >/dev/null 2>&1 || missing+=("${wanted[$cmd]}")
+    fi
   done
   if [ ${#missing[@]} -eq 0 ]; then
     return 0

@@ -13,8 +13,11 @@ package io.vswitch.control;
  * @param mac    its MAC address
  * @param ipv4   its IPv4 address with prefix (198.18.61.2/24), or null
  * @param ipv6   its IPv6 address with prefix, or null
+ * @param gateway  the IPv4 gateway its default route goes through, or null
+ * @param gateway6 the IPv6 one
+ * @param mtu    its interface's MTU when lower than the network's, else null
  * @param owner  who attached it: cli, cni or docker
  */
 public record EndpointSpec(String id, String name, String port, String netns, String ifname, String mac,
-        String ipv4, String ipv6, String owner) {
+        String ipv4, String ipv6, String gateway, String gateway6, Integer mtu, String owner) {
 }

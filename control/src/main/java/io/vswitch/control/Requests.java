@@ -19,10 +19,10 @@ public final class Requests {
      * pid's; {@code id} defaults to {@code name}, else to the namespace; {@code ifname} to eth0;
      * {@code ip}/{@code ip6} (ADDRESS/PREFIX, or ADDRESS for the subnet's prefix) to the next free
      * address of the network's subnet; {@code mac} to a random local one; the gateways to the
-     * network's ({@code noRoute}: no default route).
+     * network's ({@code noRoute}: no default route); {@code mtu} to the network's (it may be lower).
      */
     public record Attach(String netns, Integer pid, String id, String name, String ifname, String ip, String ip6,
-            String mac, String gateway, String gateway6, Boolean noRoute, String owner) {
+            String mac, String gateway, String gateway6, Boolean noRoute, Integer mtu, String owner) {
     }
 
     /** {@code POST /v1/networks/NET/endpoints/detach}: by id, by name, by namespace path or by pid. */

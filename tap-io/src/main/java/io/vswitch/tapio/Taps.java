@@ -136,11 +136,12 @@ public final class Taps {
 
     /**
      * Where a TAP goes and what it is there: the container's namespace (a path such as
-     * /var/run/netns/X or /proc/PID/ns/net), its name there, its MAC (0: the one it has), its
+     * /var/run/netns/X or /proc/PID/ns/net), its name there, its MAC (0: the one it has), its MTU
+     * (0: the one it has), its
      * addresses, the gateways of its default routes (none: no route), and an alias naming it
      * for operators and for finding it again after a restart.
      */
-    public record Placement(java.nio.file.Path netns, String ifname, long mac, List<Address> addresses,
+    public record Placement(java.nio.file.Path netns, String ifname, long mac, int mtu, List<Address> addresses,
             List<byte[]> gateways, String alias) {
     }
 
@@ -166,6 +167,9 @@ public final class Taps {
                 }
                 if (p.mac() != 0) {
                     rtnetlink.setMac(index, p.mac());
+                }
+                if (p.mtu() > 0) {
+                    rtnetlink.setMtu(index, p.mtu());
                 }
                 rtnetlink.setAlias(index, p.alias());
                 // It will be persistent: out of the group of TAPs deleted when the daemon stops.

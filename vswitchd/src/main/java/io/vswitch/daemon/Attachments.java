@@ -240,6 +240,12 @@ public final class Attachments {
             release(book, ipv4, null);
             throw e;
         }
+        int mtu = book.checked.settings().mtu();
+        if (r.mtu() != null && (r.mtu() < NetworkRules.MTU.min() || r.mtu() > mtu)) {
+            release(book, ipv4, ipv6);
+            throw new SpecException("mtu", "expected an MTU " + NetworkRules.MTU.min() + ".." + mtu
+                    + " (at most the network's), got " + r.mtu());
+        }
         String portName = freePortName(book);
         Port port = null;
         try {
@@ -252,20 +258,22 @@ public final class Attachments {
             if (ipv6 != null) {
                 addresses.add(new Taps.Address(ipv6.address().getAddress(), ipv6.prefix()));
             }
-            InetAddress gateway4 = gateway(r.gateway(), book.pool4, "gateway", true);
-            InetAddress gateway6 = gateway(r.gateway6(), book.pool6, "gateway6", false);
+            InetAddress gateway4 = ipv4 == null ? null : gateway(r.gateway(), book.pool4, "gateway", true);
+            InetAddress gateway6 = ipv6 == null ? null : gateway(r.gateway6(), book.pool6, "gateway6", false);
             if (!Boolean.TRUE.equals(r.noRoute())) {
-                if (gateway4 != null && ipv4 != null) {
+                if (gateway4 != null) {
                     gateways.add(gateway4.getAddress());
                 }
-                if (gateway6 != null && ipv6 != null) {
+                if (gateway6 != null) {
                     gateways.add(gateway6.getAddress());
                 }
             }
-            ports.place(port, new Taps.Placement(netns, ifname, mac, addresses, gateways, alias(network, id)));
+            ports.place(port, new Taps.Placement(netns, ifname, mac, r.mtu() == null ? 0 : r.mtu(), addresses, gateways,
+                    alias(network, id)));
             EndpointSpec spec = new EndpointSpec(id, r.name(), portName, netns.toString(), ifname, MacAddress.toString(mac),
                     ipv4 == null ? null : ipv4.toString(), ipv6 == null ? null : ipv6.toString(),
-                    r.owner() == null ? "cli" : r.owner());
+                    gateway4 == null ? null : gateway4.getHostAddress(), gateway6 == null ? null : gateway6.getHostAddress(),
+                    r.mtu() == null || r.mtu() == mtu ? null : r.mtu(), r.owner() == null ? "cli" : r.owner());
             Endpoint endpoint = new Endpoint(spec, port, network);
             book.endpoints.put(id, endpoint);
             LOG.info("endpoint {} attached to network {}: {} in {}{}{}", id, network, ifname, netns,
@@ -327,17 +335,6 @@ public final class Attachments {
 
     List<EndpointSpec> specs(String network) {
         return endpoints(network).stream().map(Endpoint::spec).toList();
-    }
-
-    /** The gateways an endpoint of {@code network} routes through (for the view). */
-    InetAddress gateway4(String network) {
-        Book b = books.get(network);
-        return b == null || b.pool4 == null ? null : b.pool4.gateway();
-    }
-
-    InetAddress gateway6(String network) {
-        Book b = books.get(network);
-        return b == null || b.pool6 == null ? null : b.pool6.gateway();
     }
 
     private Book book(String network) {

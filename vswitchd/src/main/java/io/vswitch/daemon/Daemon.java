@@ -528,15 +528,6 @@ public final class Daemon implements AutoCloseable {
         return all;
     }
 
-    /** The gateways of a network's subnets, or null. */
-    public synchronized InetAddress gateway4(String net) {
-        return attachments.gateway4(net);
-    }
-
-    public synchronized InetAddress gateway6(String net) {
-        return attachments.gateway6(net);
-    }
-
     // ---- state ------------------------------------------------------------------------------
 
     /** Writes the state as it is now; when that fails, runs {@code undo} and refuses the change. */

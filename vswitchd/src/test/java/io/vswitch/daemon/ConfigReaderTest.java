@@ -54,7 +54,7 @@ class ConfigReaderTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
-            unknown key          | networks:\\n  - name: a\\n    prots: [a0]\\n                      | 3 | networks[0].prots      | unknown key; expected one of mac-aging, mac-limit, mtu, name
+            unknown key          | networks:\\n  - name: a\\n    prots: [a0]\\n                      | 3 | networks[0].prots      | unknown key; expected one of gateway, gateway-port, gateway6, icc, mac-aging
             unknown top key      | network:\\n  - name: a\\n                                         | 1 | network                | unknown key
             wrong type           | networks:\\n  - name: a\\n    mtu: big\\n                         | 3 | networks[0].mtu        | expected an integer 68..65517, got "big"
             mtu out of range     | networks:\\n  - name: a\\n    mtu: 20\\n                          | 3 | networks[0].mtu        | expected an integer 68..65517, got 20

@@ -255,11 +255,9 @@ public final class ControlApi {
 
     private Views.Endpoint endpoint(Attachments.Endpoint e) {
         EndpointSpec s = e.spec();
-        java.net.InetAddress g4 = s.ipv4() == null ? null : daemon.gateway4(e.network());
-        java.net.InetAddress g6 = s.ipv6() == null ? null : daemon.gateway6(e.network());
-        int mtu = daemon.network(e.network()).domain().mtu();
+        int mtu = s.mtu() != null ? s.mtu() : daemon.network(e.network()).domain().mtu();
         return new Views.Endpoint(e.network(), s.id(), s.name(), s.port(), s.netns(), s.ifname(), s.mac(), s.ipv4(), s.ipv6(),
-                g4 == null ? null : g4.getHostAddress(), g6 == null ? null : g6.getHostAddress(), mtu, s.owner());
+                s.gateway(), s.gateway6(), mtu, s.owner());
     }
 
     private Views.Port port(Port p, BridgeDomain d) {

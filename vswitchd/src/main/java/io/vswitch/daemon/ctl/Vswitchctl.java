@@ -439,7 +439,7 @@ public final class Vswitchctl {
                 throw new Failure("say where the container is: --netns PATH or --pid PID");
             }
             Views.Endpoint e = root().call(c -> c.attach(network, new Requests.Attach(netns, pid, id, name, ifname, ip, ip6,
-                    mac, null, null, noRoute ? true : null, "cli")));
+                    mac, null, null, noRoute ? true : null, null, "cli")));
             printJson(out(), e);
             return 0;
         }

@@ -43,14 +43,19 @@ class ControlApiTest {
     @BeforeEach
     void start() throws Exception {
         dir = Files.createTempDirectory("vswitch-api-");
-        DaemonConfig config = ConfigReader.parse(dir + "/vswitch.yaml", """
+        String yaml = """
                 dataplane: {threads: 1, pin: false}
                 vxlan: {local: 127.0.0.1, port: %d}
                 metrics: {listen: off}
                 networks:
                   - name: blue
                     ports: [b0, b1]
-                """.formatted(20_000 + (int) (ProcessHandle.current().pid() % 30_000)));
+                  - name: apps
+                    subnet: 198.18.64.0/24
+                    gateway-port: true
+                """.formatted(20_000 + (int) (ProcessHandle.current().pid() % 30_000));
+        Files.writeString(dir.resolve("vswitch.yaml.keep"), yaml);
+        DaemonConfig config = ConfigReader.parse(dir + "/vswitch.yaml", yaml);
         state = StateFile.lock(dir.resolve("vswitch.state.json"));
         daemon = Daemon.start(config, state, dp -> ports = new ChannelPortFactory(dp));
         server = ControlServer.start(dir.resolve("api.sock"), new ControlApi(daemon));
@@ -79,7 +84,7 @@ class ControlApiTest {
     @Test
     void showsTheNetworksPortsAndCountersOfTheSwitch() throws Exception {
         Views.Show show = client.show();
-        assertEquals(1, show.networks().size());
+        assertEquals(2, show.networks().size());
         Views.Network blue = show.networks().get(0);
         assertEquals("blue", blue.name());
         assertEquals(1500, blue.mtu());
@@ -110,20 +115,21 @@ class ControlApiTest {
         Views.Network changed = client.setPeers("ov", List.of("127.0.0.3", "127.0.0.4"));
         assertEquals(List.of("127.0.0.3", "127.0.0.4"), changed.peers());
         assertTrue(client.fdb("ov").isEmpty(), "the static entry behind the removed peer went with it");
-        List<String> tunnels = client.show().networks().get(1).ports().stream()
+        List<String> tunnels = client.show().networks().stream().filter(n -> n.name().equals("ov")).findFirst().orElseThrow()
+                .ports().stream()
                 .filter(p -> p.kind().equals("vxlan")).map(Views.Port::peer).toList();
         assertEquals(List.of("127.0.0.3", "127.0.0.4"), tunnels);
 
         String saved = Files.readString(state.path());
         assertTrue(saved.contains("\"127.0.0.4\"") && saved.contains("\"o1\""), saved);
-        NetworkSpec restored = state.read().get(1);
+        NetworkSpec restored = state.read().stream().filter(n -> n.name().equals("ov")).findFirst().orElseThrow();
         assertEquals(List.of("o0", "o1"), restored.ports().stream().map(PortSpec::name).toList());
         assertEquals(Boolean.TRUE, restored.ports().get(1).persist());
 
         client.removePort("ov", "o1");
         assertEquals(List.of("o1"), ports.discarded, "a removed port's device is let go");
         client.removeNetwork("ov");
-        assertEquals(1, client.networks().size());
+        assertEquals(2, client.networks().size());
     }
 
     @ParameterizedTest(name = "{0}")
@@ -186,7 +192,7 @@ class ControlApiTest {
         assertTrue(client.show().networks().get(0).ports().stream().anyMatch(p -> p.name().equals("b1")));
 
         assertEquals(500, refused(() -> client.addNetwork(NetworkSpec.named("green"))).status());
-        assertEquals(1, client.networks().size());
+        assertEquals(2, client.networks().size());
         assertEquals(before, Files.readString(state.path()));
 
         Files.delete(blocker.resolve("x"));
@@ -203,5 +209,46 @@ class ControlApiTest {
         assertEquals(404, refused(() -> client.trace("blue", new Requests.Trace("nope", "02:00:00:00:00:01",
                 "02:00:00:00:00:02", null))).status());
         assertEquals(0, client.flush("blue", null).flushed(), "nothing was learned yet");
+    }
+
+    private static final String HERE = "/proc/self/ns/net"; // a real namespace path; the ports are in memory
+
+    private Views.Endpoint attach(String id, String ip) throws Exception {
+        return client.attach("apps", new Requests.Attach(HERE, null, id, id, null, ip, null, null, null, null, null, null, "cli"));
+    }
+
+    @Test
+    void containersGetAddressesFromTheSubnetThatARestartNeverGivesTwice() throws Exception {
+        Views.Endpoint a = attach("a", null);
+        Views.Endpoint b = attach("b", "198.18.64.50/24");
+        assertEquals("198.18.64.2/24", a.ipv4());
+        assertEquals("198.18.64.1", a.gateway());
+        assertEquals("eth0", a.ifname());
+        assertTrue(ports.placed.contains(a.port() + " -> eth0 in " + HERE), ports.placed.toString());
+        assertEquals(409, refused(() -> attach("a", null)).status(), "the same id twice");
+        assertEquals(409, refused(() -> attach("c", "198.18.64.50")).status(), "an address in use");
+        assertEquals(400, refused(() -> attach("c", "198.18.99.1/24")).status(), "outside the subnet");
+        assertEquals(400, refused(() -> attach("c", "198.18.64.1")).status(), "the gateway");
+        assertEquals(400, refused(() -> client.attach("apps", new Requests.Attach("/nonexistent/ns", null, "c", null, null,
+                null, null, null, null, null, null, null, "cli"))).status(), "a namespace that does not exist");
+        assertEquals(409, refused(() -> client.attach("apps", new Requests.Attach(HERE, null, "busy", null, "busy9", null,
+                null, null, null, null, null, null, "cli"))).status(), "a placement that fails");
+        assertEquals(2, client.endpoints("apps").size(), "the failed ones left nothing");
+        assertTrue(ports.discarded.stream().anyMatch(n -> n.startsWith("vs")), "the failed placement's port was let go");
+
+        // A restart: every endpoint and address comes back, and the next container gets a new one.
+        server.close();
+        daemon.close();
+        DaemonConfig config = ConfigReader.parse(dir + "/vswitch.yaml", Files.readString(dir.resolve("vswitch.yaml.keep")));
+        daemon = Daemon.start(config, state, dp -> ports = new ChannelPortFactory(dp));
+        server = ControlServer.start(dir.resolve("api.sock"), new ControlApi(daemon));
+        assertEquals(List.of("a", "b"), client.endpoints("apps").stream().map(Views.Endpoint::id).toList());
+        Views.Endpoint c = attach("c", null);
+        assertEquals("198.18.64.3/24", c.ipv4(), "not a's, not b's");
+        client.detach("apps", new Requests.Detach(null, "a", null, null));
+        assertEquals(409, refused(() -> attach("d", "198.18.64.3")).status());
+        Views.Endpoint d = attach("d", "198.18.64.2");
+        assertEquals("198.18.64.2/24", d.ipv4(), "a's address is free again once a is detached");
+        assertEquals(404, refused(() -> client.detach("apps", new Requests.Detach("nope", null, null, null))).status());
     }
 }
