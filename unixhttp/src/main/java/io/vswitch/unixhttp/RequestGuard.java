@@ -1,4 +1,4 @@
-package io.vswitch.daemon.api;
+package io.vswitch.unixhttp;
 
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
