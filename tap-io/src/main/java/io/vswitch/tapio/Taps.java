@@ -219,6 +219,27 @@ public final class Taps {
     }
 
     /**
+     * Readies a TAP in this namespace for a runtime that moves and configures it itself (Docker
+     * moves the interface it is given into the container, renames it and sets its address):
+     * its MAC and alias set, out of the group deleted at stop, persistent so it outlives a
+     * restart of the daemon with its container.
+     */
+    public synchronized void handOver(TapPort port, long mac, String alias) throws NativeCallException {
+        if (rtnetlink == null) {
+            rtnetlink = Rtnetlink.open();
+        }
+        int index = NetDevice.index(port.device().name());
+        if (index == 0) {
+            throw new NativeCallException("if_nametoindex", port.device().name(), Errno.ENODEV);
+        }
+        rtnetlink.setMac(index, mac);
+        rtnetlink.setAlias(index, alias);
+        rtnetlink.setGroup(index, 0);
+        port.device().setPersistent(true);
+        port.markPersistent();
+    }
+
+    /**
      * Opens again, after a restart, the TAP of a port that was placed in a container: named
      * {@code ifname} in {@code netns} now, and carrying {@code alias} (so a container's other
      * interface of that name is never taken for it). The port keeps its own name.
@@ -226,11 +247,19 @@ public final class Taps {
     public TapPort reopen(String port, java.nio.file.Path netns, String ifname, String alias, boolean offload)
             throws NativeCallException {
         TapOptions options = options(offload);
+        if (netns == null) {
+            netns = java.nio.file.Path.of("/proc/" + ProcessHandle.current().pid() + "/ns/net");
+        }
+        if (ifname == null) {
+            ifname = nameByAlias(netns, alias);
+        }
         List<TapDevice> queues = TapDevice.openQueuesIn(netns, ifname, options, queuesPerPort(options));
         try {
-            String found = NetworkNamespace.callIn(netns, () -> {
+            String name = ifname;
+            java.nio.file.Path where = netns;
+            String found = NetworkNamespace.callIn(where, () -> {
                 try (Rtnetlink rt = Rtnetlink.open()) {
-                    return rt.link(ifname).alias();
+                    return rt.link(name).alias();
                 }
             });
             if (!alias.equals(found)) {
@@ -250,6 +279,30 @@ public final class Taps {
             throw new NativeCallException("setns", netns.toString(), Errno.ENOENT, e.getMessage());
         }
         return new TapPort(port, queues, true, dataplane);
+    }
+
+    /** The name of the link carrying {@code alias} in {@code netns} (a runtime renamed it there). */
+    private static String nameByAlias(java.nio.file.Path netns, String alias) throws NativeCallException {
+        try {
+            String name = NetworkNamespace.callIn(netns, () -> {
+                try (Rtnetlink rt = Rtnetlink.open()) {
+                    for (Rtnetlink.Link l : rt.links()) {
+                        if (alias.equals(l.alias())) {
+                            return l.name();
+                        }
+                    }
+                    return null;
+                }
+            });
+            if (name == null) {
+                throw new NativeCallException("find", "alias \"" + alias + "\" in " + netns, Errno.ENODEV);
+            }
+            return name;
+        } catch (NativeCallException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new NativeCallException("setns", netns.toString(), Errno.ENOENT, e.getMessage());
+        }
     }
 
     /**

@@ -289,6 +289,71 @@ public final class Attachments {
         }
     }
 
+    /**
+     * An endpoint whose runtime plumbs it itself (Docker): the interface made here, given its
+     * MAC and alias, persistent, attached to the network; the addresses the runtime's IPAM chose
+     * are taken from the pool, so no other endpoint gets them. Not in any container until
+     * {@link #join}. All or nothing.
+     */
+    Endpoint create(String network, String id, String address4, String address6, String macText, String owner)
+            throws PortFactory.OpenException {
+        Book book = book(network);
+        for (Book b : books.values()) {
+            if (b.endpoints.containsKey(id)) {
+                throw SpecException.conflict("id", "endpoint " + id + " exists already in network " + b.checked.name());
+            }
+        }
+        long mac = macText == null ? randomMac() : NetworkRules.mac(macText, "mac");
+        Cidr ipv4 = address4 == null ? null : address(book.pool4, address4, "ip", true);
+        Cidr ipv6;
+        try {
+            ipv6 = address6 == null ? null : address(book.pool6, address6, "ip6", false);
+        } catch (RuntimeException e) {
+            release(book, ipv4, null);
+            throw e;
+        }
+        String portName = freePortName(book);
+        Port port = null;
+        try {
+            port = open(book, portName, !book.checked.icc());
+            ports.handOver(port, mac, alias(network, id));
+            EndpointSpec spec = new EndpointSpec(id, null, portName, null, null, MacAddress.toString(mac),
+                    ipv4 == null ? null : ipv4.toString(), ipv6 == null ? null : ipv6.toString(),
+                    book.pool4 == null || ipv4 == null ? null : book.pool4.gateway().getHostAddress(),
+                    book.pool6 == null || ipv6 == null ? null : book.pool6.gateway().getHostAddress(), null, owner);
+            Endpoint e = new Endpoint(spec, port, network);
+            book.endpoints.put(id, e);
+            LOG.info("endpoint {} made in network {} for {}: {}{}", id, network, owner, portName, ipv4 != null ? ", " + ipv4 : "");
+            return e;
+        } catch (PortFactory.OpenException | RuntimeException e) {
+            if (port != null) {
+                ports.discard(port);
+                dataplane.detach(port);
+            }
+            release(book, ipv4, ipv6);
+            throw e;
+        }
+    }
+
+    /** The endpoint is in the sandbox at {@code netns} from now on (or back here, null). */
+    Endpoint moved(String network, String id, String netns) {
+        Book book = book(network);
+        Endpoint e = book.endpoints.get(id);
+        if (e == null) {
+            throw SpecException.notFound("endpoint", "network " + network + " has no endpoint " + id);
+        }
+        EndpointSpec s = e.spec();
+        Endpoint moved = new Endpoint(new EndpointSpec(s.id(), s.name(), s.port(), netns, s.ifname(), s.mac(), s.ipv4(),
+                s.ipv6(), s.gateway(), s.gateway6(), s.mtu(), s.owner()), e.port(), network);
+        book.endpoints.put(id, moved);
+        return moved;
+    }
+
+    /** Whether the network has a gateway port (its gateway addresses answer). */
+    boolean hasGatewayPort(String network) {
+        return book(network).gatewayPort != null;
+    }
+
     /** Finds an endpoint by what detach names it by; throws 404-kind when none matches. */
     Endpoint find(String network, Requests.Detach r) {
         Book book = book(network);
@@ -302,7 +367,8 @@ public final class Attachments {
             EndpointSpec s = e.spec();
             boolean match = r.id() != null ? r.id().equals(s.id())
                     : r.name() != null ? r.name().equals(s.name())
-                    : ns != null && (s.netns().equals(ns.toString()) || (inode != null && inode.equals(inode(Path.of(s.netns())))));
+                    : ns != null && s.netns() != null && (s.netns().equals(ns.toString())
+                            || (inode != null && inode.equals(inode(Path.of(s.netns())))));
             if (match) {
                 return e;
             }

@@ -148,11 +148,12 @@ public final class ConfigReader {
         if (root == null) {
             throw new ConfigException(file, 1, "", "the file is empty: expected at least a 'networks:' list");
         }
-        Map<String, Node> top = mapping(root, "", Set.of("dataplane", "vxlan", "metrics", "networks"));
+        Map<String, Node> top = mapping(root, "", Set.of("dataplane", "vxlan", "metrics", "docker", "networks"));
 
         DaemonConfig.Dataplane dataplane = dataplane(top.get("dataplane"));
         DaemonConfig.Vxlan vxlan = vxlan(top.get("vxlan"));
         DaemonConfig.Metrics metrics = metrics(top.get("metrics"));
+        DaemonConfig.Docker docker = docker(top.get("docker"));
         NetworkRules.Host host = NetworkRules.Host.NO_VXLAN;
         if (vxlan != null) {
             try {
@@ -185,7 +186,7 @@ public final class ConfigReader {
                         lines.get(key))), field, e.getMessage());
             }
         }
-        return new DaemonConfig(file, dataplane, vxlan, metrics, host, List.copyOf(networks));
+        return new DaemonConfig(file, dataplane, vxlan, metrics, docker, host, List.copyOf(networks));
     }
 
     /** {@code peers} for {@code peers[2]}: where to point when the item itself has no line. */
@@ -323,6 +324,25 @@ public final class ConfigReader {
             throw error(listen, "metrics.listen", expected + ", got \"" + text + "\"");
         }
         return new DaemonConfig.Metrics(new java.net.InetSocketAddress(InetAddress.ofLiteral(text.substring(0, colon)), port));
+    }
+
+    private DaemonConfig.Docker docker(Node node) throws ConfigException {
+        if (node == null) {
+            return null;
+        }
+        if (node instanceof ScalarNode s && s.getTag().getValue().endsWith(":null")) {
+            return new DaemonConfig.Docker(DaemonConfig.Docker.DEFAULT_SOCKET);
+        }
+        Map<String, Node> fields = mapping(node, "docker", Set.of("plugin-socket"));
+        if (!fields.containsKey("plugin-socket")) {
+            return new DaemonConfig.Docker(DaemonConfig.Docker.DEFAULT_SOCKET);
+        }
+        String path = string(fields.get("plugin-socket"), "docker.plugin-socket").trim();
+        if (!path.startsWith("/") || !path.endsWith(".sock")) {
+            throw error(fields.get("plugin-socket"), "docker.plugin-socket",
+                    "expected an absolute path ending in .sock (Docker finds /run/docker/plugins/NAME.sock), got \"" + path + "\"");
+        }
+        return new DaemonConfig.Docker(Path.of(path));
     }
 
     private DaemonConfig.Vxlan vxlan(Node node) throws ConfigException {

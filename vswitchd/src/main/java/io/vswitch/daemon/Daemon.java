@@ -515,6 +515,33 @@ public final class Daemon implements AutoCloseable {
         return e;
     }
 
+    /** An endpoint a runtime plumbs itself (Docker); saved before it is confirmed. */
+    public synchronized Attachments.Endpoint createEndpoint(String net, String id, String address4, String address6, String mac,
+            String owner) throws PortFactory.OpenException {
+        require(net);
+        Attachments.Endpoint e = attachments.create(net, id, address4, address6, mac, owner);
+        save(() -> attachments.detach(e));
+        return e;
+    }
+
+    /** The runtime put the endpoint into the sandbox at {@code netns} (null: back here). */
+    public synchronized Attachments.Endpoint endpointMoved(String net, String id, String netns) {
+        require(net);
+        Attachments.Endpoint before = attachments.find(net, new io.vswitch.control.Requests.Detach(id, null, null, null));
+        Attachments.Endpoint e = attachments.moved(net, id, netns);
+        save(() -> attachments.moved(net, id, before.spec().netns()));
+        return e;
+    }
+
+    public synchronized boolean hasGatewayPort(String net) {
+        require(net);
+        return attachments.hasGatewayPort(net);
+    }
+
+    public synchronized boolean hasNetwork(String net) {
+        return networks.containsKey(net);
+    }
+
     public synchronized List<Attachments.Endpoint> endpoints(String net) {
         require(net);
         return attachments.endpoints(net);

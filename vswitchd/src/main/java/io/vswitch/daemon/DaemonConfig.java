@@ -10,8 +10,13 @@ import java.util.List;
  * shape and hands every network to {@link NetworkRules} and {@link Conflicts} with what it
  * knows of the host ({@link #host}). Immutable.
  */
-public record DaemonConfig(String source, Dataplane dataplane, Vxlan vxlan, Metrics metrics,
+public record DaemonConfig(String source, Dataplane dataplane, Vxlan vxlan, Metrics metrics, Docker docker,
         NetworkRules.Host host, List<NetworkRules.Network> networks) {
+
+    /** {@code docker:} where the Docker network driver is served; null without the section. */
+    public record Docker(java.nio.file.Path pluginSocket) {
+        public static final java.nio.file.Path DEFAULT_SOCKET = java.nio.file.Path.of("/run/docker/plugins/vswitch.sock");
+    }
 
     /** {@code metrics:} where the Prometheus endpoint listens; {@code listen} is null when off. */
     public record Metrics(InetSocketAddress listen) {

@@ -3,6 +3,7 @@ package io.vswitch.daemon;
 import io.vswitch.control.ControlClient;
 import io.vswitch.daemon.api.ControlApi;
 import io.vswitch.daemon.api.ControlServer;
+import io.vswitch.docker.DockerPlugin;
 import io.vswitch.metrics.MetricsServer;
 import io.vswitch.nativetap.NativeCallException;
 import io.vswitch.nativetap.SdNotify;
@@ -100,6 +101,18 @@ public final class Main implements Callable<Integer> {
             err.println("vswitchd: cannot serve the control API: " + e.getMessage());
             return EXIT_START_FAILED;
         }
+        DockerPlugin docker = null;
+        if (cfg.docker() != null) {
+            try {
+                docker = DockerPlugin.start(cfg.docker().pluginSocket(), new DockerBackend(daemon));
+            } catch (IOException e) {
+                api.close();
+                daemon.close();
+                state.close();
+                err.println("vswitchd: cannot serve the Docker driver on " + cfg.docker().pluginSocket() + ": " + e.getMessage());
+                return EXIT_START_FAILED;
+            }
+        }
         MetricsServer metrics = null;
         if (cfg.metrics().listen() != null) {
             metrics = MetricsServer.start(cfg.metrics().listen(), new SwitchMetrics(daemon.dataplane(), daemon.vxlan(),
@@ -111,6 +124,9 @@ public final class Main implements Callable<Integer> {
                 + ProcessHandle.current().pid());
         stop.await();
         notifySystemd("STOPPING=1");
+        if (docker != null) {
+            docker.close();
+        }
         if (metrics != null) {
             metrics.close();
         }

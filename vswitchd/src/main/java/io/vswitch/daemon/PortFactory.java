@@ -35,6 +35,12 @@ public interface PortFactory {
      */
     void place(Port port, Taps.Placement placement) throws OpenException;
 
+    /**
+     * Readies a port for a runtime that moves and configures its device itself (Docker): MAC and
+     * alias set, persistent from then on.
+     */
+    void handOver(Port port, long mac, String alias) throws OpenException;
+
     /** Opens again, after a restart, an endpoint's port where its container has it. */
     Opened reopen(NetworkRules.Network network, EndpointSpec endpoint) throws OpenException;
 

@@ -49,12 +49,21 @@ final class TapPortFactory implements PortFactory {
     @Override
     public Opened reopen(NetworkRules.Network network, EndpointSpec e) throws OpenException {
         try {
-            TapPort port = taps.reopen(e.port(), java.nio.file.Path.of(e.netns()), e.ifname(), Attachments.alias(network.name(), e.id()),
-                    network.settings().offload());
-            return new Opened(port, port.handles(), "re-attached as " + e.ifname() + " in " + e.netns());
+            TapPort port = taps.reopen(e.port(), e.netns() == null ? null : java.nio.file.Path.of(e.netns()), e.ifname(),
+                    Attachments.alias(network.name(), e.id()), network.settings().offload());
+            return new Opened(port, port.handles(), "re-attached" + (e.netns() == null ? "" : " in " + e.netns()));
         } catch (NativeCallException ex) {
             throw new OpenException("cannot find endpoint " + e.id() + " (" + e.ifname() + " in " + e.netns() + ") again: "
                     + ex.getMessage(), ex);
+        }
+    }
+
+    @Override
+    public void handOver(Port port, long mac, String alias) throws OpenException {
+        try {
+            taps.handOver((TapPort) port, mac, alias);
+        } catch (NativeCallException e) {
+            throw new OpenException("cannot ready " + port.name() + " for the runtime: " + e.getMessage(), e);
         }
     }
 

@@ -52,4 +52,8 @@ public final class ChannelPortFactory implements PortFactory {
     @Override
     public void configureHere(Port port, List<Taps.Address> addresses) {
     }
+
+    @Override
+    public void handOver(Port port, long mac, String alias) {
+    }
 }

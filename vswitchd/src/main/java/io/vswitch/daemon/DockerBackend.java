@@ -1,0 +1,137 @@
+package io.vswitch.daemon;
+
+import io.vswitch.control.NetworkSpec;
+import io.vswitch.control.Requests;
+import io.vswitch.docker.DriverBackend;
+import io.vswitch.docker.DriverException;
+
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The Docker driver's calls on the registry. A Docker network is a vswitch network named
+ * {@code dk-} and the first 12 hex digits of its NetworkID, with the subnet and gateway Docker's
+ * IPAM chose (the switch takes addresses from Docker, it does not choose them), and the driver
+ * options {@code -o vswitch.vni=N}, {@code vswitch.gateway=true} (a gateway port holds Docker's
+ * gateway address), {@code vswitch.masquerade=true}, {@code vswitch.icc=false},
+ * {@code com.docker.network.driver.mtu=N}. Each Docker endpoint is an endpoint of the network,
+ * its TAP made at CreateEndpoint and handed to Docker, which moves and configures it.
+ */
+final class DockerBackend implements DriverBackend {
+    private static final Set<String> OPTIONS = Set.of("vswitch.vni", "vswitch.gateway", "vswitch.masquerade", "vswitch.icc",
+            "com.docker.network.driver.mtu");
+
+    private final Daemon daemon;
+
+    DockerBackend(Daemon daemon) {
+        this.daemon = daemon;
+    }
+
+    /** The vswitch network of a Docker network. */
+    static String name(String networkId) {
+        return "dk-" + networkId.substring(0, Math.min(12, networkId.length())).toLowerCase();
+    }
+
+    @Override
+    public void createNetwork(NetworkRequest r) throws DriverException {
+        Map<String, String> o = r.options();
+        for (String key : o.keySet()) {
+            if (key.startsWith("vswitch.") && !OPTIONS.contains(key)) {
+                throw new DriverException("unknown driver option " + key + "; vswitch takes " + OPTIONS);
+            }
+        }
+        try {
+            Integer vni = o.containsKey("vswitch.vni") ? Integer.valueOf(o.get("vswitch.vni")) : null;
+            Integer mtu = o.containsKey("com.docker.network.driver.mtu") ? Integer.valueOf(o.get("com.docker.network.driver.mtu")) : null;
+            boolean gateway = bool(o, "vswitch.gateway", false);
+            boolean masquerade = bool(o, "vswitch.masquerade", false);
+            if (masquerade && r.internal()) {
+                throw new DriverException("an internal network has no way out: vswitch.masquerade cannot be true");
+            }
+            NetworkSpec spec = new NetworkSpec(name(r.networkId()), mtu, null, null, vni, null, null, null, null, null,
+                    r.subnet4(), r.gateway4(), r.subnet6(), r.gateway6(), gateway ? true : null, masquerade ? true : null,
+                    bool(o, "vswitch.icc", true) ? null : false, null);
+            daemon.addNetwork(spec);
+        } catch (NumberFormatException e) {
+            throw new DriverException("driver option is not a number: " + e.getMessage());
+        } catch (SpecException e) {
+            throw new DriverException(e.field() + ": " + e.getMessage());
+        } catch (PortFactory.OpenException | Daemon.PersistException e) {
+            throw new DriverException(e.getMessage());
+        }
+    }
+
+    private static boolean bool(Map<String, String> o, String key, boolean fallback) throws DriverException {
+        String v = o.get(key);
+        if (v == null) {
+            return fallback;
+        }
+        if (!v.equals("true") && !v.equals("false")) {
+            throw new DriverException(key + " must be true or false, got \"" + v + "\"");
+        }
+        return Boolean.parseBoolean(v);
+    }
+
+    @Override
+    public void deleteNetwork(String networkId) throws DriverException {
+        String name = name(networkId);
+        if (!daemon.hasNetwork(name)) {
+            throw new DriverException("no network " + networkId);
+        }
+        try {
+            daemon.removeNetwork(name);
+        } catch (SpecException | Daemon.PersistException e) {
+            throw new DriverException(e.getMessage());
+        }
+    }
+
+    @Override
+    public String createEndpoint(String networkId, String endpointId, String address4, String address6, String mac)
+            throws DriverException {
+        try {
+            return daemon.createEndpoint(network(networkId), endpointId, address4, address6, mac, "docker").spec().mac();
+        } catch (SpecException e) {
+            throw new DriverException(e.getMessage());
+        } catch (PortFactory.OpenException | Daemon.PersistException e) {
+            throw new DriverException(e.getMessage());
+        }
+    }
+
+    @Override
+    public void deleteEndpoint(String networkId, String endpointId) throws DriverException {
+        try {
+            daemon.detach(network(networkId), new Requests.Detach(endpointId, null, null, null));
+        } catch (SpecException | Daemon.PersistException e) {
+            throw new DriverException(e.getMessage());
+        }
+    }
+
+    @Override
+    public JoinInfo join(String networkId, String endpointId, String sandboxKey) throws DriverException {
+        String net = network(networkId);
+        try {
+            Attachments.Endpoint e = daemon.endpointMoved(net, endpointId, sandboxKey);
+            boolean gateway = daemon.hasGatewayPort(net);
+            return new JoinInfo(e.spec().port(), gateway ? e.spec().gateway() : null, gateway ? e.spec().gateway6() : null);
+        } catch (SpecException | Daemon.PersistException e) {
+            throw new DriverException(e.getMessage());
+        }
+    }
+
+    @Override
+    public void leave(String networkId, String endpointId) throws DriverException {
+        try {
+            daemon.endpointMoved(network(networkId), endpointId, null);
+        } catch (SpecException | Daemon.PersistException e) {
+            throw new DriverException(e.getMessage());
+        }
+    }
+
+    private String network(String networkId) throws DriverException {
+        String name = name(networkId);
+        if (!daemon.hasNetwork(name)) {
+            throw new DriverException("no network " + networkId + " (vswitch network " + name + ")");
+        }
+        return name;
+    }
+}
