@@ -52,6 +52,7 @@ public final class Rtnetlink implements AutoCloseable {
     static final int IFLA_ADDRESS = 1;
     static final int IFLA_IFNAME = 3;
     static final int IFLA_MTU = 4;
+    static final int IFLA_QDISC = 6;
     static final int IFLA_OPERSTATE = 16;
     static final int IFLA_STATS64 = 23;
     static final int IFLA_GROUP = 27;
@@ -77,7 +78,7 @@ public final class Rtnetlink implements AutoCloseable {
 
     /** What the kernel says of one link. {@code operState} is IF_OPER_* (6 up, 2 down); drops from rtnl_link_stats64. */
     public record Link(int index, String name, int flags, int operState, long rxDropped, long txDropped, String alias,
-            long mac) {
+            long mac, String qdisc) {
         /** Administratively up (IFF_UP), as {@code ip link set X up} sets it. */
         public boolean isUp() {
             return (flags & IFF_UP) != 0;
@@ -409,6 +410,7 @@ public final class Rtnetlink implements AutoCloseable {
         int flags = buffer.get(JAVA_INT, info + 8);
         String name = null;
         String alias = null;
+        String qdisc = null;
         long mac = 0;
         int oper = 0;
         long rxDropped = 0;
@@ -423,6 +425,7 @@ public final class Rtnetlink implements AutoCloseable {
                 case IFLA_IFNAME -> name = buffer.getString(a + 4, StandardCharsets.US_ASCII);
                 case IFLA_OPERSTATE -> oper = buffer.get(JAVA_BYTE, a + 4) & 0xFF;
                 case IFLA_IFALIAS -> alias = buffer.getString(a + 4, StandardCharsets.UTF_8);
+                case IFLA_QDISC -> qdisc = buffer.getString(a + 4, StandardCharsets.US_ASCII);
                 case IFLA_ADDRESS -> {
                     if (alen - 4 == 6) {
                         for (int i = 0; i < 6; i++) {
@@ -441,7 +444,7 @@ public final class Rtnetlink implements AutoCloseable {
             }
             a += (alen + 3) & ~3;
         }
-        return new Link(index, name, flags, oper, rxDropped, txDropped, alias, mac);
+        return new Link(index, name, flags, oper, rxDropped, txDropped, alias, mac, qdisc);
     }
 
     private static final java.lang.foreign.ValueLayout.OfLong JAVA_LONG_UNALIGNED = JAVA_LONG.withByteAlignment(1);

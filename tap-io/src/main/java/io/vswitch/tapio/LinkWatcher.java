@@ -27,9 +27,19 @@ import java.util.Map;
  * rtnetlink there, and returns to its own. A sweep asks once per namespace for a dump when it
  * holds many ports, else per port. Sweeps come every 2 s, less often with thousands of ports so
  * that watching costs at most a few percent of a core.
+ *
+ * <p>A TAP that something else moved into a namespace (Docker does, for its network plugins)
+ * comes up there with the kernel's default queueing discipline: for a multi-queue TAP that is
+ * mq with a pfifo_fast per queue, 6.4 MB of kernel memory the switch never needs (it reads the
+ * TAP as fast as the kernel writes it). The first sweep that finds a TAP in a new namespace
+ * with a default discipline gives it noqueue, as the switch does for the TAPs it places itself;
+ * a discipline someone chose (tc qdisc add ... netem, htb) is left alone.
  */
 public final class LinkWatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LinkWatcher.class);
+
+    /** What the kernel attaches on its own when a device comes up. */
+    private static final java.util.Set<String> DEFAULT_QDISCS = java.util.Set.of("mq", "pfifo_fast", "fq_codel", "fq");
 
     private final Dataplane dataplane;
     private final Thread thread;
@@ -102,6 +112,7 @@ public final class LinkWatcher implements AutoCloseable {
                     NetworkNamespace.close(ns);
                 }
                 byNamespace.computeIfAbsent(inode, k -> new ArrayList<>()).add(tap);
+                tap.seenIn(inode);
             } catch (IOException e) {
                 // The device is going away: the data path will see it fail.
             }
@@ -146,6 +157,13 @@ public final class LinkWatcher implements AutoCloseable {
                     Rtnetlink.Link link = all != null ? all.get(name) : rt.link(name);
                     if (link != null) {
                         port.setLink(link.isUp(), link.txDropped());
+                        if (port.movedSinceQueueCheck() && link.isUp()) {
+                            port.queueChecked();
+                            if (DEFAULT_QDISCS.contains(String.valueOf(link.qdisc()))) {
+                                rt.setNoQueue(link.index());
+                                LOG.debug("{}: {} replaced by noqueue in its new namespace", name, link.qdisc());
+                            }
+                        }
                     }
                 } catch (NativeCallException gone) {
                     // Renamed or deleted meanwhile: next sweep.

@@ -15,6 +15,9 @@ public final class TapPort extends FdPort {
     private final List<TapDevice> devices;
 
     private volatile boolean persistentNow;
+    /** The namespace the link watcher last found the device in, and the one whose qdisc it checked. */
+    private long namespaceSeen;
+    private long queueCheckedIn;
 
     TapPort(List<TapDevice> devices, boolean persistent, Dataplane dataplane) {
         this(devices.get(0).name(), devices, persistent, dataplane);
@@ -35,6 +38,18 @@ public final class TapPort extends FdPort {
     /** Whether the device outlives the daemon (TUNSETPERSIST). */
     public boolean persistent() {
         return persistentNow;
+    }
+
+    void seenIn(long namespaceInode) {
+        namespaceSeen = namespaceInode;
+    }
+
+    boolean movedSinceQueueCheck() {
+        return namespaceSeen != queueCheckedIn;
+    }
+
+    void queueChecked() {
+        queueCheckedIn = namespaceSeen;
     }
 
     void markPersistent() {
