@@ -33,6 +33,9 @@ public interface DriverBackend {
 
     void deleteEndpoint(String networkId, String endpointId) throws DriverException;
 
+    /** What {@code docker network inspect} may show of an endpoint (its port, MAC, addresses). */
+    Map<String, String> endpointInfo(String networkId, String endpointId) throws DriverException;
+
     /** The container's sandbox ({@code SandboxKey}) takes the endpoint: what Docker needs to plumb it. */
     JoinInfo join(String networkId, String endpointId, String sandboxKey) throws DriverException;
 

@@ -71,7 +71,11 @@ public final class NetworkDriver {
                     yield ok(JSON.createObjectNode());
                 }
                 case "/NetworkDriver.CreateEndpoint" -> createEndpoint(req);
-                case "/NetworkDriver.EndpointOperInfo" -> ok(JSON.createObjectNode().set("Value", JSON.createObjectNode()));
+                case "/NetworkDriver.EndpointOperInfo" -> {
+                    ObjectNode value = JSON.createObjectNode();
+                    backend.endpointInfo(text(req, "NetworkID"), text(req, "EndpointID")).forEach(value::put);
+                    yield ok(JSON.createObjectNode().set("Value", value));
+                }
                 case "/NetworkDriver.DeleteEndpoint" -> {
                     backend.deleteEndpoint(text(req, "NetworkID"), text(req, "EndpointID"));
                     yield ok(JSON.createObjectNode());

@@ -70,11 +70,6 @@ class BadConfigTest {
     }
 
     @Test
-    void noNetworksIsRefused() throws Exception {
-        refused("dataplane:\n  threads: 1\nnetworks: []\n", "3: networks: expected at least one network");
-    }
-
-    @Test
     void overlayMtuThatDoesNotFitTheUnderlayIsRefused() throws Exception {
         Sh.must(10, "ip", "-n", sw, "link", "add", "ul0", "mtu", "1500", "type", "veth", "peer", "name", "ul0p");
         Sh.must(10, "ip", "-n", sw, "addr", "add", "198.19.0.1/24", "dev", "ul0");

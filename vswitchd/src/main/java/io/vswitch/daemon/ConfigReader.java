@@ -162,14 +162,9 @@ public final class ConfigReader {
                 throw new ConfigException(file, vxlan.line(), "vxlan.local", e.getMessage());
             }
         }
+        // Networks may all come later: from Docker, CNI runtimes or the API.
         Node networksNode = top.get("networks");
-        if (networksNode == null) {
-            throw error(root, "networks", "missing: expected a list of networks, each with a name and ports");
-        }
-        List<Node> items = sequence(networksNode, "networks");
-        if (items.isEmpty()) {
-            throw error(networksNode, "networks", "expected at least one network");
-        }
+        List<Node> items = networksNode == null ? List.of() : sequence(networksNode, "networks");
         List<NetworkRules.Network> networks = new ArrayList<>();
         List<NetworkSpec> checked = new ArrayList<>();
         for (int i = 0; i < items.size(); i++) {

@@ -107,6 +107,26 @@ final class DockerBackend implements DriverBackend {
     }
 
     @Override
+    public java.util.Map<String, String> endpointInfo(String networkId, String endpointId) throws DriverException {
+        String net = network(networkId);
+        for (Attachments.Endpoint e : daemon.endpoints(net)) {
+            if (e.spec().id().equals(endpointId)) {
+                java.util.Map<String, String> info = new java.util.LinkedHashMap<>();
+                info.put("port", e.spec().port());
+                info.put("mac", e.spec().mac());
+                if (e.spec().ipv4() != null) {
+                    info.put("ipv4", e.spec().ipv4());
+                }
+                if (e.spec().ipv6() != null) {
+                    info.put("ipv6", e.spec().ipv6());
+                }
+                return info;
+            }
+        }
+        throw new DriverException("network " + networkId + " has no endpoint " + endpointId);
+    }
+
+    @Override
     public JoinInfo join(String networkId, String endpointId, String sandboxKey) throws DriverException {
         String net = network(networkId);
         try {

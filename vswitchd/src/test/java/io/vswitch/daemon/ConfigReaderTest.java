@@ -67,8 +67,6 @@ class ConfigReaderTest {
             port name too long   | networks:\\n  - name: a\\n    ports: [abcdefghijklmnop]\\n        | 3 | networks[0].ports[0]   | expected a device name of 1-15 characters
             bad duration         | networks:\\n  - name: a\\n    mac-aging: soon\\n                  | 3 | networks[0].mac-aging  | expected a duration of at least 1s such as 300s, 5m, 1h or 1500ms, got "soon"
             duration too short   | networks:\\n  - name: a\\n    mac-aging: 10ms\\n                  | 3 | networks[0].mac-aging  | expected a duration from 1s
-            no networks          | networks: []\\n                                                  | 1 | networks               | expected at least one network
-            missing networks     | dataplane:\\n  threads: 1\\n                                     | 1 | networks               | missing
             threads zero         | dataplane:\\n  threads: 0\\nnetworks:\\n  - name: a\\n            | 2 | dataplane.threads      | expected an integer 1..64, got 0
             missing name         | networks:\\n  - ports: [a0]\\n                                    | 2 | networks[0].name       | missing
             duplicate key        | networks:\\n  - name: a\\n    mtu: 1400\\n    mtu: 1500\\n        | 4 | networks[0].mtu        | duplicate key
@@ -148,6 +146,14 @@ class ConfigReaderTest {
         assertEquals(9999, ConfigReader.parse("f", "metrics:\n  listen: 127.0.0.2:9999\n" + nets).metrics().listen().getPort());
         assertEquals(null, ConfigReader.parse("f", "metrics:\n  listen: off\n" + nets).metrics().listen());
         assertTrue(ConfigReader.parse("f", nets).network("a").spec().persistent());
+    }
+
+    @Test
+    void aDaemonWithoutNetworksOfItsOwnIsFineForDockerCniAndTheApi() throws Exception {
+        for (String text : List.of("docker: {}\n", "networks: []\n", "dataplane:\n  threads: 1\n")) {
+            DaemonConfig c = ConfigReader.parse("vswitch.yaml", text);
+            assertTrue(c.networks().isEmpty(), text);
+        }
     }
 
     @Test
