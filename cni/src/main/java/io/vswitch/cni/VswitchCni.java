@@ -34,7 +34,10 @@ import java.util.Set;
  * of type {@code vswitch}), or from a standard IPAM plugin ({@code ipam.type} host-local, static,
  * dhcp...) run as the spec says. Requested addresses and MAC come from {@code runtimeConfig}
  * ({@code ips}, {@code mac} capabilities), else {@code args.cni}, else CNI_ARGS ({@code IP=},
- * {@code MAC=}); {@code K8S_POD_NAME} in CNI_ARGS is the name the container is known by. An
+ * {@code MAC=}); {@code K8S_POD_NAME} in CNI_ARGS is the name the container is known by (podman
+ * passes its container name there), and the {@code aliases} capability (podman's network aliases,
+ * {@code runtimeConfig.aliases[NAME]}) are other names it answers to on a network with DNS on;
+ * the result then names the gateway as the container's nameserver. An
  * attachment is the endpoint {@code CNI_CONTAINERID/CNI_IFNAME} of the daemon, so DEL is
  * idempotent and GC finds the ones a runtime no longer knows.
  *
@@ -97,7 +100,7 @@ public final class VswitchCni {
 
     /** The network configuration on stdin, checked. */
     private record Config(JsonNode raw, String cniVersion, String name, String network, Path socket, Integer mtu, String mac,
-            JsonNode ipam, List<String> ips, JsonNode dns, JsonNode prevResult) {
+            JsonNode ipam, List<String> ips, JsonNode dns, JsonNode prevResult, List<String> aliases) {
         boolean delegatedIpam() {
             return ipam != null && !ipam.path("type").asText("vswitch").equals("vswitch");
         }
@@ -160,8 +163,9 @@ public final class VswitchCni {
         if (mac == null && raw.has("mac")) {
             mac = text(raw, "mac", true);
         }
+        List<String> aliases = strings(runtime.path("aliases").path(name));
         return new Config(raw, version, name, network, Path.of(socket), mtu, mac, ipam == null || ipam.isNull() ? null : ipam,
-                ips, raw.get("dns"), raw.get("prevResult"));
+                ips, raw.get("dns"), raw.get("prevResult"), aliases.isEmpty() ? null : aliases);
     }
 
     private static String text(JsonNode raw, String key, boolean required) throws CniException {
@@ -270,7 +274,7 @@ public final class VswitchCni {
         Views.Endpoint e;
         try {
             Requests.Attach request = new Requests.Attach(netns, null, id, cniArgs().get("K8S_POD_NAME"), ifname, ip4, ip6,
-                    c.mac(), gw4, gw6, noRoute ? true : null, c.mtu(), "cni");
+                    c.mac(), gw4, gw6, noRoute ? true : null, c.mtu(), "cni", c.aliases());
             e = call(c, client -> client.attach(c.network(), request));
         } catch (CniException ex) {
             if (delegate != null) {
@@ -323,6 +327,12 @@ public final class VswitchCni {
         JsonNode dns = c.dns() != null ? c.dns() : ipamResult != null ? ipamResult.get("dns") : null;
         if (dns != null && dns.isObject()) {
             result.set("dns", dns.deepCopy());
+        }
+        if (e.nameservers() != null && (dns == null || !dns.has("nameservers"))) {
+            // The network answers names on its gateway: the container's resolver asks there first.
+            ArrayNode servers = ((ObjectNode) (result.get("dns") instanceof ObjectNode o ? o : result.putObject("dns")))
+                    .putArray("nameservers");
+            e.nameservers().forEach(servers::add);
         }
         return result;
     }
@@ -442,9 +452,9 @@ public final class VswitchCni {
             JsonNode sample = JSON.readTree("{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"type\":\"vswitch-cni\","
                     + "\"runtimeConfig\":{\"ips\":[\"198.18.0.2/24\"]},\"prevResult\":{\"interfaces\":[]}}");
             Config c = new Config(sample, "1.1.0", "n", "n", Path.of("/nonexistent.sock"), null, null, null, List.of(), null,
-                    sample.get("prevResult"));
+                    sample.get("prevResult"), List.of("web"));
             Views.Endpoint e = new Views.Endpoint("n", "c/eth0", null, "vs0", "/run/netns/x", "eth0", "02:00:00:00:00:01",
-                    "198.18.0.2/24", null, "198.18.0.1", null, 1500, "cni");
+                    "198.18.0.2/24", null, "198.18.0.1", null, 1500, "cni", List.of("web"), List.of("198.18.0.1"));
             ByteArrayOutputStream sink = new ByteArrayOutputStream();
             JSON.writeValue(sink, result(c, e, null));
             try {
@@ -453,7 +463,7 @@ public final class VswitchCni {
                 // The daemon is not there at build time.
             }
             io.vswitch.control.Json.LENIENT.writeValueAsString(new Requests.Attach("/x", null, "c/eth0", null, "eth0", null,
-                    null, null, null, null, null, null, "cni"));
+                    null, null, null, null, null, null, "cni", List.of("web")));
             io.vswitch.control.Json.LENIENT.readValue(io.vswitch.control.Json.LENIENT.writeValueAsString(e), Views.Endpoint.class);
         } catch (IOException e) {
             real.println("training run failed: " + e);

@@ -17,7 +17,16 @@ package io.vswitch.control;
  * @param gateway6 the IPv6 one
  * @param mtu    its interface's MTU when lower than the network's, else null
  * @param owner  who attached it: cli, cni or docker
+ * @param aliases other names the container answers to on this network (DNS), or null
  */
 public record EndpointSpec(String id, String name, String port, String netns, String ifname, String mac,
-        String ipv4, String ipv6, String gateway, String gateway6, Integer mtu, String owner) {
+        String ipv4, String ipv6, String gateway, String gateway6, Integer mtu, String owner, java.util.List<String> aliases) {
+    public EndpointSpec {
+        aliases = aliases == null || aliases.isEmpty() ? null : java.util.List.copyOf(aliases);
+    }
+
+    /** The same endpoint, in the sandbox at {@code netns} (or back in the daemon's namespace, null). */
+    public EndpointSpec inNamespace(String netns) {
+        return new EndpointSpec(id, name, port, netns, ifname, mac, ipv4, ipv6, gateway, gateway6, mtu, owner, aliases);
+    }
 }

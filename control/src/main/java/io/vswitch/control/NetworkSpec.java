@@ -27,11 +27,12 @@ import java.util.List;
  * @param masquerade      traffic from the subnet leaving through the daemon's namespace is masqueraded
  * @param icc             false: containers reach only the gateway, not each other
  * @param endpoints       containers attached (kept by the state file; not for the config file)
+ * @param dns             the switch answers DNS queries to the gateway address for its endpoints' names
  */
 public record NetworkSpec(String name, Integer mtu, Long macAgingSeconds, Integer macLimit, Integer vni,
         List<String> peers, Boolean persist, Boolean offload, List<PortSpec> ports, List<StaticEntry> statics,
         String subnet, String gateway, String subnet6, String gateway6, Boolean gatewayPort, Boolean masquerade,
-        Boolean icc, List<EndpointSpec> endpoints) {
+        Boolean icc, List<EndpointSpec> endpoints, Boolean dns) {
 
     public NetworkSpec {
         peers = peers == null ? List.of() : List.copyOf(peers);
@@ -44,7 +45,7 @@ public record NetworkSpec(String name, Integer mtu, Long macAgingSeconds, Intege
     public NetworkSpec(String name, Integer mtu, Long macAgingSeconds, Integer macLimit, Integer vni,
             List<String> peers, Boolean persist, Boolean offload, List<PortSpec> ports, List<StaticEntry> statics) {
         this(name, mtu, macAgingSeconds, macLimit, vni, peers, persist, offload, ports, statics,
-                null, null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null, null);
     }
 
     /** A local network of that name with every default. */
@@ -63,21 +64,21 @@ public record NetworkSpec(String name, Integer mtu, Long macAgingSeconds, Intege
 
     public NetworkSpec withPorts(List<PortSpec> newPorts) {
         return new NetworkSpec(name, mtu, macAgingSeconds, macLimit, vni, peers, persist, offload, newPorts, statics,
-                subnet, gateway, subnet6, gateway6, gatewayPort, masquerade, icc, endpoints);
+                subnet, gateway, subnet6, gateway6, gatewayPort, masquerade, icc, endpoints, dns);
     }
 
     public NetworkSpec withPeers(List<String> newPeers) {
         return new NetworkSpec(name, mtu, macAgingSeconds, macLimit, vni, newPeers, persist, offload, ports, statics,
-                subnet, gateway, subnet6, gateway6, gatewayPort, masquerade, icc, endpoints);
+                subnet, gateway, subnet6, gateway6, gatewayPort, masquerade, icc, endpoints, dns);
     }
 
     public NetworkSpec withStatics(List<StaticEntry> newStatics) {
         return new NetworkSpec(name, mtu, macAgingSeconds, macLimit, vni, peers, persist, offload, ports, newStatics,
-                subnet, gateway, subnet6, gateway6, gatewayPort, masquerade, icc, endpoints);
+                subnet, gateway, subnet6, gateway6, gatewayPort, masquerade, icc, endpoints, dns);
     }
 
     public NetworkSpec withEndpoints(List<EndpointSpec> newEndpoints) {
         return new NetworkSpec(name, mtu, macAgingSeconds, macLimit, vni, peers, persist, offload, ports, statics,
-                subnet, gateway, subnet6, gateway6, gatewayPort, masquerade, icc, newEndpoints);
+                subnet, gateway, subnet6, gateway6, gatewayPort, masquerade, icc, newEndpoints, dns);
     }
 }

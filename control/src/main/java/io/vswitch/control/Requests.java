@@ -22,7 +22,7 @@ public final class Requests {
      * network's ({@code noRoute}: no default route); {@code mtu} to the network's (it may be lower).
      */
     public record Attach(String netns, Integer pid, String id, String name, String ifname, String ip, String ip6,
-            String mac, String gateway, String gateway6, Boolean noRoute, Integer mtu, String owner) {
+            String mac, String gateway, String gateway6, Boolean noRoute, Integer mtu, String owner, List<String> aliases) {
     }
 
     /** {@code POST /v1/networks/NET/endpoints/detach}: by id, by name, by namespace path or by pid. */

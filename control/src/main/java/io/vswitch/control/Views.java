@@ -22,7 +22,7 @@ public final class Views {
     public record Network(String name, int id, int mtu, Integer vni, List<String> peers, long macAgingSeconds,
             int macLimit, int macCount, boolean offload, Map<String, Long> counters, List<Port> ports,
             String subnet, String gateway, String subnet6, String gateway6, boolean gatewayPort, boolean masquerade,
-            boolean icc, Integer endpoints) {
+            boolean icc, Integer endpoints, boolean dns) {
     }
 
     /**
@@ -30,7 +30,8 @@ public final class Views {
      * default routes go through (null when it has none).
      */
     public record Endpoint(String network, String id, String name, String port, String netns, String ifname, String mac,
-            String ipv4, String ipv6, String gateway, String gateway6, int mtu, String owner) {
+            String ipv4, String ipv6, String gateway, String gateway6, int mtu, String owner, List<String> aliases,
+            List<String> nameservers) {
     }
 
     /**

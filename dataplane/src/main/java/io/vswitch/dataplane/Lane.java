@@ -153,6 +153,7 @@ public final class Lane {
     }
 
     void releaseBuffers() {
+        pipeline.release();
         for (int i = 0; i < ring.length; i++) {
             if (ring[i] != null) {
                 ring[i].release();

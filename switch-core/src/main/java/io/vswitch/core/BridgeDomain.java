@@ -23,6 +23,7 @@ public final class BridgeDomain {
     private final int lanes;
     private final int agingTicks;
     private volatile Port[] ports = new Port[1];
+    private volatile Directory directory = Directory.EMPTY;
     /** The latest move, (mac << 16 | new port id), for the rate-limited flapping log. */
     private volatile long lastMove;
     private int nextGeneration = 1;
@@ -55,6 +56,16 @@ public final class BridgeDomain {
 
     public NetworkSettings settings() {
         return settings;
+    }
+
+    /** What the switch answers for on this network (ARP, neighbour discovery, DNS). */
+    public Directory directory() {
+        return directory;
+    }
+
+    /** Publishes a new directory; lanes see it from their next batch. */
+    public void setDirectory(Directory directory) {
+        this.directory = java.util.Objects.requireNonNull(directory);
     }
 
     public MacTable table() {

@@ -20,7 +20,10 @@ public enum DropReason {
     GSO_SIZE("gso-size", "segment size below what a Linux stack makes (TCP MSS 88) or above the MTU"),
     GSO_SEGMENTS("gso-segments", "more segments than a Linux stack makes (UDP: 128)"),
     CSUM_INVALID("csum-invalid", "checksum to complete at an offset outside the frame"),
-    DEVICE_QUEUE("device-queue", "dropped in the TAP's own queue before the switch read it (the kernel's count)");
+    DEVICE_QUEUE("device-queue", "dropped in the TAP's own queue before the switch read it (the kernel's count)"),
+    ARP_MALFORMED("arp-malformed", "ARP that is not Ethernet/IPv4 (hardware 1, protocol 0x0800, lengths 6 and 4), too short, or neither request nor reply"),
+    DNS_MALFORMED("dns-malformed", "DNS query to the gateway that cannot be read: truncated, a response, not exactly one question, records where a query has none, compressed or overlong names"),
+    NO_GATEWAY("no-gateway", "sent to the gateway of a network without a gateway port: the switch answers only ARP and DNS there");
 
     private static final DropReason[] VALUES = values();
 

@@ -14,6 +14,8 @@ public final class Forwarder {
     public static final int FLOOD = 0;
     /** validate() result for a frame that may be forwarded. */
     public static final int VALID = Integer.MAX_VALUE;
+    /** The switch answered the frame itself ({@link Responder}): it goes nowhere else. */
+    public static final int ANSWERED = Integer.MAX_VALUE - 1;
 
     private Forwarder() {
     }

@@ -8,7 +8,8 @@ import io.netty.buffer.ByteBuf;
  * <ol>
  *   <li><b>validate + learn</b>: count rx, check each frame, learn every valid source MAC (the
  *       whole batch first, so replies later in the batch already find their destination);</li>
- *   <li><b>decide</b>: {@link Forwarder#forward} for each frame;</li>
+ *   <li><b>decide</b>: {@link Forwarder#forward} for each frame, then the {@link Responder}, which
+ *       answers ARP, neighbour solicitations and DNS queries the network knows the answer to;</li>
  *   <li><b>output</b>: hand each frame to its one egress, to every other up port of the network
  *       (flood), or count its drop reason.</li>
  * </ol>
@@ -21,10 +22,17 @@ import io.netty.buffer.ByteBuf;
 public final class Pipeline {
     private final int lane;
     private final int[] decisions;
+    private final Responder responder;
 
     public Pipeline(int lane, int maxBatch) {
         this.lane = lane;
         this.decisions = new int[maxBatch];
+        this.responder = new Responder(lane);
+    }
+
+    /** Gives back what the lane's answers use; the lane is stopping. */
+    public void release() {
+        responder.release();
     }
 
     public int lane() {
@@ -62,16 +70,21 @@ public final class Pipeline {
             }
         }
 
+        Directory directory = domain.directory();
+        Counters networkCounters = domain.counters();
         for (int i = 0; i < count; i++) {
             if (decided[i] == Forwarder.VALID) {
-                decided[i] = Forwarder.forward(domain, EthernetFrame.destination(frames[i]), ingress);
+                int decision = Forwarder.forward(domain, EthernetFrame.destination(frames[i]), ingress);
+                decided[i] = decision >= 0 ? responder.inspect(ingress, frames[i], directory, decision, networkCounters) : decision;
             }
         }
 
-        Counters networkCounters = domain.counters();
         for (int i = 0; i < count; i++) {
             int decision = decided[i];
             ByteBuf frame = frames[i];
+            if (decision == Forwarder.ANSWERED) {
+                continue;
+            }
             if (decision > 0) {
                 Port egress = domain.port(decision);
                 if (egress != null) {

@@ -18,7 +18,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * A real runtime: Debian's podman over its CNI backend runs busybox containers on a vswitch
- * network (vswitch-cni, then Debian's portmap and tuning in the chain). podman runs in a
+ * network (vswitch-cni, then Debian's portmap and tuning in the chain), which find each other by
+ * container name and network alias through the switch's DNS. podman runs in a
  * namespace of the test (nsenter, as shared/recipes/podman-cni.md says), so the plugins' host
  * side (the daemon, iptables for the published port) is the test's, never the host's.
  */
@@ -57,11 +58,13 @@ class PodmanTest {
                     subnet: 198.18.71.0/24
                     gateway-port: true
                     masquerade: true
+                    dns: true
+                dns: {upstream: []}
                 """), socket);
         Path cni = Files.createDirectories(work.resolve("cni"));
         Files.writeString(cni.resolve("vsnet.conflist"), """
                 {"cniVersion": "1.0.0", "name": "vsnet", "plugins": [
-                  {"type": "vswitch-cni", "network": "pod", "socket": "%s"},
+                  {"type": "vswitch-cni", "network": "pod", "socket": "%s", "capabilities": {"aliases": true}},
                   {"type": "portmap", "capabilities": {"portMappings": true}},
                   {"type": "tuning"}]}
                 """.formatted(socket));
@@ -113,7 +116,7 @@ class PodmanTest {
     void twoContainersPingEachOtherReachTheGatewayAndTheWanPublishAPortAndLeaveNothingBehind() throws Exception {
         List<String> common = List.of("--network", "vsnet", "--cap-add", "NET_RAW", "--ulimit", "nofile=1024:1024",
                 "--ulimit", "nproc=1024:1024");
-        List<String> web = new ArrayList<>(List.of("run", "-d", "--name", "web", "-p", "18082:8080"));
+        List<String> web = new ArrayList<>(List.of("run", "-d", "--name", "web", "-p", "18082:8080", "--network-alias", "www"));
         web.addAll(common);
         web.addAll(List.of("localhost/bb", "httpd", "-f", "-p", "8080", "-h", "/www"));
         must(web.toArray(String[]::new));
@@ -127,6 +130,13 @@ class PodmanTest {
         String webIp = must("inspect", "-f", "{{.NetworkSettings.Networks.vsnet.IPAddress}}", "web");
         assertTrue(webIp.startsWith("198.18.71."), webIp);
         assertTrue(pod("exec", "client", "ping", "-c", "2", "-W", "2", webIp).ok(), "client pings web");
+        // Names through the switch: podman wrote the result's nameserver (the gateway) first in resolv.conf.
+        String resolv = must("exec", "client", "cat", "/etc/resolv.conf");
+        assertTrue(resolv.lines().filter(l -> l.startsWith("nameserver")).findFirst().orElse("").contains("198.18.71.1"), resolv);
+        Sh.Result byName = pod("exec", "client", "ping", "-c", "2", "-W", "2", "web");
+        assertTrue(byName.ok() && byName.out().contains(webIp), "client pings web by its container name: " + byName);
+        assertTrue(pod("exec", "client", "ping", "-c", "1", "-W", "2", "www").ok(), "and by its network alias");
+        assertTrue(pod("exec", "web", "nslookup", "client", "198.18.71.1").out().contains("198.18.71."), "web finds client");
         assertTrue(pod("exec", "client", "ping", "-c", "2", "-W", "2", "198.18.71.1").ok(), "and the gateway");
         assertTrue(pod("exec", "client", "ping", "-c", "2", "-W", "2", "198.19.71.2").ok(), "and the wan, masqueraded");
         String page = netns.must(20, sw, "curl", "-s", "--max-time", "5", "http://198.18.71.1:18082/index.html").trim();

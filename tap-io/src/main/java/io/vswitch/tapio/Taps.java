@@ -204,7 +204,7 @@ public final class Taps {
     }
 
     /** Gives a TAP in this namespace its addresses and brings it up (a network's gateway port). */
-    public synchronized void configureHere(TapPort port, List<Address> addresses) throws NativeCallException {
+    public synchronized void configureHere(TapPort port, long mac, List<Address> addresses) throws NativeCallException {
         if (rtnetlink == null) {
             rtnetlink = Rtnetlink.open();
         }
@@ -212,6 +212,7 @@ public final class Taps {
         if (index == 0) {
             throw new NativeCallException("if_nametoindex", port.device().name(), Errno.ENODEV);
         }
+        rtnetlink.setMac(index, mac);
         rtnetlink.setUp(index, true);
         for (Address a : addresses) {
             rtnetlink.addAddress(index, a.ip(), a.prefix());

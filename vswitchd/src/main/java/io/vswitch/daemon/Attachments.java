@@ -4,8 +4,11 @@ import io.vswitch.control.EndpointSpec;
 import io.vswitch.control.PortSpec;
 import io.vswitch.control.Requests;
 import io.vswitch.core.BridgeDomain;
+import io.vswitch.core.Directory;
 import io.vswitch.core.MacAddress;
+import io.vswitch.core.NameTable;
 import io.vswitch.core.Port;
+import io.vswitch.core.Upstream;
 import io.vswitch.dataplane.Dataplane;
 import io.vswitch.hostnet.Forwarding;
 import io.vswitch.hostnet.Masquerade;
@@ -42,6 +45,10 @@ import java.util.Map;
  * reserved again and its TAP found again in its container; an endpoint whose TAP is gone keeps
  * its address until it is detached.
  *
+ * <p>Whatever changes a network's endpoints publishes its {@link Directory} again: the addresses
+ * and MACs the switch answers ARP and neighbour solicitations for, and, on a network with DNS
+ * on, the names (and aliases) it answers for on the gateway address.
+ *
  * <p>Called by the registry ({@link Daemon}) under its lock.
  */
 public final class Attachments {
@@ -74,12 +81,15 @@ public final class Attachments {
     private final Dataplane dataplane;
     private final PortFactory ports;
     private final Masquerade masquerade;
+    private final Upstream upstream;
     private final Map<String, Book> books = new LinkedHashMap<>();
 
-    Attachments(Dataplane dataplane, PortFactory ports, Masquerade masquerade) {
+    /** {@code upstream}: where names a network does not know go (null: REFUSED at once). */
+    Attachments(Dataplane dataplane, PortFactory ports, Masquerade masquerade, Upstream upstream) {
         this.dataplane = dataplane;
         this.ports = ports;
         this.masquerade = masquerade;
+        this.upstream = upstream;
     }
 
     /** The alias an endpoint's interface carries: what it is, for operators and for finding it again. */
@@ -109,7 +119,7 @@ public final class Attachments {
                     addresses.add(new Taps.Address(book.pool6.gateway().getAddress(), book.pool6.prefix()));
                 }
                 book.gatewayPort = open(book, checked.gatewayPort(), false);
-                ports.configureHere(book.gatewayPort, addresses);
+                ports.configureHere(book.gatewayPort, gatewayMac(checked.name()), addresses);
             }
             if (checked.masquerade()) {
                 List<Cidr> subnets = new ArrayList<>();
@@ -126,6 +136,7 @@ public final class Attachments {
                     throw new PortFactory.OpenException("network " + checked.name() + ": masquerade: " + e.getMessage(), e);
                 }
             }
+            publish(book);
         } catch (PortFactory.OpenException | RuntimeException e) {
             close(checked.name(), true);
             throw e;
@@ -229,6 +240,7 @@ public final class Attachments {
                 }
             }
         }
+        List<String> aliases = aliases(r.aliases());
         String ifname = r.ifname() == null ? "eth0" : r.ifname();
         NetworkRules.checkPortName(ifname, "ifname");
         long mac = r.mac() == null ? randomMac() : NetworkRules.mac(r.mac(), "mac");
@@ -273,9 +285,10 @@ public final class Attachments {
             EndpointSpec spec = new EndpointSpec(id, r.name(), portName, netns.toString(), ifname, MacAddress.toString(mac),
                     ipv4 == null ? null : ipv4.toString(), ipv6 == null ? null : ipv6.toString(),
                     gateway4 == null ? null : gateway4.getHostAddress(), gateway6 == null ? null : gateway6.getHostAddress(),
-                    r.mtu() == null || r.mtu() == mtu ? null : r.mtu(), r.owner() == null ? "cli" : r.owner());
+                    r.mtu() == null || r.mtu() == mtu ? null : r.mtu(), r.owner() == null ? "cli" : r.owner(), aliases);
             Endpoint endpoint = new Endpoint(spec, port, network);
             book.endpoints.put(id, endpoint);
+            publish(book);
             LOG.info("endpoint {} attached to network {}: {} in {}{}{}", id, network, ifname, netns,
                     ipv4 != null ? ", " + ipv4 : "", ipv6 != null ? ", " + ipv6 : "");
             return endpoint;
@@ -320,9 +333,10 @@ public final class Attachments {
             EndpointSpec spec = new EndpointSpec(id, null, portName, null, null, MacAddress.toString(mac),
                     ipv4 == null ? null : ipv4.toString(), ipv6 == null ? null : ipv6.toString(),
                     book.pool4 == null || ipv4 == null ? null : book.pool4.gateway().getHostAddress(),
-                    book.pool6 == null || ipv6 == null ? null : book.pool6.gateway().getHostAddress(), null, owner);
+                    book.pool6 == null || ipv6 == null ? null : book.pool6.gateway().getHostAddress(), null, owner, null);
             Endpoint e = new Endpoint(spec, port, network);
             book.endpoints.put(id, e);
+            publish(book);
             LOG.info("endpoint {} made in network {} for {}: {}{}", id, network, owner, portName, ipv4 != null ? ", " + ipv4 : "");
             return e;
         } catch (PortFactory.OpenException | RuntimeException e) {
@@ -343,8 +357,7 @@ public final class Attachments {
             throw SpecException.notFound("endpoint", "network " + network + " has no endpoint " + id);
         }
         EndpointSpec s = e.spec();
-        Endpoint moved = new Endpoint(new EndpointSpec(s.id(), s.name(), s.port(), netns, s.ifname(), s.mac(), s.ipv4(),
-                s.ipv6(), s.gateway(), s.gateway6(), s.mtu(), s.owner()), e.port(), network);
+        Endpoint moved = new Endpoint(s.inNamespace(netns), e.port(), network);
         book.endpoints.put(id, moved);
         return moved;
     }
@@ -391,7 +404,116 @@ public final class Attachments {
         }
         release(book, e.spec().ipv4() == null ? null : Cidr.parseAddress(e.spec().ipv4()),
                 e.spec().ipv6() == null ? null : Cidr.parseAddress(e.spec().ipv6()));
+        publish(book);
         LOG.info("endpoint {} detached from network {}", e.spec().id(), e.network());
+    }
+
+    // ---- what the switch answers ----------------------------------------------------------
+
+    /**
+     * Publishes what the network's data path answers: every endpoint's addresses behind its MAC,
+     * the gateway's (when a gateway port holds it, or the switch answers DNS there), and with
+     * DNS on the endpoints' names and aliases. Endpoints whose TAP is gone are left out.
+     */
+    private void publish(Book book) {
+        Directory.Builder b = Directory.builder();
+        String network = book.checked.name();
+        boolean dns = book.checked.dns();
+        if (book.gatewayPort != null || dns) {
+            b.gateway(gatewayMac(network), book.gatewayPort != null,
+                    book.pool4 == null ? null : book.pool4.gateway().getAddress(),
+                    book.pool6 == null ? null : book.pool6.gateway().getAddress());
+        }
+        if (dns) {
+            b.dns(network, upstream);
+        }
+        for (Endpoint e : book.endpoints.values()) {
+            if (e.port() == null) {
+                continue;
+            }
+            EndpointSpec s = e.spec();
+            long mac = MacAddress.parse(s.mac());
+            List<byte[]> addresses = new ArrayList<>();
+            for (String cidr : new String[] {s.ipv4(), s.ipv6()}) {
+                if (cidr != null) {
+                    byte[] ip = Cidr.parseAddress(cidr).address().getAddress();
+                    b.neighbor(ip, mac);
+                    addresses.add(ip);
+                }
+            }
+            if (dns) {
+                List<String> names = new ArrayList<>();
+                if (s.name() != null) {
+                    names.add(s.name());
+                }
+                if (s.aliases() != null) {
+                    names.addAll(s.aliases());
+                }
+                for (String name : names) {
+                    addresses.forEach(ip -> b.name(name, ip));
+                }
+            }
+        }
+        book.domain.setDirectory(b.build());
+    }
+
+    /** A network's directory as published, for show and tests. */
+    Directory directory(String network) {
+        return book(network).domain.directory();
+    }
+
+    /**
+     * The gateway's MAC on a network: the same on every restart of this host (containers keep it
+     * in their neighbour tables), different on another host (one overlay, a gateway per host):
+     * locally administered, from this machine's id and the network's name.
+     */
+    static long gatewayMac(String network) {
+        String machine;
+        try {
+            machine = Files.readString(Path.of("/etc/machine-id")).strip();
+        } catch (IOException e) {
+            machine = "";
+        }
+        if (machine.isEmpty()) {
+            try {
+                machine = InetAddress.getLocalHost().getHostName();
+            } catch (IOException e) {
+                machine = "vswitch";
+            }
+        }
+        byte[] digest;
+        try {
+            digest = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest((machine + "/" + network).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        long mac = 0x02;
+        for (int i = 0; i < 5; i++) {
+            mac = (mac << 8) | (digest[i] & 0xFF);
+        }
+        return mac;
+    }
+
+    /** Aliases as asked for: at most 32, each a DNS name; null when none. */
+    private static List<String> aliases(List<String> asked) {
+        if (asked == null || asked.isEmpty()) {
+            return null;
+        }
+        if (asked.size() > 32) {
+            throw new SpecException("aliases", "at most 32 aliases, got " + asked.size());
+        }
+        List<String> out = new ArrayList<>();
+        for (String a : asked) {
+            if (NameTable.normal(a) == null) {
+                throw new SpecException("aliases", "expected DNS names (letters, digits, '-', '_', labels of 1-63, "
+                        + "at most 253 in all), got \"" + a + "\"");
+            }
+            if (!out.contains(a)) {
+                out.add(a);
+            }
+        }
+        return out;
     }
 
     List<Endpoint> endpoints(String network) {

@@ -17,6 +17,7 @@ import io.vswitch.control.PortSpec;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
 import java.io.StringReader;
@@ -148,12 +149,13 @@ public final class ConfigReader {
         if (root == null) {
             throw new ConfigException(file, 1, "", "the file is empty: expected at least a 'networks:' list");
         }
-        Map<String, Node> top = mapping(root, "", Set.of("dataplane", "vxlan", "metrics", "docker", "networks"));
+        Map<String, Node> top = mapping(root, "", Set.of("dataplane", "vxlan", "metrics", "docker", "dns", "networks"));
 
         DaemonConfig.Dataplane dataplane = dataplane(top.get("dataplane"));
         DaemonConfig.Vxlan vxlan = vxlan(top.get("vxlan"));
         DaemonConfig.Metrics metrics = metrics(top.get("metrics"));
         DaemonConfig.Docker docker = docker(top.get("docker"));
+        DaemonConfig.Dns dns = dns(top.get("dns"));
         NetworkRules.Host host = NetworkRules.Host.NO_VXLAN;
         if (vxlan != null) {
             try {
@@ -181,7 +183,7 @@ public final class ConfigReader {
                         lines.get(key))), field, e.getMessage());
             }
         }
-        return new DaemonConfig(file, dataplane, vxlan, metrics, docker, host, List.copyOf(networks));
+        return new DaemonConfig(file, dataplane, vxlan, metrics, docker, dns, host, List.copyOf(networks));
     }
 
     /** {@code peers} for {@code peers[2]}: where to point when the item itself has no line. */
@@ -195,7 +197,7 @@ public final class ConfigReader {
         lines.put(key, line(item));
         Map<String, Node> fields = mapping(item, key,
                 Set.of("name", "mtu", "mac-aging", "mac-limit", "ports", "vni", "peers", "persist", "offload", "subnet",
-                        "gateway", "subnet6", "gateway6", "gateway-port", "masquerade", "icc"));
+                        "gateway", "subnet6", "gateway6", "gateway-port", "masquerade", "icc", "dns"));
         fields.forEach((k, v) -> lines.put(key + "." + k, line(v)));
         String name = fields.containsKey("name") ? string(fields.get("name"), key + ".name") : null;
         Integer mtu = fields.containsKey("mtu") ? number(fields.get("mtu"), key + ".mtu", NetworkRules.MTU) : null;
@@ -229,8 +231,9 @@ public final class ConfigReader {
         Boolean gatewayPort = fields.containsKey("gateway-port") ? bool(fields.get("gateway-port"), key + ".gateway-port") : null;
         Boolean masquerade = fields.containsKey("masquerade") ? bool(fields.get("masquerade"), key + ".masquerade") : null;
         Boolean icc = fields.containsKey("icc") ? bool(fields.get("icc"), key + ".icc") : null;
+        Boolean dns = fields.containsKey("dns") ? bool(fields.get("dns"), key + ".dns") : null;
         return new NetworkSpec(name, mtu, aging, limit, vni, peers, persist, offload, ports, List.of(), subnet, gateway,
-                subnet6, gateway6, gatewayPort, masquerade, icc, List.of());
+                subnet6, gateway6, gatewayPort, masquerade, icc, List.of(), dns);
     }
 
     /** A port: a device name, or a mapping {@code {name: X, persist: B, offload: B}}. */
@@ -338,6 +341,27 @@ public final class ConfigReader {
                     "expected an absolute path ending in .sock (Docker finds /run/docker/plugins/NAME.sock), got \"" + path + "\"");
         }
         return new DaemonConfig.Docker(Path.of(path));
+    }
+
+    private DaemonConfig.Dns dns(Node node) throws ConfigException {
+        if (node == null) {
+            return DaemonConfig.Dns.DEFAULT;
+        }
+        Map<String, Node> fields = mapping(node, "dns", Set.of("upstream"));
+        if (!fields.containsKey("upstream")) {
+            return DaemonConfig.Dns.DEFAULT;
+        }
+        List<Node> items = sequence(fields.get("upstream"), "dns.upstream");
+        List<InetSocketAddress> upstream = new ArrayList<>();
+        for (int i = 0; i < items.size(); i++) {
+            String text = string(items.get(i), "dns.upstream[" + i + "]").trim();
+            try {
+                upstream.add(io.vswitch.resolver.ResolvConf.parse(text));
+            } catch (IllegalArgumentException e) {
+                throw error(items.get(i), "dns.upstream[" + i + "]", e.getMessage());
+            }
+        }
+        return new DaemonConfig.Dns(List.copyOf(upstream));
     }
 
     private DaemonConfig.Vxlan vxlan(Node node) throws ConfigException {

@@ -13,6 +13,8 @@ import io.vswitch.dataplane.Dataplane;
 import io.vswitch.hostnet.Masquerade;
 import io.vswitch.nativetap.NativeCallException;
 import io.vswitch.vxlan.TunnelPort;
+import io.vswitch.resolver.ResolvConf;
+import io.vswitch.resolver.UpstreamResolver;
 import io.vswitch.vxlan.VxlanEndpoint;
 import io.vswitch.vxlan.VxlanHeader;
 import org.slf4j.Logger;
@@ -106,6 +108,7 @@ public final class Daemon implements AutoCloseable {
     private PortFactory ports;
     private Attachments attachments;
     private VxlanEndpoint vxlan;
+    private UpstreamResolver resolver;
 
     private Daemon(DaemonConfig config, StateFile state) {
         this.config = config;
@@ -142,7 +145,8 @@ public final class Daemon implements AutoCloseable {
         Daemon daemon = new Daemon(config, state);
         try {
             daemon.ports = factory.apply(daemon.dataplane);
-            daemon.attachments = new Attachments(daemon.dataplane, daemon.ports, new Masquerade());
+            daemon.resolver = startResolver(config, daemon.dataplane);
+            daemon.attachments = new Attachments(daemon.dataplane, daemon.ports, new Masquerade(), daemon.resolver);
             if (config.vxlan() != null) {
                 daemon.vxlan = openVxlan(config, daemon.dataplane);
             }
@@ -162,6 +166,28 @@ public final class Daemon implements AutoCloseable {
             throw e;
         }
         return daemon;
+    }
+
+    /**
+     * The DNS forwarder for names no network knows: the config's {@code dns.upstream}, else the
+     * host's resolvers; none (an empty list, or no resolv.conf) refuses them in the data path.
+     */
+    private static UpstreamResolver startResolver(DaemonConfig config, Dataplane dataplane) throws StartException {
+        List<java.net.InetSocketAddress> servers = config.dns().upstream();
+        try {
+            if (servers == null) {
+                servers = ResolvConf.nameservers(ResolvConf.DEFAULT);
+            }
+            if (servers.isEmpty()) {
+                LOG.info("dns: no upstream resolvers; names a network does not know are refused");
+                return null;
+            }
+            LOG.info("dns: names a network does not know go to {}", servers);
+            return UpstreamResolver.start(servers, (lane, task) -> dataplane.lane(lane).loop().execute(task),
+                    java.time.Duration.ofMillis(1500));
+        } catch (IOException e) {
+            throw new StartException("dns: cannot start the forwarder: " + e.getMessage(), e);
+        }
     }
 
     private static VxlanEndpoint openVxlan(DaemonConfig config, Dataplane dataplane) throws StartException {
@@ -608,6 +634,9 @@ public final class Daemon implements AutoCloseable {
         }
         if (vxlan != null) {
             vxlan.close();
+        }
+        if (resolver != null) {
+            resolver.close();
         }
         dataplane.close();
     }

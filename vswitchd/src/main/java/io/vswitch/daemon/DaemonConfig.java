@@ -10,8 +10,16 @@ import java.util.List;
  * shape and hands every network to {@link NetworkRules} and {@link Conflicts} with what it
  * knows of the host ({@link #host}). Immutable.
  */
-public record DaemonConfig(String source, Dataplane dataplane, Vxlan vxlan, Metrics metrics, Docker docker,
+public record DaemonConfig(String source, Dataplane dataplane, Vxlan vxlan, Metrics metrics, Docker docker, Dns dns,
         NetworkRules.Host host, List<NetworkRules.Network> networks) {
+
+    /**
+     * {@code dns:} where names a network does not know are sent: {@code upstream} as listed, or
+     * null for the host's resolvers ({@code /etc/resolv.conf}); an empty list refuses them.
+     */
+    public record Dns(List<InetSocketAddress> upstream) {
+        public static final Dns DEFAULT = new Dns(null);
+    }
 
     /** {@code docker:} where the Docker network driver is served; null without the section. */
     public record Docker(java.nio.file.Path pluginSocket) {

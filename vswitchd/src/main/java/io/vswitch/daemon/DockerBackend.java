@@ -14,12 +14,13 @@ import java.util.Set;
  * IPAM chose (the switch takes addresses from Docker, it does not choose them), and the driver
  * options {@code -o vswitch.vni=N}, {@code vswitch.gateway=true} (a gateway port holds Docker's
  * gateway address), {@code vswitch.masquerade=true}, {@code vswitch.icc=false},
- * {@code com.docker.network.driver.mtu=N}. Each Docker endpoint is an endpoint of the network,
+ * {@code vswitch.dns=true} (the switch answers DNS on the gateway: what Docker's embedded DNS
+ * forwards to with {@code docker run --dns GATEWAY}), {@code com.docker.network.driver.mtu=N}. Each Docker endpoint is an endpoint of the network,
  * its TAP made at CreateEndpoint and handed to Docker, which moves and configures it.
  */
 final class DockerBackend implements DriverBackend {
     private static final Set<String> OPTIONS = Set.of("vswitch.vni", "vswitch.gateway", "vswitch.masquerade", "vswitch.icc",
-            "com.docker.network.driver.mtu");
+            "vswitch.dns", "com.docker.network.driver.mtu");
 
     private final Daemon daemon;
 
@@ -50,7 +51,7 @@ final class DockerBackend implements DriverBackend {
             }
             NetworkSpec spec = new NetworkSpec(name(r.networkId()), mtu, null, null, vni, null, null, null, null, null,
                     r.subnet4(), r.gateway4(), r.subnet6(), r.gateway6(), gateway ? true : null, masquerade ? true : null,
-                    bool(o, "vswitch.icc", true) ? null : false, null);
+                    bool(o, "vswitch.icc", true) ? null : false, null, bool(o, "vswitch.dns", false) ? true : null);
             daemon.addNetwork(spec);
         } catch (NumberFormatException e) {
             throw new DriverException("driver option is not a number: " + e.getMessage());

@@ -69,7 +69,7 @@ public final class NetworkRules {
      */
     public record Network(NetworkSpec spec, NetworkSettings settings, Integer vni, List<Inet4Address> peers,
             List<PortSpec> ports, List<Static> statics, Cidr subnet4, InetAddress gateway4, Cidr subnet6,
-            InetAddress gateway6, String gatewayPort, boolean masquerade, boolean icc) {
+            InetAddress gateway6, String gatewayPort, boolean masquerade, boolean icc, boolean dns) {
         public String name() {
             return spec.name();
         }
@@ -147,6 +147,10 @@ public final class NetworkRules {
         boolean gatewayPort = Boolean.TRUE.equals(spec.gatewayPort());
         boolean masquerade = Boolean.TRUE.equals(spec.masquerade());
         boolean icc = spec.icc() == null || spec.icc();
+        boolean dns = Boolean.TRUE.equals(spec.dns());
+        if (dns && pool4 == null && pool6 == null) {
+            throw new SpecException("dns", "the switch answers DNS on the gateway address: dns needs a subnet");
+        }
         if (gatewayPort && pool4 == null && pool6 == null) {
             throw new SpecException("gateway-port", "a gateway port needs a subnet (and its gateway) to hold");
         }
@@ -163,11 +167,11 @@ public final class NetworkRules {
                 peers.stream().map(InetAddress::getHostAddress).toList(), persist, offload, ports, spec.statics(),
                 pool4 == null ? null : pool4.subnet().toString(), pool4 == null ? null : pool4.gateway().getHostAddress(),
                 pool6 == null ? null : pool6.subnet().toString(), pool6 == null ? null : pool6.gateway().getHostAddress(),
-                gatewayPort ? true : null, masquerade ? true : null, icc ? null : false, spec.endpoints());
+                gatewayPort ? true : null, masquerade ? true : null, icc ? null : false, spec.endpoints(), dns ? true : null);
         NetworkSettings settings = new NetworkSettings(name, mtu, Duration.ofSeconds(aging), limit, offload);
         return new Network(normal, settings, vni, List.copyOf(peers), List.copyOf(ports), List.copyOf(statics),
                 pool4 == null ? null : pool4.subnet(), pool4 == null ? null : pool4.gateway(),
-                pool6 == null ? null : pool6.subnet(), pool6 == null ? null : pool6.gateway(), gatewayName, masquerade, icc);
+                pool6 == null ? null : pool6.subnet(), pool6 == null ? null : pool6.gateway(), gatewayName, masquerade, icc, dns);
     }
 
     /**

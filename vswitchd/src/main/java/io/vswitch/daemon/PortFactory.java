@@ -44,8 +44,8 @@ public interface PortFactory {
     /** Opens again, after a restart, an endpoint's port where its container has it. */
     Opened reopen(NetworkRules.Network network, EndpointSpec endpoint) throws OpenException;
 
-    /** Gives a port in the daemon's own namespace addresses and brings it up: a network's gateway port. */
-    void configureHere(Port port, List<Taps.Address> addresses) throws OpenException;
+    /** Gives a port in the daemon's own namespace its MAC and addresses and brings it up: a network's gateway port. */
+    void configureHere(Port port, long mac, List<Taps.Address> addresses) throws OpenException;
 
     /**
      * The port is about to be removed for good (port or network deleted): let its device go with

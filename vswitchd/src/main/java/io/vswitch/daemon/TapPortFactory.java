@@ -68,9 +68,9 @@ final class TapPortFactory implements PortFactory {
     }
 
     @Override
-    public void configureHere(Port port, List<Taps.Address> addresses) throws OpenException {
+    public void configureHere(Port port, long mac, List<Taps.Address> addresses) throws OpenException {
         try {
-            taps.configureHere((TapPort) port, addresses);
+            taps.configureHere((TapPort) port, mac, addresses);
         } catch (NativeCallException e) {
             throw new OpenException("cannot give " + port.name() + " its addresses: " + e.getMessage(), e);
         }

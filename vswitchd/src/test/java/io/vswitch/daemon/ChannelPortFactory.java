@@ -50,7 +50,7 @@ public final class ChannelPortFactory implements PortFactory {
     }
 
     @Override
-    public void configureHere(Port port, List<Taps.Address> addresses) {
+    public void configureHere(Port port, long mac, List<Taps.Address> addresses) {
     }
 
     @Override

@@ -54,7 +54,7 @@ class ConfigReaderTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
-            unknown key          | networks:\\n  - name: a\\n    prots: [a0]\\n                      | 3 | networks[0].prots      | unknown key; expected one of gateway, gateway-port, gateway6, icc, mac-aging
+            unknown key          | networks:\\n  - name: a\\n    prots: [a0]\\n                      | 3 | networks[0].prots      | unknown key; expected one of dns, gateway, gateway-port, gateway6, icc, mac-aging
             unknown top key      | network:\\n  - name: a\\n                                         | 1 | network                | unknown key
             wrong type           | networks:\\n  - name: a\\n    mtu: big\\n                         | 3 | networks[0].mtu        | expected an integer 68..65517, got "big"
             mtu out of range     | networks:\\n  - name: a\\n    mtu: 20\\n                          | 3 | networks[0].mtu        | expected an integer 68..65517, got 20
@@ -70,6 +70,9 @@ class ConfigReaderTest {
             threads zero         | dataplane:\\n  threads: 0\\nnetworks:\\n  - name: a\\n            | 2 | dataplane.threads      | expected an integer 1..64, got 0
             missing name         | networks:\\n  - ports: [a0]\\n                                    | 2 | networks[0].name       | missing
             duplicate key        | networks:\\n  - name: a\\n    mtu: 1400\\n    mtu: 1500\\n        | 4 | networks[0].mtu        | duplicate key
+            dns without a subnet | networks:\\n  - name: a\\n    dns: true\\n                         | 3 | networks[0].dns        | dns needs a subnet
+            bad dns upstream     | dns:\\n  upstream: [dns.example.org]\\nnetworks: []\\n            | 2 | dns.upstream[0]        | expected an IP address
+            dns upstream port    | dns:\\n  upstream: ["198.18.0.53:0"]\\n                          | 2 | dns.upstream[0]        | expected a port 1..65535
             vni without vxlan    | networks:\\n  - name: a\\n    vni: 42\\n                          | 3 | networks[0].vni        | an overlay network needs a 'vxlan:' section
             vni out of range     | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: a\\n    vni: 16777216\\n | 5 | networks[0].vni | expected an integer 1..16777215
             duplicate vni        | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: a\\n    vni: 7\\n  - name: b\\n    vni: 7\\n | 7 | networks[1].vni | vni 7 is already used by network a
@@ -154,6 +157,17 @@ class ConfigReaderTest {
             DaemonConfig c = ConfigReader.parse("vswitch.yaml", text);
             assertTrue(c.networks().isEmpty(), text);
         }
+    }
+
+    @Test
+    void dnsGoesToTheHostsResolversUnlessToldAndANetworkAnswersNamesWhenAsked() throws Exception {
+        assertEquals(null, ConfigReader.parse("vswitch.yaml", "networks: []\n").dns().upstream(), "resolv.conf");
+        assertTrue(ConfigReader.parse("vswitch.yaml", "dns: {upstream: []}\n").dns().upstream().isEmpty(), "none: REFUSED");
+        DaemonConfig c = ConfigReader.parse("vswitch.yaml",
+                "dns:\n  upstream: [\"127.0.0.1:5353\", \"[fd00::53]:53\"]\nnetworks:\n  - name: a\n    subnet: 198.18.90.0/24\n    dns: true\n");
+        assertEquals(5353, c.dns().upstream().get(0).getPort());
+        assertTrue(c.network("a").dns());
+        assertTrue(c.network("a").spec().dns());
     }
 
     @Test

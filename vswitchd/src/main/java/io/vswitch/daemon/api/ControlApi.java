@@ -250,14 +250,24 @@ public final class ControlApi {
                 d.settings().macLimit(), d.table().size(), d.settings().offload(), counters, ports,
                 c.subnet4() == null ? null : c.subnet4().toString(), c.gateway4() == null ? null : c.gateway4().getHostAddress(),
                 c.subnet6() == null ? null : c.subnet6().toString(), c.gateway6() == null ? null : c.gateway6().getHostAddress(),
-                c.gatewayPort() != null, c.masquerade(), c.icc(), daemon.endpoints(d.name()).size());
+                c.gatewayPort() != null, c.masquerade(), c.icc(), daemon.endpoints(d.name()).size(), c.dns());
     }
 
     private Views.Endpoint endpoint(Attachments.Endpoint e) {
         EndpointSpec s = e.spec();
         int mtu = s.mtu() != null ? s.mtu() : daemon.network(e.network()).domain().mtu();
+        NetworkRules.Network checked = daemon.network(e.network()).checked();
+        List<String> nameservers = new ArrayList<>();
+        if (checked.dns()) {
+            if (s.ipv4() != null && checked.gateway4() != null) {
+                nameservers.add(checked.gateway4().getHostAddress());
+            }
+            if (s.ipv6() != null && checked.gateway6() != null) {
+                nameservers.add(checked.gateway6().getHostAddress());
+            }
+        }
         return new Views.Endpoint(e.network(), s.id(), s.name(), s.port(), s.netns(), s.ifname(), s.mac(), s.ipv4(), s.ipv6(),
-                s.gateway(), s.gateway6(), mtu, s.owner());
+                s.gateway(), s.gateway6(), mtu, s.owner(), s.aliases(), nameservers.isEmpty() ? null : nameservers);
     }
 
     private Views.Port port(Port p, BridgeDomain d) {

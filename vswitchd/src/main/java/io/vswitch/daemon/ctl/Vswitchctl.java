@@ -111,6 +111,12 @@ public final class Vswitchctl {
                 out.printf("network %s: mtu %d%s, %d MACs (limit %d, aging %ds)%n", n.name(), n.mtu(),
                         n.vni() != null ? ", vni " + n.vni() + ", peers " + String.join(" ", n.peers()) : "",
                         n.macCount(), n.macLimit(), n.macAgingSeconds());
+                if (n.subnet() != null || n.subnet6() != null) {
+                    out.printf("  subnet %s gateway %s%s%s%s%s%n", n.subnet() != null ? n.subnet() : n.subnet6(),
+                            n.gateway() != null ? n.gateway() : n.gateway6(), n.gatewayPort() ? " (gateway port)" : "",
+                            n.masquerade() ? ", masquerade" : "", n.icc() ? "" : ", icc off",
+                            n.dns() ? ", dns on the gateway" : "");
+                }
                 out.printf("  %-22s %-7s %-5s %6s %12s %14s %12s %14s %8s%n", "port", "kind", "state", "mtu",
                         "rx_frames", "rx_bytes", "tx_frames", "tx_bytes", "drops");
                 for (Views.Port p : n.ports()) {
@@ -192,12 +198,14 @@ public final class Vswitchctl {
             boolean masquerade;
             @Option(names = "--no-icc", description = "Containers reach only the gateway, not each other.")
             boolean noIcc;
+            @Option(names = "--dns", description = "The switch answers DNS queries to the gateway for the endpoints' names.")
+            boolean dns;
 
             @Override
             public Integer call() throws Exception {
                 NetworkSpec spec = new NetworkSpec(name, mtu, macAging, macLimit, vni, peers, persist ? true : null,
                         noOffload ? false : null, null, null, subnet, gateway, subnet6, gateway6, gatewayPort ? true : null,
-                        masquerade ? true : null, noIcc ? false : null, null);
+                        masquerade ? true : null, noIcc ? false : null, null, dns ? true : null);
                 Views.Network r = root().call(c -> c.addNetwork(spec));
                 out().println("network " + name + " added (mtu " + r.mtu() + ")");
                 return 0;
@@ -432,6 +440,8 @@ public final class Vswitchctl {
         String mac;
         @Option(names = "--no-route", description = "No default route via the gateway.")
         boolean noRoute;
+        @Option(names = "--alias", paramLabel = "NAME", description = "Another name it answers to on a network with DNS (repeatable).")
+        List<String> aliases;
 
         @Override
         public Integer call() throws Exception {
@@ -439,7 +449,7 @@ public final class Vswitchctl {
                 throw new Failure("say where the container is: --netns PATH or --pid PID");
             }
             Views.Endpoint e = root().call(c -> c.attach(network, new Requests.Attach(netns, pid, id, name, ifname, ip, ip6,
-                    mac, null, null, noRoute ? true : null, null, "cli")));
+                    mac, null, null, noRoute ? true : null, null, "cli", aliases)));
             printJson(out(), e);
             return 0;
         }

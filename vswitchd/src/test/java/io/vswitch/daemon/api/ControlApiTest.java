@@ -214,7 +214,7 @@ class ControlApiTest {
     private static final String HERE = "/proc/self/ns/net"; // a real namespace path; the ports are in memory
 
     private Views.Endpoint attach(String id, String ip) throws Exception {
-        return client.attach("apps", new Requests.Attach(HERE, null, id, id, null, ip, null, null, null, null, null, null, "cli"));
+        return client.attach("apps", new Requests.Attach(HERE, null, id, id, null, ip, null, null, null, null, null, null, "cli", null));
     }
 
     @Test
@@ -230,9 +230,9 @@ class ControlApiTest {
         assertEquals(400, refused(() -> attach("c", "198.18.99.1/24")).status(), "outside the subnet");
         assertEquals(400, refused(() -> attach("c", "198.18.64.1")).status(), "the gateway");
         assertEquals(400, refused(() -> client.attach("apps", new Requests.Attach("/nonexistent/ns", null, "c", null, null,
-                null, null, null, null, null, null, null, "cli"))).status(), "a namespace that does not exist");
+                null, null, null, null, null, null, null, "cli", null))).status(), "a namespace that does not exist");
         assertEquals(409, refused(() -> client.attach("apps", new Requests.Attach(HERE, null, "busy", null, "busy9", null,
-                null, null, null, null, null, null, "cli"))).status(), "a placement that fails");
+                null, null, null, null, null, null, "cli", null))).status(), "a placement that fails");
         assertEquals(2, client.endpoints("apps").size(), "the failed ones left nothing");
         assertTrue(ports.discarded.stream().anyMatch(n -> n.startsWith("vs")), "the failed placement's port was let go");
 

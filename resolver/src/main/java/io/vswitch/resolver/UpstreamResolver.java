@@ -1,0 +1,301 @@
+package io.vswitch.resolver;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.vswitch.core.DnsQuery;
+import io.vswitch.core.Port;
+import io.vswitch.core.Upstream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.PortUnreachableException;
+import java.net.StandardProtocolFamily;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Sends the DNS questions a network cannot answer to the host's resolvers, and their answers
+ * back to the container, as a caching-less forwarder (dnsmasq without a cache) would.
+ *
+ * <p>One thread of its own owns a connected UDP socket per resolver: lanes hand over queries
+ * through a queue and never wait. Each query goes out under a fresh random ID (the container's
+ * is put back in the answer); an answer is passed on only when it comes from the resolver asked,
+ * under that ID, for the same question. A resolver that cannot be reached (no route, ICMP port
+ * unreachable) gives way to the next at once; one that does not answer within
+ * {@code attemptTimeout} to the next too; when none is left the container gets REFUSED (none
+ * reachable) or SERVFAIL (none answered), never silence, so its resolver does not sit out its
+ * 5-second timeout. At most {@value #MAX_PENDING} questions wait at once; more are REFUSED.
+ *
+ * <p>Answers go out on the lane that took the query ({@link LaneRunner}), which counts them.
+ */
+public final class UpstreamResolver implements Upstream, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(UpstreamResolver.class);
+    static final int MAX_PENDING = 4096;
+    private static final int MAX_MESSAGE = 65535;
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    /** Runs a task on a lane's thread: where a port's frames are written. */
+    @FunctionalInterface
+    public interface LaneRunner {
+        void run(int lane, Runnable task);
+    }
+
+    private static final class Pending {
+        final DnsQuery query;
+        final int id;
+        int server;
+        long deadlineNs;
+        boolean answeredByNone = true;
+
+        Pending(DnsQuery query, int id) {
+            this.query = query;
+            this.id = id;
+        }
+    }
+
+    private final List<InetSocketAddress> servers;
+    private final LaneRunner lanes;
+    private final long attemptTimeoutNs;
+    private final Selector selector;
+    private final DatagramChannel[] channels;
+    private final ConcurrentLinkedQueue<DnsQuery> incoming = new ConcurrentLinkedQueue<>();
+    private final Map<Integer, Pending> pending = new HashMap<>();
+    private final ByteBuffer receive = ByteBuffer.allocateDirect(MAX_MESSAGE);
+    private final Thread thread;
+    private volatile boolean stopped;
+
+    private UpstreamResolver(List<InetSocketAddress> servers, LaneRunner lanes, long attemptTimeoutNs) throws IOException {
+        this.servers = List.copyOf(servers);
+        this.lanes = lanes;
+        this.attemptTimeoutNs = attemptTimeoutNs;
+        this.selector = Selector.open();
+        this.channels = new DatagramChannel[servers.size()];
+        for (int i = 0; i < servers.size(); i++) {
+            InetSocketAddress server = servers.get(i);
+            try {
+                DatagramChannel ch = DatagramChannel.open(server.getAddress() instanceof java.net.Inet6Address
+                        ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET);
+                ch.configureBlocking(false);
+                ch.connect(server);
+                ch.register(selector, SelectionKey.OP_READ, i);
+                channels[i] = ch;
+            } catch (IOException e) {
+                // No route now: this resolver is skipped, as one that refuses would be.
+                LOG.warn("DNS resolver {} cannot be reached from here: {}", server, e.getMessage());
+            }
+        }
+        this.thread = Thread.ofPlatform().daemon().name("vswitch-dns").unstarted(this::run);
+    }
+
+    /**
+     * Starts forwarding to {@code servers}, in order, each given {@code attemptTimeout} to answer;
+     * an empty list refuses every question at once.
+     */
+    public static UpstreamResolver start(List<InetSocketAddress> servers, LaneRunner lanes, java.time.Duration attemptTimeout)
+            throws IOException {
+        UpstreamResolver r = new UpstreamResolver(servers, lanes, attemptTimeout.toNanos());
+        r.thread.start();
+        return r;
+    }
+
+    public List<InetSocketAddress> servers() {
+        return servers;
+    }
+
+    @Override
+    public void forward(DnsQuery query) {
+        if (stopped) {
+            answer(query, query.failure(DnsQuery.REFUSED), false);
+            return;
+        }
+        incoming.add(query);
+        selector.wakeup();
+    }
+
+    private void run() {
+        try {
+            while (!stopped) {
+                selector.select(100);
+                for (Iterator<SelectionKey> it = selector.selectedKeys().iterator(); it.hasNext(); ) {
+                    SelectionKey key = it.next();
+                    it.remove();
+                    if (key.isValid() && key.isReadable()) {
+                        read((Integer) key.attachment());
+                    }
+                }
+                DnsQuery q;
+                while ((q = incoming.poll()) != null) {
+                    start(q);
+                }
+                expire(System.nanoTime());
+            }
+        } catch (IOException | RuntimeException e) {
+            if (!stopped) {
+                LOG.error("the DNS forwarder stopped: {}", e.toString());
+            }
+        } finally {
+            for (Pending p : pending.values()) {
+                answer(p.query, p.query.failure(DnsQuery.SERVFAIL), false);
+            }
+            pending.clear();
+            DnsQuery q;
+            while ((q = incoming.poll()) != null) {
+                answer(q, q.failure(DnsQuery.REFUSED), false);
+            }
+        }
+    }
+
+    private void start(DnsQuery q) {
+        if (pending.size() >= MAX_PENDING) {
+            answer(q, q.failure(DnsQuery.REFUSED), false);
+            return;
+        }
+        int id;
+        do {
+            id = RANDOM.nextInt(0x10000);
+        } while (pending.containsKey(id));
+        Pending p = new Pending(q, id);
+        p.server = -1;
+        pending.put(id, p);
+        next(p);
+    }
+
+    /** Sends {@code p} to the next resolver that takes it, or answers for good when none is left. */
+    private void next(Pending p) {
+        byte[] m = p.query.message().clone();
+        m[0] = (byte) (p.id >>> 8);
+        m[1] = (byte) p.id;
+        while (++p.server < channels.length) {
+            DatagramChannel ch = channels[p.server];
+            if (ch == null) {
+                continue;
+            }
+            try {
+                ch.write(ByteBuffer.wrap(m));
+                p.deadlineNs = System.nanoTime() + attemptTimeoutNs;
+                return;
+            } catch (IOException e) {
+                // ENETUNREACH, ECONNREFUSED from an earlier ICMP: the next one.
+            }
+        }
+        pending.remove(p.id);
+        answer(p.query, p.query.failure(p.answeredByNone ? DnsQuery.REFUSED : DnsQuery.SERVFAIL), false);
+    }
+
+    private void read(int server) {
+        DatagramChannel ch = channels[server];
+        for (;;) {
+            receive.clear();
+            int n;
+            try {
+                n = ch.read(receive);
+            } catch (PortUnreachableException e) {
+                // Nobody listens there: what waits on it goes to the next resolver.
+                for (Pending p : List.copyOf(pending.values())) {
+                    if (p.server == server) {
+                        next(p);
+                    }
+                }
+                continue;
+            } catch (IOException e) {
+                return;
+            }
+            if (n <= 0) {
+                return;
+            }
+            if (n < 12) {
+                continue;
+            }
+            int id = ((receive.get(0) & 0xFF) << 8) | (receive.get(1) & 0xFF);
+            Pending p = pending.get(id);
+            if (p == null || p.server != server) {
+                continue;
+            }
+            byte[] answer = new byte[n];
+            receive.get(0, answer);
+            if (!p.query.answers(answer, n)) {
+                continue;
+            }
+            pending.remove(id);
+            byte[] original = p.query.message();
+            answer[0] = original[0];
+            answer[1] = original[1];
+            answer(p.query, answer, true);
+        }
+    }
+
+    private void expire(long now) {
+        List<Pending> late = new ArrayList<>();
+        for (Pending p : pending.values()) {
+            if (now - p.deadlineNs > 0) {
+                late.add(p);
+            }
+        }
+        for (Pending p : late) {
+            p.answeredByNone = false; // it was reached, and kept silent
+            next(p);
+        }
+    }
+
+    /** Sends {@code dns} to the query's container from its lane, and counts it there. */
+    private void answer(DnsQuery q, byte[] dns, boolean fromUpstream) {
+        Port port = q.port();
+        try {
+            lanes.run(q.lane(), () -> {
+                if (port.domain() == null) {
+                    return; // the container went away meanwhile
+                }
+                ByteBuf frame = q.frame(PooledByteBufAllocator.DEFAULT, dns, dns.length);
+                try {
+                    port.transmit(frame, q.lane());
+                } finally {
+                    frame.release();
+                }
+                if (fromUpstream) {
+                    q.countAnswered();
+                } else {
+                    q.countRefused();
+                }
+            });
+        } catch (RuntimeException e) {
+            // The loops are stopping.
+        }
+    }
+
+    @Override
+    public void close() {
+        stopped = true;
+        selector.wakeup();
+        try {
+            thread.join(TimeUnit.SECONDS.toMillis(2));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (DatagramChannel ch : channels) {
+            if (ch != null) {
+                try {
+                    ch.close();
+                } catch (IOException ignored) {
+                    // closing
+                }
+            }
+        }
+        try {
+            selector.close();
+        } catch (IOException ignored) {
+            // closing
+        }
+    }
+}
