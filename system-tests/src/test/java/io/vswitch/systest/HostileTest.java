@@ -79,6 +79,9 @@ class HostileTest {
             netns.plug(sw, p[0], c, p[1] + "/24");
             containers.put(p[0], c);
         }
+        for (Map.Entry<String, String> c : containers.entrySet()) {
+            netns.awaitNoqueue(c.getValue(), c.getKey());
+        }
         assertTrue(netns.exec(20, containers.get("hc1"), "ping", "-c", "3", "-i", "0.2", "-W", "2", "-q", C2).ok());
         assertTrue(netns.exec(20, containers.get("hc1"), "ping", "-c", "3", "-i", "0.2", "-W", "2", "-q", C3).ok());
     }

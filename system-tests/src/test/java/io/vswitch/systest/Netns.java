@@ -66,6 +66,21 @@ final class Netns implements AutoCloseable {
         Sh.must(10, "ip", "-n", to, "link", "set", dev, "up");
     }
 
+    /**
+     * Waits until the switch has given {@code dev}, moved into {@code ns} by hand, the noqueue
+     * qdisc (its link watcher does within a sweep; the swap drops what is in flight, so a test
+     * that counts every packet waits for it).
+     */
+    void awaitNoqueue(String ns, String dev) throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (!Sh.run(10, "ip", "-n", ns, "link", "show", dev).out().contains("qdisc noqueue")) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(dev + " in " + ns + " did not get noqueue within 10 s");
+            }
+            Thread.sleep(50);
+        }
+    }
+
     /** The names of the tun/tap devices in {@code ns}. */
     List<String> taps(String ns) {
         String out = Sh.run(10, "ip", "-n", ns, "-o", "link", "show", "type", "tun").out();

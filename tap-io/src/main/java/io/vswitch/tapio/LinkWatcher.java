@@ -48,6 +48,8 @@ public final class LinkWatcher implements AutoCloseable {
     /** Sweeps done; guarded by this. */
     private long sweeps;
     private boolean wanted;
+    /** Until when (System.nanoTime) sweeps come quickly: a runtime is moving a TAP right now. */
+    private long burstUntilNs;
 
     private LinkWatcher(Dataplane dataplane) {
         this.dataplane = dataplane;
@@ -70,9 +72,14 @@ public final class LinkWatcher implements AutoCloseable {
         }
         try {
             while (!stopped) {
+                long began = System.nanoTime();
                 int ports = sweep(own);
+                long tookMs = (System.nanoTime() - began) / 1_000_000;
                 long pauseMs = Math.max(2000, ports * 4L);
                 synchronized (this) {
+                    if (System.nanoTime() - burstUntilNs < 0) {
+                        pauseMs = Math.max(50, tookMs * 4); // quick, yet at most a fifth of a core
+                    }
                     sweeps++;
                     notifyAll();
                     long until = System.currentTimeMillis() + pauseMs;
@@ -170,6 +177,17 @@ public final class LinkWatcher implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * Sweeps every 50 ms or so for {@code ms}: a runtime (Docker, after Join) is about to move a
+     * TAP into a container and bring it up there, and the sooner its qdisc is replaced the less
+     * likely it is that the container has sent anything yet (the swap drops what is in flight).
+     */
+    public synchronized void burst(long ms) {
+        burstUntilNs = System.nanoTime() + ms * 1_000_000;
+        wanted = true;
+        notifyAll();
     }
 
     /**

@@ -556,6 +556,9 @@ public final class Daemon implements AutoCloseable {
         Attachments.Endpoint before = attachments.find(net, new io.vswitch.control.Requests.Detach(id, null, null, null));
         Attachments.Endpoint e = attachments.moved(net, id, netns);
         save(() -> attachments.moved(net, id, before.spec().netns()));
+        if (netns != null) {
+            ports.watchClosely();
+        }
         return e;
     }
 

@@ -57,6 +57,10 @@ public interface PortFactory {
     default void refresh() {
     }
 
+    /** A runtime is about to move a port's device and bring it up: look at the ports often for a while. */
+    default void watchClosely() {
+    }
+
     /**
      * The daemon is stopping: the loops have stopped and {@code ports} are about to close. A
      * factory may let go in bulk here what closing one by one would make slow.

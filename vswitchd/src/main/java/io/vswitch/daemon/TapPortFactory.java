@@ -88,6 +88,11 @@ final class TapPortFactory implements PortFactory {
         watcher.sweepNow(1000);
     }
 
+    @Override
+    public void watchClosely() {
+        watcher.burst(3000);
+    }
+
     /** Deletes the TAPs this process created, one batch per namespace, before their fds close. */
     @Override
     public void stop(List<Port> ports) {
