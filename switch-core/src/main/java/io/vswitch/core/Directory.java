@@ -156,11 +156,13 @@ public final class Directory {
         return addressCount > 0 || gatewayMac != 0;
     }
 
-    static int int4(byte[] ip) {
+    /** An IPv4 address (4 bytes) as a big-endian int. */
+    public static int int4(byte[] ip) {
         return ((ip[0] & 0xFF) << 24) | ((ip[1] & 0xFF) << 16) | ((ip[2] & 0xFF) << 8) | (ip[3] & 0xFF);
     }
 
-    static long long8(byte[] b, int from) {
+    /** Eight bytes from {@code from} as a big-endian long (a half of an IPv6 address). */
+    public static long long8(byte[] b, int from) {
         long v = 0;
         for (int i = 0; i < 8; i++) {
             v = (v << 8) | (b[from + i] & 0xFF);

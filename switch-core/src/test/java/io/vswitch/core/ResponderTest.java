@@ -501,6 +501,39 @@ class ResponderTest {
     }
 
     @Test
+    void anAddressGivenToAnotherMacIsAnnouncedToEveryOtherPort() {
+        long newMac = Frames.mac(0x77);
+        Announcer.announce(net, pb, newMac, IP_B, 1);
+        assertEquals(0, pb.pending(), "not to its own port");
+        for (ChannelPort p : new ChannelPort[] {pa, pc}) {
+            ByteBuf garp = p.poll();
+            assertNotNull(garp);
+            assertEquals(MacAddress.BROADCAST, EthernetFrame.destination(garp));
+            assertEquals(newMac, EthernetFrame.source(garp));
+            assertEquals(1, garp.getUnsignedShort(20), "a request for its own address");
+            byte[] spa = new byte[4];
+            byte[] tpa = new byte[4];
+            garp.getBytes(28, spa);
+            garp.getBytes(38, tpa);
+            assertArrayEquals(IP_B, spa);
+            assertArrayEquals(IP_B, tpa);
+            garp.release();
+        }
+        Announcer.announce(net, pb, newMac, IP6_B, 1);
+        ByteBuf na = pa.poll();
+        try {
+            assertEquals(0x3333_0000_0001L, EthernetFrame.destination(na));
+            assertEquals(136, na.getUnsignedByte(54));
+            assertEquals(0x2000_0000, na.getInt(58), "override, unsolicited");
+            long sum = Segmenter.pseudoHeaderSum(na, 14, false, 58, 32);
+            assertEquals(0xFFFF, Segmenter.fold(Segmenter.sum(na, 54, 32, sum)), "ICMPv6 checksum");
+        } finally {
+            na.release();
+        }
+        pc.clear();
+    }
+
+    @Test
     void theNameTableIgnoresWhatCannotBeADnsName() {
         assertNull(NameTable.normal(""));
         assertNull(NameTable.normal("a..b"));

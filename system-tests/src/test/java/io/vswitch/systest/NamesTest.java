@@ -229,6 +229,30 @@ class NamesTest {
                 "and a good query is still answered");
     }
 
+    @Test
+    @Order(4)
+    void anAddressGivenAgainToANewContainerIsAnnouncedSoItsNeighboursReachItAtOnce() throws Exception {
+        String gammaIp = endpoints.get("gamma").path("ipv4").asText();
+        assertTrue(netns.exec(20, ns.get("alpha"), "ping", "-c", "1", "-W", "2", ip("gamma")).ok());
+        String cached = netns.must(10, ns.get("alpha"), "ip", "neigh", "show", ip("gamma"));
+        assertTrue(cached.contains(endpoints.get("gamma").path("mac").asText()), cached);
+        assertEquals(0, daemon.ctl("detach", "apps", "--name", "gamma").code());
+        // A new container takes gamma's address (as Docker hands a freed one out again) with a MAC of its own.
+        String delta = netns.create("nm-delta");
+        Sh.Result r = daemon.ctl("attach", "apps", "--netns", "/var/run/netns/" + delta, "--name", "delta", "--ip", gammaIp);
+        assertEquals(0, r.code(), r.toString());
+        String deltaMac = JSON.readTree(r.out()).path("mac").asText();
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+        while (!netns.must(10, ns.get("alpha"), "ip", "neigh", "show", ip("gamma")).contains(deltaMac)
+                && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertTrue(netns.must(10, ns.get("alpha"), "ip", "neigh", "show", ip("gamma")).contains(deltaMac),
+                "alpha's cache has the new MAC, told by the switch's announcement");
+        assertTrue(netns.exec(20, ns.get("alpha"), "ping", "-c", "1", "-W", "2", ip("gamma")).ok(), "and reaches delta");
+        assertEquals(0, daemon.ctl("detach", "apps", "--name", "delta").code());
+    }
+
     private JsonNode port(String name) throws Exception {
         for (JsonNode n : daemon.json("show").path("networks")) {
             for (JsonNode p : n.path("ports")) {

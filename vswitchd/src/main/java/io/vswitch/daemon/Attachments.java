@@ -3,6 +3,7 @@ package io.vswitch.daemon;
 import io.vswitch.control.EndpointSpec;
 import io.vswitch.control.PortSpec;
 import io.vswitch.control.Requests;
+import io.vswitch.core.Announcer;
 import io.vswitch.core.BridgeDomain;
 import io.vswitch.core.Directory;
 import io.vswitch.core.MacAddress;
@@ -136,7 +137,7 @@ public final class Attachments {
                     throw new PortFactory.OpenException("network " + checked.name() + ": masquerade: " + e.getMessage(), e);
                 }
             }
-            publish(book);
+            publish(book, false);
         } catch (PortFactory.OpenException | RuntimeException e) {
             close(checked.name(), true);
             throw e;
@@ -288,11 +289,14 @@ public final class Attachments {
                     r.mtu() == null || r.mtu() == mtu ? null : r.mtu(), r.owner() == null ? "cli" : r.owner(), aliases);
             Endpoint endpoint = new Endpoint(spec, port, network);
             book.endpoints.put(id, endpoint);
-            publish(book);
+            publish(book, true);
             LOG.info("endpoint {} attached to network {}: {} in {}{}{}", id, network, ifname, netns,
                     ipv4 != null ? ", " + ipv4 : "", ipv6 != null ? ", " + ipv6 : "");
             return endpoint;
         } catch (PortFactory.OpenException | RuntimeException e) {
+            if (book.endpoints.remove(id) != null) {
+                publish(book, false);
+            }
             if (port != null) {
                 ports.discard(port);
                 dataplane.detach(port);
@@ -336,10 +340,13 @@ public final class Attachments {
                     book.pool6 == null || ipv6 == null ? null : book.pool6.gateway().getHostAddress(), null, owner, null);
             Endpoint e = new Endpoint(spec, port, network);
             book.endpoints.put(id, e);
-            publish(book);
+            publish(book, true);
             LOG.info("endpoint {} made in network {} for {}: {}{}", id, network, owner, portName, ipv4 != null ? ", " + ipv4 : "");
             return e;
         } catch (PortFactory.OpenException | RuntimeException e) {
+            if (book.endpoints.remove(id) != null) {
+                publish(book, false);
+            }
             if (port != null) {
                 ports.discard(port);
                 dataplane.detach(port);
@@ -404,7 +411,7 @@ public final class Attachments {
         }
         release(book, e.spec().ipv4() == null ? null : Cidr.parseAddress(e.spec().ipv4()),
                 e.spec().ipv6() == null ? null : Cidr.parseAddress(e.spec().ipv6()));
-        publish(book);
+        publish(book, false);
         LOG.info("endpoint {} detached from network {}", e.spec().id(), e.network());
     }
 
@@ -413,9 +420,15 @@ public final class Attachments {
     /**
      * Publishes what the network's data path answers: every endpoint's addresses behind its MAC,
      * the gateway's (when a gateway port holds it, or the switch answers DNS there), and with
-     * DNS on the endpoints' names and aliases. Endpoints whose TAP is gone are left out.
+     * DNS on the endpoints' names and aliases. Endpoints whose TAP is gone are left out. With
+     * {@code announce}, an address that now has another MAC than before is announced to the
+     * network ({@link Announcer}): the switch answers ARP itself, so neighbours that cached the
+     * old MAC would never hear otherwise.
      */
-    private void publish(Book book) {
+    private void publish(Book book, boolean announce) {
+        Directory before = book.domain.directory();
+        List<Runnable> announcements = new ArrayList<>();
+        int lane = 0; // the first loop's lane: announcements are written from its thread
         Directory.Builder b = Directory.builder();
         String network = book.checked.name();
         boolean dns = book.checked.dns();
@@ -439,6 +452,13 @@ public final class Attachments {
                     byte[] ip = Cidr.parseAddress(cidr).address().getAddress();
                     b.neighbor(ip, mac);
                     addresses.add(ip);
+                    long had = ip.length == 4 ? before.macOf4(Directory.int4(ip))
+                            : before.macOf6(Directory.long8(ip, 0), Directory.long8(ip, 8));
+                    if (announce && had != mac) {
+                        Port port = e.port();
+                        BridgeDomain domain = book.domain;
+                        announcements.add(() -> Announcer.announce(domain, port, mac, ip, lane));
+                    }
                 }
             }
             if (dns) {
@@ -455,6 +475,13 @@ public final class Attachments {
             }
         }
         book.domain.setDirectory(b.build());
+        if (!announcements.isEmpty()) {
+            try {
+                dataplane.lane(lane).loop().execute(() -> announcements.forEach(Runnable::run));
+            } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                // The loops are stopping: nobody to tell.
+            }
+        }
     }
 
     /** A network's directory as published, for show and tests. */
