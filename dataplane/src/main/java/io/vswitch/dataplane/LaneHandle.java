@@ -38,11 +38,18 @@ public abstract class LaneHandle implements EpollIoHandle {
         this.registration = registration;
     }
 
-    /** Stops the loop from reading this handle; the fd stays open. Idempotent; any thread. */
+    /**
+     * Stops the loop from reading this handle; the fd stays open. Idempotent; any thread, also
+     * after the loops stopped (their registrations went with them).
+     */
     public final void cancel() {
         IoRegistration reg = registration;
         if (reg != null && reg.isValid()) {
-            reg.cancel();
+            try {
+                reg.cancel();
+            } catch (java.util.concurrent.RejectedExecutionException loopGone) {
+                // The loop has terminated: nothing reads this handle any more.
+            }
         }
     }
 
