@@ -51,24 +51,35 @@ public final class VswitchCni {
     private final Map<String, String> env;
     private final byte[] stdin;
     private final PrintStream out;
+    private final java.util.function.Function<Path, ControlClient> clients;
     private String version = "1.1.0";
 
     VswitchCni(Map<String, String> env, byte[] stdin, PrintStream out) {
+        this(env, stdin, out, ControlClient::new);
+    }
+
+    /**
+     * One call of the plugin: the runtime's CNI_* variables, its configuration, where the result
+     * goes, and how the daemon named by the configuration's socket is reached ({@code clients}:
+     * over that socket, or, inside the daemon, straight to its API).
+     */
+    public VswitchCni(Map<String, String> env, byte[] stdin, PrintStream out,
+            java.util.function.Function<Path, ControlClient> clients) {
         this.env = env;
         this.stdin = stdin;
         this.out = out;
+        this.clients = clients;
     }
 
     public static void main(String[] args) throws IOException {
-        byte[] in = "VERSION".equals(System.getenv("CNI_COMMAND")) || "TRAIN".equals(System.getenv("CNI_COMMAND"))
-                ? new byte[0] : System.in.readAllBytes();
+        byte[] in = "VERSION".equals(System.getenv("CNI_COMMAND")) ? new byte[0] : System.in.readAllBytes();
         int code = new VswitchCni(System.getenv(), in, System.out).run();
         System.out.flush();
         System.exit(code);
     }
 
     /** Runs one verb; returns the exit code. */
-    int run() {
+    public int run() {
         String command = env.get("CNI_COMMAND");
         try {
             if (command == null || command.isEmpty()) {
@@ -81,7 +92,6 @@ public final class VswitchCni {
                 case "CHECK" -> check(config());
                 case "STATUS" -> status(config());
                 case "GC" -> gc(config());
-                case "TRAIN" -> train();
                 default -> throw new CniException(CniException.INVALID_ENVIRONMENT, "CNI_COMMAND \"" + command
                         + "\" is not one of ADD, DEL, CHECK, VERSION, STATUS, GC");
             }
@@ -389,7 +399,7 @@ public final class VswitchCni {
 
     private void status(Config c) throws CniException {
         try {
-            List<Views.Network> networks = new ControlClient(c.socket()).networks();
+            List<Views.Network> networks = clients.apply(c.socket()).networks();
             if (networks.stream().noneMatch(n -> n.name().equals(c.network()))) {
                 throw new CniException(CniException.NOT_AVAILABLE, "vswitchd has no network \"" + c.network() + "\"");
             }
@@ -445,31 +455,6 @@ public final class VswitchCni {
         return answer != null && strings(answer.path("supportedVersions")).contains(v);
     }
 
-    /** A class-loading run at build time, for the AOT cache: what ADD and an error touch. */
-    private void train() {
-        PrintStream real = System.out;
-        try {
-            JsonNode sample = JSON.readTree("{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"type\":\"vswitch-cni\","
-                    + "\"runtimeConfig\":{\"ips\":[\"198.18.0.2/24\"]},\"prevResult\":{\"interfaces\":[]}}");
-            Config c = new Config(sample, "1.1.0", "n", "n", Path.of("/nonexistent.sock"), null, null, null, List.of(), null,
-                    sample.get("prevResult"), List.of("web"));
-            Views.Endpoint e = new Views.Endpoint("n", "c/eth0", null, "vs0", "/run/netns/x", "eth0", "02:00:00:00:00:01",
-                    "198.18.0.2/24", null, "198.18.0.1", null, 1500, "cni", List.of("web"), List.of("198.18.0.1"));
-            ByteArrayOutputStream sink = new ByteArrayOutputStream();
-            JSON.writeValue(sink, result(c, e, null));
-            try {
-                new ControlClient(c.socket()).endpoints("n");
-            } catch (IOException | ControlException expected) {
-                // The daemon is not there at build time.
-            }
-            io.vswitch.control.Json.LENIENT.writeValueAsString(new Requests.Attach("/x", null, "c/eth0", null, "eth0", null,
-                    null, null, null, null, null, null, "cni", List.of("web")));
-            io.vswitch.control.Json.LENIENT.readValue(io.vswitch.control.Json.LENIENT.writeValueAsString(e), Views.Endpoint.class);
-        } catch (IOException e) {
-            real.println("training run failed: " + e);
-        }
-    }
-
     // ---- the daemon -------------------------------------------------------------------------
 
     @FunctionalInterface
@@ -478,9 +463,9 @@ public final class VswitchCni {
     }
 
     /** One call to the daemon; its refusals in the spec's codes. */
-    private static <T> T call(Config c, Call<T> call) throws CniException {
+    private <T> T call(Config c, Call<T> call) throws CniException {
         try {
-            return call.run(new ControlClient(c.socket()));
+            return call.run(clients.apply(c.socket()));
         } catch (IOException e) {
             throw new CniException(CniException.TRY_AGAIN_LATER, "vswitchd is not running at " + c.socket()
                     + " (" + e.getMessage() + ")");

@@ -19,7 +19,8 @@ import java.util.List;
  * The control API's client: typed calls over HTTP/1.1 on the daemon's unix socket (the JDK's
  * HttpClient does not speak unix sockets), one request per connection with
  * {@code Connection: close}. A refusal comes back as a {@link ControlException} with the
- * daemon's reason; a daemon that cannot be reached as an {@link IOException}.
+ * daemon's reason; a daemon that cannot be reached as an {@link IOException}. Inside the daemon
+ * the same calls go straight to its API ({@link Transport}), for the CNI verbs it runs itself.
  */
 public final class ControlClient {
     /** A raw response: status and body. */
@@ -39,10 +40,24 @@ public final class ControlClient {
         }
     }
 
+    /** How a request reaches the daemon: its unix socket, or its API in the same process. */
+    @FunctionalInterface
+    public interface Transport {
+        Response exchange(String method, String path, String body) throws IOException;
+    }
+
     private final Path socket;
+    private final Transport transport;
 
     public ControlClient(Path socket) {
         this.socket = socket;
+        this.transport = this::overSocket;
+    }
+
+    /** A client whose requests go through {@code transport}; {@code socket} only names the daemon. */
+    public ControlClient(Path socket, Transport transport) {
+        this.socket = socket;
+        this.transport = transport;
     }
 
     public Path socket() {
@@ -148,6 +163,10 @@ public final class ControlClient {
 
     /** One request with a raw body, as sent; the response as received. */
     public Response exchange(String method, String path, String body) throws IOException {
+        return transport.exchange(method, path, body);
+    }
+
+    private Response overSocket(String method, String path, String body) throws IOException {
         byte[] payload = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
         try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             ch.connect(UnixDomainSocketAddress.of(socket));

@@ -132,6 +132,15 @@ public final class Lane {
         }
     }
 
+    /**
+     * Runs the after-batch work (flushes what asynchronous ports queued) after frames were
+     * written outside a batch, by a task run on this lane's loop. Call from the lane's own loop.
+     */
+    public void afterWork() {
+        assert loop.inEventLoop();
+        runAfterBatch();
+    }
+
     private void runAfterBatch() {
         for (Runnable hook : afterBatch) {
             hook.run();

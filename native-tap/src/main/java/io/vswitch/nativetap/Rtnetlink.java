@@ -228,6 +228,14 @@ public final class Rtnetlink implements AutoCloseable {
         transact("RTM_NEWLINK(netns" + (newName != null ? ", name " + newName : "") + ")", "ifindex " + index);
     }
 
+    /** Renames a link (it must be down; the kernel refuses an existing name with EEXIST). */
+    public void rename(int index, String newName) throws NativeCallException {
+        start(RTM_NEWLINK, 0);
+        ifinfo(index, 0, 0);
+        attr(IFLA_IFNAME, newName);
+        transact("RTM_NEWLINK(name " + newName + ")", "ifindex " + index);
+    }
+
     /** Sets the link's MAC address (48 bits, first octet most significant). */
     public void setMac(int index, long mac) throws NativeCallException {
         start(RTM_NEWLINK, 0);

@@ -34,9 +34,12 @@ import java.util.concurrent.TimeUnit;
  * is put back in the answer); an answer is passed on only when it comes from the resolver asked,
  * under that ID, for the same question. A resolver that cannot be reached (no route, ICMP port
  * unreachable) gives way to the next at once; one that does not answer within
- * {@code attemptTimeout} to the next too; when none is left the container gets REFUSED (none
- * reachable) or SERVFAIL (none answered), never silence, so its resolver does not sit out its
- * 5-second timeout. At most {@value #MAX_PENDING} questions wait at once; more are REFUSED.
+ * {@code attemptTimeout}, or answers REFUSED, SERVFAIL or NOTIMP, to the next too (as a stub
+ * resolver would); when none is left the container gets the last resolver's answer, REFUSED
+ * (none reachable) or SERVFAIL (none answered), never silence, so its resolver does not sit out
+ * its 5-second timeout. At most {@value #MAX_PENDING} questions wait at once; more are REFUSED
+ * in the data path. A resolver that could not be reached at start is tried again, at most once
+ * a second.
  *
  * <p>Answers go out on the lane that took the query ({@link LaneRunner}), which counts them.
  */
@@ -46,10 +49,13 @@ public final class UpstreamResolver implements Upstream, AutoCloseable {
     private static final int MAX_MESSAGE = 65535;
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    /** Runs a task on a lane's thread: where a port's frames are written. */
+    /**
+     * Runs {@code write} on a lane's thread (where a port's frames are written), then flushes what
+     * asynchronous ports (tunnels) queued, then runs {@code done} (the frame may be released).
+     */
     @FunctionalInterface
     public interface LaneRunner {
-        void run(int lane, Runnable task);
+        void run(int lane, Runnable write, Runnable done);
     }
 
     private static final class Pending {
@@ -58,6 +64,8 @@ public final class UpstreamResolver implements Upstream, AutoCloseable {
         int server;
         long deadlineNs;
         boolean answeredByNone = true;
+        /** A resolver's refusal or failure, passed on when no other resolver does better. */
+        byte[] lastResort;
 
         Pending(DnsQuery query, int id) {
             this.query = query;
@@ -71,6 +79,9 @@ public final class UpstreamResolver implements Upstream, AutoCloseable {
     private final Selector selector;
     private final DatagramChannel[] channels;
     private final ConcurrentLinkedQueue<DnsQuery> incoming = new ConcurrentLinkedQueue<>();
+    /** Questions handed over and not yet answered: what lanes check before they hand over more. */
+    private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+    private final long[] retryAtNs;
     private final Map<Integer, Pending> pending = new HashMap<>();
     private final ByteBuffer receive = ByteBuffer.allocateDirect(MAX_MESSAGE);
     private final Thread thread;
@@ -82,19 +93,9 @@ public final class UpstreamResolver implements Upstream, AutoCloseable {
         this.attemptTimeoutNs = attemptTimeoutNs;
         this.selector = Selector.open();
         this.channels = new DatagramChannel[servers.size()];
+        this.retryAtNs = new long[servers.size()];
         for (int i = 0; i < servers.size(); i++) {
-            InetSocketAddress server = servers.get(i);
-            try {
-                DatagramChannel ch = DatagramChannel.open(server.getAddress() instanceof java.net.Inet6Address
-                        ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET);
-                ch.configureBlocking(false);
-                ch.connect(server);
-                ch.register(selector, SelectionKey.OP_READ, i);
-                channels[i] = ch;
-            } catch (IOException e) {
-                // No route now: this resolver is skipped, as one that refuses would be.
-                LOG.warn("DNS resolver {} cannot be reached from here: {}", server, e.getMessage());
-            }
+            connect(i);
         }
         this.thread = Thread.ofPlatform().daemon().name("vswitch-dns").unstarted(this::run);
     }
@@ -114,14 +115,46 @@ public final class UpstreamResolver implements Upstream, AutoCloseable {
         return servers;
     }
 
+    /** Opens the socket to resolver {@code i}; when there is no route now, tries again a second later. */
+    private void connect(int i) {
+        InetSocketAddress server = servers.get(i);
+        try {
+            DatagramChannel ch = DatagramChannel.open(server.getAddress() instanceof java.net.Inet6Address
+                    ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET);
+            try {
+                ch.configureBlocking(false);
+                ch.connect(server);
+                ch.register(selector, SelectionKey.OP_READ, i);
+            } catch (IOException | RuntimeException e) {
+                ch.close();
+                throw e;
+            }
+            channels[i] = ch;
+        } catch (IOException e) {
+            if (retryAtNs[i] == 0) {
+                LOG.warn("DNS resolver {} cannot be reached from here now: {}; tried again each second", server, e.getMessage());
+            }
+            retryAtNs[i] = System.nanoTime() + 1_000_000_000L;
+        }
+    }
+
     @Override
-    public void forward(DnsQuery query) {
-        if (stopped) {
-            answer(query, query.failure(DnsQuery.REFUSED), false);
-            return;
+    public boolean forward(DnsQuery query) {
+        if (stopped || inFlight.incrementAndGet() > MAX_PENDING) {
+            inFlight.decrementAndGet();
+            return false;
         }
         incoming.add(query);
         selector.wakeup();
+        if (stopped) {
+            // Stopped meanwhile: whatever is left in the queue is refused here.
+            DnsQuery q;
+            while ((q = incoming.poll()) != null) {
+                inFlight.decrementAndGet();
+                answer(q, q.failure(DnsQuery.REFUSED), false);
+            }
+        }
+        return true;
     }
 
     private void run() {
@@ -146,22 +179,21 @@ public final class UpstreamResolver implements Upstream, AutoCloseable {
                 LOG.error("the DNS forwarder stopped: {}", e.toString());
             }
         } finally {
+            stopped = true; // lanes refuse in the data path from now on
             for (Pending p : pending.values()) {
+                inFlight.decrementAndGet();
                 answer(p.query, p.query.failure(DnsQuery.SERVFAIL), false);
             }
             pending.clear();
             DnsQuery q;
             while ((q = incoming.poll()) != null) {
+                inFlight.decrementAndGet();
                 answer(q, q.failure(DnsQuery.REFUSED), false);
             }
         }
     }
 
     private void start(DnsQuery q) {
-        if (pending.size() >= MAX_PENDING) {
-            answer(q, q.failure(DnsQuery.REFUSED), false);
-            return;
-        }
         int id;
         do {
             id = RANDOM.nextInt(0x10000);
@@ -178,20 +210,30 @@ public final class UpstreamResolver implements Upstream, AutoCloseable {
         m[0] = (byte) (p.id >>> 8);
         m[1] = (byte) p.id;
         while (++p.server < channels.length) {
+            if (channels[p.server] == null && System.nanoTime() - retryAtNs[p.server] >= 0) {
+                connect(p.server);
+            }
             DatagramChannel ch = channels[p.server];
             if (ch == null) {
                 continue;
             }
             try {
-                ch.write(ByteBuffer.wrap(m));
-                p.deadlineNs = System.nanoTime() + attemptTimeoutNs;
-                return;
+                if (ch.write(ByteBuffer.wrap(m)) > 0) {
+                    p.deadlineNs = System.nanoTime() + attemptTimeoutNs;
+                    return;
+                }
+                // The socket's buffer is full: as good as unreachable now.
             } catch (IOException e) {
                 // ENETUNREACH, ECONNREFUSED from an earlier ICMP: the next one.
             }
         }
         pending.remove(p.id);
-        answer(p.query, p.query.failure(p.answeredByNone ? DnsQuery.REFUSED : DnsQuery.SERVFAIL), false);
+        inFlight.decrementAndGet();
+        if (p.lastResort != null) {
+            answer(p.query, p.lastResort, true);
+        } else {
+            answer(p.query, p.query.failure(p.answeredByNone ? DnsQuery.REFUSED : DnsQuery.SERVFAIL), false);
+        }
     }
 
     private void read(int server) {
@@ -201,15 +243,17 @@ public final class UpstreamResolver implements Upstream, AutoCloseable {
             int n;
             try {
                 n = ch.read(receive);
-            } catch (PortUnreachableException e) {
-                // Nobody listens there: what waits on it goes to the next resolver.
+            } catch (IOException e) {
+                // Nobody listens there (ICMP port unreachable), or no way there (host or net
+                // unreachable): what waits on it goes to the next resolver.
                 for (Pending p : List.copyOf(pending.values())) {
                     if (p.server == server) {
                         next(p);
                     }
                 }
-                continue;
-            } catch (IOException e) {
+                if (e instanceof PortUnreachableException) {
+                    continue;
+                }
                 return;
             }
             if (n <= 0) {
@@ -228,10 +272,19 @@ public final class UpstreamResolver implements Upstream, AutoCloseable {
             if (!p.query.answers(answer, n)) {
                 continue;
             }
-            pending.remove(id);
             byte[] original = p.query.message();
             answer[0] = original[0];
             answer[1] = original[1];
+            int rcode = answer[3] & 0xF;
+            if (rcode == DnsQuery.SERVFAIL || rcode == DnsQuery.REFUSED || rcode == 4) {
+                // Refused, failed, not implemented: a stub resolver asks its next server.
+                p.lastResort = answer;
+                p.answeredByNone = false;
+                next(p);
+                continue;
+            }
+            pending.remove(id);
+            inFlight.decrementAndGet();
             answer(p.query, answer, true);
         }
     }
@@ -252,21 +305,22 @@ public final class UpstreamResolver implements Upstream, AutoCloseable {
     /** Sends {@code dns} to the query's container from its lane, and counts it there. */
     private void answer(DnsQuery q, byte[] dns, boolean fromUpstream) {
         Port port = q.port();
+        io.netty.buffer.ByteBuf[] frame = new io.netty.buffer.ByteBuf[1];
         try {
             lanes.run(q.lane(), () -> {
                 if (port.domain() == null) {
                     return; // the container went away meanwhile
                 }
-                ByteBuf frame = q.frame(PooledByteBufAllocator.DEFAULT, dns, dns.length);
-                try {
-                    port.transmit(frame, q.lane());
-                } finally {
-                    frame.release();
-                }
+                frame[0] = q.frame(PooledByteBufAllocator.DEFAULT, dns, dns.length);
+                port.transmit(frame[0], q.lane());
                 if (fromUpstream) {
                     q.countAnswered();
                 } else {
                     q.countRefused();
+                }
+            }, () -> {
+                if (frame[0] != null) {
+                    frame[0].release();
                 }
             });
         } catch (RuntimeException e) {

@@ -62,7 +62,10 @@ class UpstreamResolverTest {
     }
 
     private UpstreamResolver resolver(Duration attempt, InetSocketAddress... servers) throws Exception {
-        UpstreamResolver r = UpstreamResolver.start(List.of(servers), (lane, task) -> task.run(), attempt);
+        UpstreamResolver r = UpstreamResolver.start(List.of(servers), (lane, write, done) -> {
+            write.run();
+            done.run();
+        }, attempt);
         open.add(r);
         net.setDirectory(Directory.builder().gateway(GATEWAY, false, GATEWAY_IP, null).dns("apps", r).build());
         return r;

@@ -14,29 +14,30 @@ import io.netty.buffer.PooledByteBufAllocator;
  * would keep the old MAC (REACHABLE for up to half a minute), since its own ARP requests reach
  * nobody. A Linux neighbour updates an entry it has from such an announcement and creates none.
  *
- * <p>Runs on a lane's thread: the ports are written from it.
+ * <p>Runs on a lane's thread: the ports are written from it. A tunnel port only queues the
+ * frame's address, so the caller flushes the lane's writes before it releases the frame.
  */
 public final class Announcer {
     private Announcer() {
     }
 
-    /** Announces {@code ip} (4 or 16 bytes) at {@code mac} from {@code owner} to the rest of its network. */
-    public static void announce(BridgeDomain domain, Port owner, long mac, byte[] ip, int lane) {
+    /**
+     * Announces {@code ip} (4 or 16 bytes) at {@code mac} from {@code owner} to the rest of its
+     * network; returns the frame, for the caller to release once the lane's writes are flushed.
+     */
+    public static ByteBuf announce(BridgeDomain domain, Port owner, long mac, byte[] ip, int lane) {
         ByteBuf frame = PooledByteBufAllocator.DEFAULT.directBuffer(Responder.HEADROOM + 128);
-        try {
-            frame.setZero(0, Responder.HEADROOM + 128);
-            int o = Responder.HEADROOM;
-            int length = ip.length == 4 ? arp(frame, o, mac, ip) : advertisement(frame, o, mac, ip);
-            frame.setIndex(o, o + length);
-            VirtioNetHeader.clear(frame);
-            for (Port port : domain.portArray()) {
-                if (port != null && port != owner && port.isUp() && FloodSet.exclusion(owner, port) == FloodSet.INCLUDED) {
-                    port.transmit(frame, lane);
-                }
+        frame.setZero(0, Responder.HEADROOM + 128);
+        int o = Responder.HEADROOM;
+        int length = ip.length == 4 ? arp(frame, o, mac, ip) : advertisement(frame, o, mac, ip);
+        frame.setIndex(o, o + length);
+        VirtioNetHeader.clear(frame);
+        for (Port port : domain.portArray()) {
+            if (port != null && port != owner && port.isUp() && FloodSet.exclusion(owner, port) == FloodSet.INCLUDED) {
+                port.transmit(frame, lane);
             }
-        } finally {
-            frame.release();
         }
+        return frame;
     }
 
     private static int arp(ByteBuf f, int o, long mac, byte[] ip) {

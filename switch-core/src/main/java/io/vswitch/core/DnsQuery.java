@@ -145,7 +145,8 @@ public final class DnsQuery {
      * header and question with TC set, as a server would over UDP.
      */
     public ByteBuf frame(ByteBufAllocator alloc, byte[] dns, int length) {
-        ByteBuf out = alloc.directBuffer(Responder.HEADROOM + messageOffset() + Math.min(length, maxMessage()));
+        // At least room for a header and a question, whatever the network's MTU.
+        ByteBuf out = alloc.directBuffer(Responder.HEADROOM + messageOffset() + Math.max(Math.min(length, maxMessage()), 272));
         int base = Responder.HEADROOM;
         out.setIndex(base, base);
         out.setZero(0, base);

@@ -27,7 +27,7 @@ public final class Pipeline {
     public Pipeline(int lane, int maxBatch) {
         this.lane = lane;
         this.decisions = new int[maxBatch];
-        this.responder = new Responder(lane);
+        this.responder = new Responder(lane, maxBatch);
     }
 
     /** Gives back what the lane's answers use; the lane is stopping. */
@@ -45,7 +45,8 @@ public final class Pipeline {
 
     /**
      * Forwards {@code frames[0..count)} received on {@code ingress}. Buffers stay owned by the
-     * caller, who may reuse them on return (ports that keep a frame retain it).
+     * caller, who may reuse them once the lane's after-batch work has run (tunnel ports queue a
+     * frame's address until then; ports that keep a frame longer retain it).
      */
     public void process(Port ingress, ByteBuf[] frames, int count, long nowNs) {
         BridgeDomain domain = ingress.domain();
@@ -55,6 +56,7 @@ public final class Pipeline {
             }
             return;
         }
+        responder.startBatch();
         int mtu = domain.mtu();
         boolean offload = domain.settings().offload();
         int tick = BridgeDomain.tick(nowNs);

@@ -31,7 +31,11 @@ public abstract class Port {
         this.counters = new Counters(lanes, PortCounter.WIDTH);
     }
 
-    /** Sends one frame; counts TX or a drop on this port. Never throws. */
+    /**
+     * Sends one frame; counts TX or a drop on this port. Never throws. The frame's memory must
+     * stay as it is until the lane's after-batch work has run: an asynchronous port (a tunnel)
+     * only queues its address and sends the batch then; a port that keeps it longer retains it.
+     */
     public abstract void transmit(ByteBuf frame, int lane);
 
     /** What kind of port this is, as the API and metrics print it: "tap", "vxlan", "channel". */

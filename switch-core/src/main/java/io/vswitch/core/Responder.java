@@ -11,8 +11,9 @@ import io.netty.buffer.PooledByteBufAllocator;
  * {@link Upstream} for other names, or REFUSED at once when there is none.
  *
  * <p>Other traffic pays for two reads it already has in cache (the EtherType and, when the
- * network has a gateway, the destination MAC). Nothing allocates: the answer is written into one
- * reply buffer of the lane, reused unless a port kept it. What is not answered (an address or
+ * network has a gateway, the destination MAC). Nothing allocates: each answer of a batch is
+ * written into a reply buffer of its own, kept by the lane and reused from the next batch on
+ * (a tunnel port only queues a frame's address until the batch is flushed), unless a port kept it. What is not answered (an address or
  * name the network does not know, a probe, a request for one's own address) goes on as before.
  *
  * <p>Not answered on purpose: ARP probes (sender 0.0.0.0) and IPv6 duplicate address detection
@@ -32,13 +33,23 @@ public final class Responder {
     private static final int MIN_FRAME = 60;
     private static final int NOT_DNS = Integer.MIN_VALUE;
 
+    /** The longest query taken: a question (at most 259 bytes) and EDNS options fit many times over. */
+    static final int MAX_QUERY = 1232;
+
     private final int lane;
     private final Dns.Question question = new Dns.Question();
     private final DnsQuery query = new DnsQuery();
-    private ByteBuf reply;
+    private final ByteBuf[] replies;
+    private int used;
 
-    public Responder(int lane) {
+    public Responder(int lane, int maxBatch) {
         this.lane = lane;
+        this.replies = new ByteBuf[maxBatch];
+    }
+
+    /** A new batch: the reply buffers of the last one were flushed with it. */
+    public void startBatch() {
+        used = 0;
     }
 
     /**
@@ -60,6 +71,13 @@ public final class Responder {
         }
         long gateway = dir.gatewayMac();
         if (gateway != 0 && EthernetFrame.destination(frame) == gateway) {
+            if (type == Ipv6Header.ETHER_TYPE && !dir.hasGatewayPort()) {
+                // A unicast solicitation (reachability probe) of the gateway only the switch can answer.
+                int answered = neighbour(ingress, frame, r, dir, NOT_DNS, network);
+                if (answered != NOT_DNS) {
+                    return answered;
+                }
+            }
             if (dir.dns()) {
                 int answered = dns(ingress, frame, r, type, dir, network);
                 if (answered != NOT_DNS) {
@@ -241,7 +259,7 @@ public final class Responder {
         int message = udp + UdpHeader.LENGTH;
         int messageLength = udpLength - UdpHeader.LENGTH;
         Dns.Question question = this.question;
-        if (!Dns.parse(f, message, messageLength, question)) {
+        if (messageLength > MAX_QUERY || !Dns.parse(f, message, messageLength, question)) {
             return Forwarder.drop(DropReason.DNS_MALFORMED);
         }
         q.ingress = ingress;
@@ -258,31 +276,28 @@ public final class Responder {
             return Forwarder.ANSWERED;
         }
         NameTable.Entry entry = null;
-        boolean ours = false;
         int n = question.nameLength;
         byte[] domain = dir.domain();
-        if (question.qclass == Dns.CLASS_IN) {
+        if (question.qclass == Dns.CLASS_IN || question.qclass == Dns.TYPE_ANY) {
             entry = dir.names().find(question.name, n);
             if (entry == null && domain.length > 0 && n > domain.length + 1 && question.name[n - domain.length - 1] == '.'
                     && java.util.Arrays.equals(question.name, n - domain.length, n, domain, 0, domain.length)) {
-                ours = true; // NAME.NETWORK: the network's own zone
-                entry = dir.names().find(question.name, n - domain.length - 1);
+                entry = dir.names().find(question.name, n - domain.length - 1); // NAME.NETWORK
             }
-            ours |= n == domain.length && java.util.Arrays.equals(question.name, 0, n, domain, 0, domain.length);
         }
-        if (entry != null || ours) {
-            answer(f, message, question, q, entry == null && n != domain.length ? Dns.RCODE_NXDOMAIN : 0, entry, true,
-                    dir.upstream() != null);
+        if (entry != null) {
+            answer(f, message, question, q, 0, entry, true, dir.upstream() != null);
             network.increment(lane, NetworkCounter.DNS_ANSWERED.ordinal());
             return Forwarder.ANSWERED;
         }
+        // Not a name of this network (the network's name may well be a real top-level domain:
+        // "dev", "io"): the host's resolvers decide.
         Upstream upstream = dir.upstream();
-        if (upstream == null || question.qclass != Dns.CLASS_IN && question.qclass != Dns.TYPE_ANY) {
-            answer(f, message, question, q, Dns.RCODE_REFUSED, null, false, false);
+        if (upstream == null || !upstream.forward(q.copy(f, message, messageLength))) {
+            answer(f, message, question, q, Dns.RCODE_REFUSED, null, false, upstream != null);
             network.increment(lane, NetworkCounter.DNS_REFUSED.ordinal());
             return Forwarder.ANSWERED;
         }
-        upstream.forward(q.copy(f, message, messageLength));
         network.increment(lane, NetworkCounter.DNS_FORWARDED.ordinal());
         return Forwarder.ANSWERED;
     }
@@ -359,14 +374,15 @@ public final class Responder {
 
     // ---------------------------------------------------------------- sending
 
-    /** The lane's reply buffer, a new one when a port kept the last (its frame is still in flight). */
+    /** A reply buffer of this batch, a new one when a port kept the last user's frame. */
     private ByteBuf replyBuffer() {
-        ByteBuf b = reply;
+        int i = used < replies.length ? used++ : replies.length - 1;
+        ByteBuf b = replies[i];
         if (b == null || b.refCnt() != 1) {
             if (b != null) {
                 b.release();
             }
-            b = reply = PooledByteBufAllocator.DEFAULT.directBuffer(HEADROOM + 2048, HEADROOM + 2048);
+            b = replies[i] = PooledByteBufAllocator.DEFAULT.directBuffer(HEADROOM + 2048, HEADROOM + 2048);
             b.setZero(0, HEADROOM);
         }
         b.setIndex(HEADROOM, HEADROOM);
@@ -379,11 +395,13 @@ public final class Responder {
         port.transmit(out, lane);
     }
 
-    /** Gives back the reply buffer; the lane is stopping. */
+    /** Gives back the reply buffers; the lane is stopping. */
     public void release() {
-        if (reply != null) {
-            reply.release();
-            reply = null;
+        for (int i = 0; i < replies.length; i++) {
+            if (replies[i] != null) {
+                replies[i].release();
+                replies[i] = null;
+            }
         }
     }
 }

@@ -6,6 +6,9 @@ package io.vswitch.core;
  * through {@link DnsQuery#frame} and is sent from the same lane ({@link DnsQuery#lane()}).
  */
 public interface Upstream {
-    /** Takes a query the network cannot answer; answers it (or REFUSED, SERVFAIL) later, from elsewhere. */
-    void forward(DnsQuery query);
+    /**
+     * Takes a query the network cannot answer, to answer it (or REFUSED, SERVFAIL) later, from
+     * elsewhere; false when it cannot take more now: the switch answers REFUSED at once.
+     */
+    boolean forward(DnsQuery query);
 }

@@ -233,7 +233,8 @@ class CniTest {
     @Order(5)
     void badInputGetsTheSpecsErrorWithItsCode() throws Exception {
         String ns = netns.createQuiet("cni-x");
-        assertError(cni("ADD", "x", ns, "eth0", "{\"cniVersion\":\"1.0.0\",\"type\":\"vswitch-cni\"}"), 7, "\"name\"");
+        assertError(cni("ADD", "x", ns, "eth0", "{\"cniVersion\":\"1.0.0\",\"type\":\"vswitch-cni\",\"socket\":\"" + socket + "\"}"),
+                7, "\"name\"");
         assertError(cni("ADD", "x", ns, "eth0", conf("1.0.0", "cnet", ",\"mtu\":\"big\"")), 7, "mtu");
         assertError(cni("ADD", "x", ns, "eth0", conf("0.4.0", "cnet", "")), 1, "incompatible");
         assertError(cni("ADD", "x", ns, "eth0", "not json"), 6, "not JSON");

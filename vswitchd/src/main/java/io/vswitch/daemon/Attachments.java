@@ -171,14 +171,20 @@ public final class Attachments {
     }
 
     private Port open(Book book, String portName, boolean isolated) throws PortFactory.OpenException {
-        PortFactory.Opened opened = ports.open(book.checked, new PortSpec(portName, false, null));
+        return attachOpened(book, ports.open(book.checked, new PortSpec(portName, false, null)), isolated);
+    }
+
+    /** Attaches a port just opened to the network; when that fails its device goes, persistent or not. */
+    private Port attachOpened(Book book, PortFactory.Opened opened, boolean isolated) throws PortFactory.OpenException {
         try {
             dataplane.attach(book.domain, opened.port(), opened.handles());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            ports.discard(opened.port());
             opened.port().close();
-            throw new PortFactory.OpenException("interrupted while attaching " + portName, e);
+            throw new PortFactory.OpenException("interrupted while attaching " + opened.port().name(), e);
         } catch (RuntimeException e) {
+            ports.discard(opened.port());
             opened.port().close();
             throw e;
         }
@@ -262,7 +268,6 @@ public final class Attachments {
         String portName = freePortName(book);
         Port port = null;
         try {
-            port = open(book, portName, !book.checked.icc());
             List<Taps.Address> addresses = new ArrayList<>();
             List<byte[]> gateways = new ArrayList<>();
             if (ipv4 != null) {
@@ -281,8 +286,8 @@ public final class Attachments {
                     gateways.add(gateway6.getAddress());
                 }
             }
-            ports.place(port, new Taps.Placement(netns, ifname, mac, r.mtu() == null ? 0 : r.mtu(), addresses, gateways,
-                    alias(network, id)));
+            port = attachOpened(book, ports.openIn(book.checked, portName, new Taps.Placement(netns, ifname, mac,
+                    r.mtu() == null ? 0 : r.mtu(), addresses, gateways, alias(network, id))), !book.checked.icc());
             EndpointSpec spec = new EndpointSpec(id, r.name(), portName, netns.toString(), ifname, MacAddress.toString(mac),
                     ipv4 == null ? null : ipv4.toString(), ipv6 == null ? null : ipv6.toString(),
                     gateway4 == null ? null : gateway4.getHostAddress(), gateway6 == null ? null : gateway6.getHostAddress(),
@@ -444,44 +449,60 @@ public final class Attachments {
             if (e.port() == null) {
                 continue;
             }
-            EndpointSpec s = e.spec();
-            long mac = MacAddress.parse(s.mac());
-            List<byte[]> addresses = new ArrayList<>();
-            for (String cidr : new String[] {s.ipv4(), s.ipv6()}) {
-                if (cidr != null) {
-                    byte[] ip = Cidr.parseAddress(cidr).address().getAddress();
-                    b.neighbor(ip, mac);
-                    addresses.add(ip);
-                    long had = ip.length == 4 ? before.macOf4(Directory.int4(ip))
-                            : before.macOf6(Directory.long8(ip, 0), Directory.long8(ip, 8));
-                    if (announce && had != mac) {
-                        Port port = e.port();
-                        BridgeDomain domain = book.domain;
-                        announcements.add(() -> Announcer.announce(domain, port, mac, ip, lane));
+            try {
+                EndpointSpec s = e.spec();
+                long mac = MacAddress.parse(s.mac());
+                List<byte[]> addresses = new ArrayList<>();
+                for (String cidr : new String[] {s.ipv4(), s.ipv6()}) {
+                    if (cidr != null) {
+                        byte[] ip = Cidr.parseAddress(cidr).address().getAddress();
+                        b.neighbor(ip, mac);
+                        addresses.add(ip);
+                        long had = ip.length == 4 ? before.macOf4(Directory.int4(ip))
+                                : before.macOf6(Directory.long8(ip, 0), Directory.long8(ip, 8));
+                        if (announce && had != mac) {
+                            Port port = e.port();
+                            BridgeDomain domain = book.domain;
+                            announcements.add(() -> sent(Announcer.announce(domain, port, mac, ip, lane)));
+                        }
                     }
                 }
-            }
-            if (dns) {
-                List<String> names = new ArrayList<>();
-                if (s.name() != null) {
-                    names.add(s.name());
+                if (dns) {
+                    List<String> names = new ArrayList<>();
+                    if (s.name() != null) {
+                        names.add(s.name());
+                    }
+                    if (s.aliases() != null) {
+                        names.addAll(s.aliases());
+                    }
+                    for (String name : names) {
+                        addresses.forEach(ip -> b.name(name, ip));
+                    }
                 }
-                if (s.aliases() != null) {
-                    names.addAll(s.aliases());
-                }
-                for (String name : names) {
-                    addresses.forEach(ip -> b.name(name, ip));
-                }
+            } catch (RuntimeException bad) {
+                LOG.warn("network {}: endpoint {} left out of what the switch answers: {}", network, e.spec().id(), bad.getMessage());
             }
         }
         book.domain.setDirectory(b.build());
         if (!announcements.isEmpty()) {
             try {
-                dataplane.lane(lane).loop().execute(() -> announcements.forEach(Runnable::run));
+                dataplane.lane(lane).loop().execute(() -> {
+                    announcements.forEach(Runnable::run);
+                    dataplane.lane(lane).afterWork(); // a tunnel only queued them: out they go
+                    announced.forEach(io.netty.buffer.ByteBuf::release);
+                    announced.clear();
+                });
             } catch (java.util.concurrent.RejectedExecutionException stopping) {
                 // The loops are stopping: nobody to tell.
             }
         }
+    }
+
+    /** Announcements written on lane 0 and not yet released; only touched on its loop. */
+    private final List<io.netty.buffer.ByteBuf> announced = new ArrayList<>();
+
+    private void sent(io.netty.buffer.ByteBuf frame) {
+        announced.add(frame);
     }
 
     /** A network's directory as published, for show and tests. */

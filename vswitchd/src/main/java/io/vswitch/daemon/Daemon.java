@@ -183,8 +183,17 @@ public final class Daemon implements AutoCloseable {
                 return null;
             }
             LOG.info("dns: names a network does not know go to {}", servers);
-            return UpstreamResolver.start(servers, (lane, task) -> dataplane.lane(lane).loop().execute(task),
-                    java.time.Duration.ofMillis(1500));
+            return UpstreamResolver.start(servers, (lane, write, done) -> {
+                io.vswitch.dataplane.Lane l = dataplane.lane(lane);
+                l.loop().execute(() -> {
+                    try {
+                        write.run();
+                        l.afterWork();
+                    } finally {
+                        done.run();
+                    }
+                });
+            }, java.time.Duration.ofMillis(1500));
         } catch (IOException e) {
             throw new StartException("dns: cannot start the forwarder: " + e.getMessage(), e);
         }

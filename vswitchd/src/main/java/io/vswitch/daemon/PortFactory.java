@@ -29,11 +29,10 @@ public interface PortFactory {
     Opened open(NetworkRules.Network network, PortSpec spec) throws OpenException;
 
     /**
-     * Puts a freshly opened, attached port into a container ({@link Taps#place}): moved into its
-     * namespace, renamed, addressed, up, with default routes; persistent from then on. All or
-     * nothing: on failure the caller discards and detaches the port.
+     * Opens a container's port right in its namespace, placed as {@code placement} says
+     * ({@link Taps#openIn}): persistent, not yet attached. All or nothing.
      */
-    void place(Port port, Taps.Placement placement) throws OpenException;
+    Opened openIn(NetworkRules.Network network, String portName, Taps.Placement placement) throws OpenException;
 
     /**
      * Readies a port for a runtime that moves and configures its device itself (Docker): MAC and

@@ -37,11 +37,12 @@ final class TapPortFactory implements PortFactory {
     }
 
     @Override
-    public void place(Port port, Taps.Placement placement) throws OpenException {
+    public Opened openIn(NetworkRules.Network network, String portName, Taps.Placement placement) throws OpenException {
         try {
-            taps.place((TapPort) port, placement);
+            TapPort port = taps.openIn(portName, network.settings().mtu(), network.settings().offload(), placement);
+            return new Opened(port, port.handles(), "made in " + placement.netns());
         } catch (NativeCallException e) {
-            throw new OpenException("cannot put " + port.name() + " into " + placement.netns() + " as "
+            throw new OpenException("cannot make " + portName + " in " + placement.netns() + " as "
                     + placement.ifname() + ": " + e.getMessage(), e);
         }
     }

@@ -40,7 +40,11 @@ public final class ControlServer implements AutoCloseable {
             }
         }
         ObjectWriter json = Json.LENIENT.writerWithDefaultPrettyPrinter();
+        CniService cni = new CniService(api);
         UnixHttpServer server = UnixHttpServer.start(socket, "rw-------", "vswitch-api", (method, path, body) -> {
+            if (method.equals("POST") && path.equals("/v1/cni")) {
+                return cni.handle(body);
+            }
             ControlApi.Reply reply = api.handle(method, path, body);
             byte[] bytes;
             try {

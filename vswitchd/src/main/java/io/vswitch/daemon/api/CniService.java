@@ -1,0 +1,57 @@
+package io.vswitch.daemon.api;
+
+import com.fasterxml.jackson.databind.ObjectWriter;
+import io.vswitch.cni.VswitchCni;
+import io.vswitch.control.ControlClient;
+import io.vswitch.control.Json;
+import io.vswitch.unixhttp.UnixHttpServer;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The CNI plugin's verbs, run inside the daemon: {@code bin/vswitch-cni} is a shell shim that
+ * posts the runtime's call to {@code POST /v1/cni} and prints the answer, so a container start
+ * costs a curl, not a JVM (about 100 ms of start and first use of Jackson).
+ *
+ * <p>The body is the call as the runtime made it: the {@code CNI_*} variables as
+ * {@code NAME=VALUE} lines, an empty line, then the network configuration exactly as it came on
+ * stdin. The answer is the plugin's stdout: 200 when it succeeded (exit 0), 422 with the spec's
+ * error JSON when it failed (exit 1). The verbs are {@link VswitchCni}'s, with the daemon reached
+ * in-process: the same checks, codes and results as the plugin run on its own. Delegated IPAM
+ * plugins are run by the daemon, from CNI_PATH, with the call's variables.
+ */
+final class CniService {
+    private final ControlApi api;
+    private final ObjectWriter json = Json.LENIENT.writer();
+
+    CniService(ControlApi api) {
+        this.api = api;
+    }
+
+    UnixHttpServer.Reply handle(String body) {
+        int split = body.indexOf("\n\n");
+        String head = split < 0 ? body : body.substring(0, split);
+        String config = split < 0 ? "" : body.substring(split + 2);
+        Map<String, String> env = new HashMap<>();
+        for (String line : head.split("\n")) {
+            int eq = line.indexOf('=');
+            if (line.startsWith("CNI_") && eq > 0) {
+                env.put(line.substring(0, eq), line.substring(eq + 1));
+            }
+        }
+        env.put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrintStream print = new PrintStream(out, true, StandardCharsets.UTF_8);
+        int code = new VswitchCni(env, config.getBytes(StandardCharsets.UTF_8), print,
+                socket -> new ControlClient(socket, (method, path, request) -> {
+                    ControlApi.Reply r = api.handle(method, path, request);
+                    return new ControlClient.Response(r.status(), json.writeValueAsString(r.body()));
+                })).run();
+        print.flush();
+        return new UnixHttpServer.Reply(code == 0 ? 200 : 422, out.toByteArray(), "application/json");
+    }
+}
