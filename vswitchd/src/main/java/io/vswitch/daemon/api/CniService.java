@@ -32,10 +32,20 @@ final class CniService {
         this.api = api;
     }
 
+    /**
+     * Runs the plugin's code once, off the request path (a STATUS of a network no daemon has),
+     * so that the first container's ADD does not pay for loading and compiling it.
+     */
+    void warmUp() {
+        Thread.ofPlatform().daemon().name("vswitch-cni-warmup").start(() -> handle(
+                "CNI_COMMAND=STATUS\n\n{\"cniVersion\":\"1.1.0\",\"name\":\"-warm-up-\",\"type\":\"vswitch-cni\"}"));
+    }
+
     UnixHttpServer.Reply handle(String body) {
-        int split = body.indexOf("\n\n");
-        String head = split < 0 ? body : body.substring(0, split);
-        String config = split < 0 ? "" : body.substring(split + 2);
+        // NAME=VALUE lines, an empty line, the configuration (no variables at all: the empty line first).
+        int split = body.startsWith("\n") ? -1 : body.indexOf("\n\n");
+        String head = split < 0 ? "" : body.substring(0, split);
+        String config = split < 0 ? (body.startsWith("\n") ? body.substring(1) : body) : body.substring(split + 2);
         Map<String, String> env = new HashMap<>();
         for (String line : head.split("\n")) {
             int eq = line.indexOf('=');

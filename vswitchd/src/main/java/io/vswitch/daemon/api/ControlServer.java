@@ -55,6 +55,7 @@ public final class ControlServer implements AutoCloseable {
             }
             return new UnixHttpServer.Reply(reply.status(), bytes, "application/json");
         });
+        cni.warmUp();
         LOG.info("control API on {}", socket);
         return new ControlServer(server);
     }
