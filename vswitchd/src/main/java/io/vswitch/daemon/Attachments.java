@@ -3,11 +3,9 @@ package io.vswitch.daemon;
 import io.vswitch.control.EndpointSpec;
 import io.vswitch.control.PortSpec;
 import io.vswitch.control.Requests;
-import io.vswitch.core.Announcer;
 import io.vswitch.core.BridgeDomain;
 import io.vswitch.core.Directory;
 import io.vswitch.core.MacAddress;
-import io.vswitch.core.NameTable;
 import io.vswitch.core.Port;
 import io.vswitch.core.Upstream;
 import io.vswitch.dataplane.Dataplane;
@@ -82,7 +80,7 @@ public final class Attachments {
     private final Dataplane dataplane;
     private final PortFactory ports;
     private final Masquerade masquerade;
-    private final Upstream upstream;
+    private final Answers answers;
     private final Map<String, Book> books = new LinkedHashMap<>();
 
     /** {@code upstream}: where names a network does not know go (null: REFUSED at once). */
@@ -90,7 +88,7 @@ public final class Attachments {
         this.dataplane = dataplane;
         this.ports = ports;
         this.masquerade = masquerade;
-        this.upstream = upstream;
+        this.answers = new Answers(dataplane, upstream);
     }
 
     /** The alias an endpoint's interface carries: what it is, for operators and for finding it again. */
@@ -120,7 +118,7 @@ public final class Attachments {
                     addresses.add(new Taps.Address(book.pool6.gateway().getAddress(), book.pool6.prefix()));
                 }
                 book.gatewayPort = open(book, checked.gatewayPort(), false);
-                ports.configureHere(book.gatewayPort, gatewayMac(checked.name()), addresses);
+                ports.configureHere(book.gatewayPort, Answers.gatewayMac(checked.name()), addresses);
             }
             if (checked.masquerade()) {
                 List<Cidr> subnets = new ArrayList<>();
@@ -247,7 +245,7 @@ public final class Attachments {
                 }
             }
         }
-        List<String> aliases = aliases(r.aliases());
+        List<String> aliases = Answers.aliases(r.aliases());
         String ifname = r.ifname() == null ? "eth0" : r.ifname();
         NetworkRules.checkPortName(ifname, "ifname");
         long mac = r.mac() == null ? randomMac() : NetworkRules.mac(r.mac(), "mac");
@@ -422,146 +420,16 @@ public final class Attachments {
 
     // ---- what the switch answers ----------------------------------------------------------
 
-    /**
-     * Publishes what the network's data path answers: every endpoint's addresses behind its MAC,
-     * the gateway's (when a gateway port holds it, or the switch answers DNS there), and with
-     * DNS on the endpoints' names and aliases. Endpoints whose TAP is gone are left out. With
-     * {@code announce}, an address that now has another MAC than before is announced to the
-     * network ({@link Announcer}): the switch answers ARP itself, so neighbours that cached the
-     * old MAC would never hear otherwise.
-     */
+    /** Publishes what the network's data path answers for, from its gateway and endpoints ({@link Answers}). */
     private void publish(Book book, boolean announce) {
-        Directory before = book.domain.directory();
-        List<Runnable> announcements = new ArrayList<>();
-        int lane = 0; // the first loop's lane: announcements are written from its thread
-        Directory.Builder b = Directory.builder();
-        String network = book.checked.name();
-        boolean dns = book.checked.dns();
-        if (book.gatewayPort != null || dns) {
-            b.gateway(gatewayMac(network), book.gatewayPort != null,
-                    book.pool4 == null ? null : book.pool4.gateway().getAddress(),
-                    book.pool6 == null ? null : book.pool6.gateway().getAddress());
-        }
-        if (dns) {
-            b.dns(network, upstream);
-        }
-        for (Endpoint e : book.endpoints.values()) {
-            if (e.port() == null) {
-                continue;
-            }
-            try {
-                EndpointSpec s = e.spec();
-                long mac = MacAddress.parse(s.mac());
-                List<byte[]> addresses = new ArrayList<>();
-                for (String cidr : new String[] {s.ipv4(), s.ipv6()}) {
-                    if (cidr != null) {
-                        byte[] ip = Cidr.parseAddress(cidr).address().getAddress();
-                        b.neighbor(ip, mac);
-                        addresses.add(ip);
-                        long had = ip.length == 4 ? before.macOf4(Directory.int4(ip))
-                                : before.macOf6(Directory.long8(ip, 0), Directory.long8(ip, 8));
-                        if (announce && had != mac) {
-                            Port port = e.port();
-                            BridgeDomain domain = book.domain;
-                            announcements.add(() -> sent(Announcer.announce(domain, port, mac, ip, lane)));
-                        }
-                    }
-                }
-                if (dns) {
-                    List<String> names = new ArrayList<>();
-                    if (s.name() != null) {
-                        names.add(s.name());
-                    }
-                    if (s.aliases() != null) {
-                        names.addAll(s.aliases());
-                    }
-                    for (String name : names) {
-                        addresses.forEach(ip -> b.name(name, ip));
-                    }
-                }
-            } catch (RuntimeException bad) {
-                LOG.warn("network {}: endpoint {} left out of what the switch answers: {}", network, e.spec().id(), bad.getMessage());
-            }
-        }
-        book.domain.setDirectory(b.build());
-        if (!announcements.isEmpty()) {
-            try {
-                dataplane.lane(lane).loop().execute(() -> {
-                    announcements.forEach(Runnable::run);
-                    dataplane.lane(lane).afterWork(); // a tunnel only queued them: out they go
-                    announced.forEach(io.netty.buffer.ByteBuf::release);
-                    announced.clear();
-                });
-            } catch (java.util.concurrent.RejectedExecutionException stopping) {
-                // The loops are stopping: nobody to tell.
-            }
-        }
-    }
-
-    /** Announcements written on lane 0 and not yet released; only touched on its loop. */
-    private final List<io.netty.buffer.ByteBuf> announced = new ArrayList<>();
-
-    private void sent(io.netty.buffer.ByteBuf frame) {
-        announced.add(frame);
+        answers.publish(book.domain, book.checked, book.gatewayPort != null,
+                book.pool4 == null ? null : book.pool4.gateway(), book.pool6 == null ? null : book.pool6.gateway(),
+                book.endpoints.values(), announce);
     }
 
     /** A network's directory as published, for show and tests. */
     Directory directory(String network) {
         return book(network).domain.directory();
-    }
-
-    /**
-     * The gateway's MAC on a network: the same on every restart of this host (containers keep it
-     * in their neighbour tables), different on another host (one overlay, a gateway per host):
-     * locally administered, from this machine's id and the network's name.
-     */
-    static long gatewayMac(String network) {
-        String machine;
-        try {
-            machine = Files.readString(Path.of("/etc/machine-id")).strip();
-        } catch (IOException e) {
-            machine = "";
-        }
-        if (machine.isEmpty()) {
-            try {
-                machine = InetAddress.getLocalHost().getHostName();
-            } catch (IOException e) {
-                machine = "vswitch";
-            }
-        }
-        byte[] digest;
-        try {
-            digest = java.security.MessageDigest.getInstance("SHA-256")
-                    .digest((machine + "/" + network).getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        long mac = 0x02;
-        for (int i = 0; i < 5; i++) {
-            mac = (mac << 8) | (digest[i] & 0xFF);
-        }
-        return mac;
-    }
-
-    /** Aliases as asked for: at most 32, each a DNS name; null when none. */
-    private static List<String> aliases(List<String> asked) {
-        if (asked == null || asked.isEmpty()) {
-            return null;
-        }
-        if (asked.size() > 32) {
-            throw new SpecException("aliases", "at most 32 aliases, got " + asked.size());
-        }
-        List<String> out = new ArrayList<>();
-        for (String a : asked) {
-            if (NameTable.normal(a) == null) {
-                throw new SpecException("aliases", "expected DNS names (letters, digits, '-', '_', labels of 1-63, "
-                        + "at most 253 in all), got \"" + a + "\"");
-            }
-            if (!out.contains(a)) {
-                out.add(a);
-            }
-        }
-        return out;
     }
 
     List<Endpoint> endpoints(String network) {
