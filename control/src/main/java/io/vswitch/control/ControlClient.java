@@ -74,6 +74,11 @@ public final class ControlClient {
         return call("GET", "/v1/show", null, Views.Show.class);
     }
 
+    /** The cluster this daemon is in: hosts, their VTEPs and leases, networks. */
+    public Views.Cluster cluster() throws IOException, ControlException {
+        return call("GET", "/v1/cluster", null, Views.Cluster.class);
+    }
+
     public Views.Stats stats() throws IOException, ControlException {
         return call("GET", "/v1/stats", null, Views.Stats.class);
     }

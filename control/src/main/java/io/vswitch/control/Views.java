@@ -46,8 +46,29 @@ public final class Views {
     public record Vxlan(String local, int port, Map<String, Long> counters) {
     }
 
-    /** {@code GET /v1/show}. */
-    public record Show(List<Network> networks, Vxlan vxlan) {
+    /** {@code GET /v1/show}; {@code cluster} null without one. */
+    public record Show(List<Network> networks, Vxlan vxlan, ClusterStatus cluster) {
+    }
+
+    /** The session with the cluster's store, as {@code show} prints it. */
+    public record ClusterStatus(String host, boolean connected, List<String> etcd, String prefix, long revision,
+            int hosts, int endpoints) {
+    }
+
+    /** {@code GET /v1/cluster}: the session, then every host with its VTEP, lease and networks. */
+    public record Cluster(ClusterStatus status, int ttlSeconds, List<ClusterHost> hosts, List<ClusterNetwork> networks) {
+    }
+
+    /**
+     * A host of the cluster: {@code ageSeconds} since it joined, {@code leaseTtlSeconds} left on
+     * its lease (-1 when unknown: expired, or etcd away), the networks it has ports in.
+     */
+    public record ClusterHost(String name, String vtep, int port, boolean self, long ageSeconds, long leaseTtlSeconds,
+            List<String> networks, int endpoints) {
+    }
+
+    /** A network of the cluster: its VNI and the hosts with ports in it. */
+    public record ClusterNetwork(String name, Integer vni, List<String> hosts, int endpoints) {
     }
 
     /** {@code GET /v1/stats}: totals over every port, drops by reason, network and VXLAN counters. */

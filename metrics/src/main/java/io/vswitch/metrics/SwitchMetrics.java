@@ -43,6 +43,7 @@ public final class SwitchMetrics {
     private final Map<BridgeDomain, List<Meter>> networkMeters = new IdentityHashMap<>();
     /** Micrometer holds a gauge's object weakly: these must live as long as the registry. */
     private final List<BusyRatio> busyRatios = new ArrayList<>();
+    private final List<Object> held = new ArrayList<>();
 
     public SwitchMetrics(Dataplane dataplane, VxlanEndpoint vxlan, Supplier<Map<String, BridgeDomain>> networks,
             String version) {
@@ -72,6 +73,18 @@ public final class SwitchMetrics {
                 }
             }
         }
+    }
+
+    /** A gauge of another part of the daemon (such as its cluster session), held strongly. */
+    public synchronized void gauge(String name, String description, java.util.function.DoubleSupplier value) {
+        Gauge.builder(name, value, java.util.function.DoubleSupplier::getAsDouble).strongReference(true)
+                .description(description).register(registry);
+    }
+
+    /** A counter of another part of the daemon, read when scraped. */
+    public synchronized void counter(String name, String description, java.util.function.LongSupplier value) {
+        held.add(value); // Micrometer holds a function counter's object weakly
+        FunctionCounter.builder(name, value, v -> v.getAsLong()).description(description).register(registry);
     }
 
     /** Busy time between two samples over the wall time between them. */

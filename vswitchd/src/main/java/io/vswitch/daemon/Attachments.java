@@ -65,6 +65,8 @@ public final class Attachments {
         final AddressPool pool4;
         final AddressPool pool6;
         final Map<String, Endpoint> endpoints = new LinkedHashMap<>();
+        /** Endpoints of other hosts (a cluster's): their addresses and MACs, answered here too. */
+        Map<InetAddress, Long> remote = Map.of();
         Port gatewayPort;
 
         Book(NetworkRules.Network checked, BridgeDomain domain) {
@@ -249,10 +251,10 @@ public final class Attachments {
         String ifname = r.ifname() == null ? "eth0" : r.ifname();
         NetworkRules.checkPortName(ifname, "ifname");
         long mac = r.mac() == null ? randomMac() : NetworkRules.mac(r.mac(), "mac");
-        Cidr ipv4 = address(book.pool4, r.ip(), "ip", true);
+        Cidr ipv4 = address(book.pool4, r.ip(), "ip", true, book.remote);
         Cidr ipv6;
         try {
-            ipv6 = address(book.pool6, r.ip6(), "ip6", false);
+            ipv6 = address(book.pool6, r.ip6(), "ip6", false, book.remote);
         } catch (RuntimeException e) {
             release(book, ipv4, null);
             throw e;
@@ -324,10 +326,10 @@ public final class Attachments {
             }
         }
         long mac = macText == null ? randomMac() : NetworkRules.mac(macText, "mac");
-        Cidr ipv4 = address4 == null ? null : address(book.pool4, address4, "ip", true);
+        Cidr ipv4 = address4 == null ? null : address(book.pool4, address4, "ip", true, book.remote);
         Cidr ipv6;
         try {
-            ipv6 = address6 == null ? null : address(book.pool6, address6, "ip6", false);
+            ipv6 = address6 == null ? null : address(book.pool6, address6, "ip6", false, book.remote);
         } catch (RuntimeException e) {
             release(book, ipv4, null);
             throw e;
@@ -424,7 +426,21 @@ public final class Attachments {
     private void publish(Book book, boolean announce) {
         answers.publish(book.domain, book.checked, book.gatewayPort != null,
                 book.pool4 == null ? null : book.pool4.gateway(), book.pool6 == null ? null : book.pool6.gateway(),
-                book.endpoints.values(), announce);
+                book.endpoints.values(), book.remote, announce);
+    }
+
+    /**
+     * The endpoints other hosts of a cluster hold in this network (address -> MAC): ARP and
+     * neighbour solicitations for them are answered here, and the pools hand out none of their
+     * addresses. Republished only when it changed.
+     */
+    void setRemote(String network, Map<InetAddress, Long> remote) {
+        Book book = books.get(network);
+        if (book == null || book.remote.equals(remote)) {
+            return;
+        }
+        book.remote = Map.copyOf(remote);
+        publish(book, false);
     }
 
     /** A network's directory as published, for show and tests. */
@@ -494,16 +510,28 @@ public final class Attachments {
         }
     }
 
-    /** The address asked for (reserved in the pool), or the pool's next one, or none. */
-    private static Cidr address(AddressPool pool, String requested, String field, boolean ipv4) {
+    /**
+     * The address asked for (reserved in the pool), or the pool's next one, or none. Addresses
+     * that endpoints of other hosts hold ({@code remote}) are neither handed out nor granted.
+     */
+    private static Cidr address(AddressPool pool, String requested, String field, boolean ipv4,
+            Map<InetAddress, Long> remote) {
         if (requested == null) {
             if (pool == null) {
                 return null;
             }
+            List<InetAddress> skipped = new ArrayList<>();
             try {
-                return new Cidr(pool.allocate(), pool.prefix());
+                InetAddress a = pool.allocate();
+                while (remote.containsKey(a) && skipped.size() <= remote.size()) {
+                    skipped.add(a);
+                    a = pool.allocate();
+                }
+                return new Cidr(a, pool.prefix());
             } catch (IllegalStateException e) {
                 throw SpecException.conflict(field, e.getMessage());
+            } finally {
+                skipped.forEach(pool::release);
             }
         }
         Cidr c;
@@ -521,6 +549,9 @@ public final class Attachments {
         }
         if ((c.address() instanceof Inet4Address) != ipv4) {
             throw new SpecException(field, "expected an " + (ipv4 ? "IPv4" : "IPv6") + " address, got " + requested);
+        }
+        if (remote.containsKey(c.address())) {
+            throw SpecException.conflict(field, c.address().getHostAddress() + " is in use by an endpoint of another host");
         }
         if (pool != null) {
             String why = pool.refusal(c.address());

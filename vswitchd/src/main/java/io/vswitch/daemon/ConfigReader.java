@@ -12,6 +12,7 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
 import org.yaml.snakeyaml.nodes.SequenceNode;
 
 import java.io.IOException;
+import io.vswitch.cluster.ClusterOptions;
 import io.vswitch.control.NetworkSpec;
 import io.vswitch.control.PortSpec;
 
@@ -149,13 +150,17 @@ public final class ConfigReader {
         if (root == null) {
             throw new ConfigException(file, 1, "", "the file is empty: expected at least a 'networks:' list");
         }
-        Map<String, Node> top = mapping(root, "", Set.of("dataplane", "vxlan", "metrics", "docker", "dns", "networks"));
+        Map<String, Node> top = mapping(root, "", Set.of("dataplane", "vxlan", "metrics", "docker", "dns", "cluster", "networks"));
 
         DaemonConfig.Dataplane dataplane = dataplane(top.get("dataplane"));
         DaemonConfig.Vxlan vxlan = vxlan(top.get("vxlan"));
         DaemonConfig.Metrics metrics = metrics(top.get("metrics"));
         DaemonConfig.Docker docker = docker(top.get("docker"));
         DaemonConfig.Dns dns = dns(top.get("dns"));
+        ClusterOptions cluster = cluster(top.get("cluster"));
+        if (cluster != null && vxlan == null) {
+            throw error(top.get("cluster"), "cluster", "a cluster needs this host's VTEP: add a vxlan: section with local: ADDRESS");
+        }
         NetworkRules.Host host = NetworkRules.Host.NO_VXLAN;
         if (vxlan != null) {
             try {
@@ -183,7 +188,7 @@ public final class ConfigReader {
                         lines.get(key))), field, e.getMessage());
             }
         }
-        return new DaemonConfig(file, dataplane, vxlan, metrics, docker, dns, host, List.copyOf(networks));
+        return new DaemonConfig(file, dataplane, vxlan, metrics, docker, dns, cluster, host, List.copyOf(networks));
     }
 
     /** {@code peers} for {@code peers[2]}: where to point when the item itself has no line. */
@@ -362,6 +367,103 @@ public final class ConfigReader {
             }
         }
         return new DaemonConfig.Dns(List.copyOf(upstream));
+    }
+
+    private static final Pattern CLUSTER_HOST = Pattern.compile("[a-z0-9][a-z0-9.-]{0,62}");
+    private static final Pattern CLUSTER_PREFIX = Pattern.compile("(/[A-Za-z0-9_.-]+)+");
+
+    /** {@code cluster:} etcd as the overlay's shared store ({@link ClusterOptions}); null without the section. */
+    private ClusterOptions cluster(Node node) throws ConfigException {
+        if (node == null) {
+            return null;
+        }
+        Map<String, Node> fields = mapping(node, "cluster", Set.of("etcd", "prefix", "host", "ttl", "tls"));
+        if (!fields.containsKey("etcd")) {
+            throw error(node, "cluster.etcd", "missing: expected etcd's client URLs, such as [http://127.0.0.1:2379]");
+        }
+        List<Node> items = sequence(fields.get("etcd"), "cluster.etcd");
+        if (items.isEmpty()) {
+            throw error(fields.get("etcd"), "cluster.etcd", "expected at least one URL, such as http://127.0.0.1:2379");
+        }
+        List<java.net.URI> etcd = new ArrayList<>();
+        for (int i = 0; i < items.size(); i++) {
+            String key = "cluster.etcd[" + i + "]";
+            String text = string(items.get(i), key).trim();
+            java.net.URI uri;
+            try {
+                uri = new java.net.URI(text);
+            } catch (java.net.URISyntaxException e) {
+                throw error(items.get(i), key, "expected a URL such as http://127.0.0.1:2379, got \"" + text + "\"");
+            }
+            if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null
+                    || uri.getPort() < 1 || (uri.getPath() != null && !uri.getPath().isEmpty() && !uri.getPath().equals("/"))) {
+                throw error(items.get(i), key, "expected http://HOST:PORT or https://HOST:PORT, got \"" + text + "\"");
+            }
+            etcd.add(uri);
+        }
+        String prefix = ClusterOptions.DEFAULT_PREFIX;
+        if (fields.containsKey("prefix")) {
+            prefix = string(fields.get("prefix"), "cluster.prefix").trim();
+            if (!CLUSTER_PREFIX.matcher(prefix).matches()) {
+                throw error(fields.get("prefix"), "cluster.prefix", "expected a key prefix such as /vswitch/v1 (a leading"
+                        + " slash, no trailing one, letters, digits, '_', '.', '-'), got \"" + prefix + "\"");
+            }
+        }
+        String host;
+        if (fields.containsKey("host")) {
+            host = string(fields.get("host"), "cluster.host").trim();
+        } else {
+            host = defaultHost();
+        }
+        if (!CLUSTER_HOST.matcher(host).matches()) {
+            throw error(fields.containsKey("host") ? fields.get("host") : node, "cluster.host", "expected this host's name in"
+                    + " the cluster: 1-63 of [a-z0-9.-], got \"" + host + "\"" + (fields.containsKey("host") ? ""
+                    : " (from the host name: set host:)"));
+        }
+        Duration ttl = ClusterOptions.DEFAULT_TTL;
+        if (fields.containsKey("ttl")) {
+            ttl = duration(fields.get("ttl"), "cluster.ttl");
+            if (ttl.toMillis() % 1000 != 0 || ttl.toSeconds() < 2 || ttl.toSeconds() > 3600) {
+                throw error(fields.get("ttl"), "cluster.ttl", "expected whole seconds from 2s to 1h (etcd leases count"
+                        + " seconds), got " + ttl.toMillis() + " ms");
+            }
+        }
+        Path ca = null;
+        Path cert = null;
+        Path key = null;
+        if (fields.containsKey("tls")) {
+            Map<String, Node> tls = mapping(fields.get("tls"), "cluster.tls", Set.of("ca", "cert", "key"));
+            ca = tls.containsKey("ca") ? readable(tls.get("ca"), "cluster.tls.ca") : null;
+            cert = tls.containsKey("cert") ? readable(tls.get("cert"), "cluster.tls.cert") : null;
+            key = tls.containsKey("key") ? readable(tls.get("key"), "cluster.tls.key") : null;
+            if ((cert == null) != (key == null)) {
+                throw error(fields.get("tls"), "cluster.tls", "cert and key go together: give both or neither");
+            }
+            for (int i = 0; i < etcd.size(); i++) {
+                if (!"https".equals(etcd.get(i).getScheme())) {
+                    throw error(items.get(i), "cluster.etcd[" + i + "]", "with tls: the URLs are https://, got " + etcd.get(i));
+                }
+            }
+        }
+        return new ClusterOptions(etcd, prefix, host, ttl, ca, cert, key);
+    }
+
+    private Path readable(Node node, String key) throws ConfigException {
+        Path p = Path.of(string(node, key).trim());
+        if (!java.nio.file.Files.isReadable(p) || java.nio.file.Files.isDirectory(p)) {
+            throw error(node, key, "cannot read file " + p);
+        }
+        return p;
+    }
+
+    /** This machine's host name, lower case, up to its first dot. */
+    private static String defaultHost() {
+        try {
+            String name = java.nio.file.Files.readString(Path.of("/proc/sys/kernel/hostname")).trim();
+            return name.toLowerCase(java.util.Locale.ROOT);
+        } catch (java.io.IOException e) {
+            return "";
+        }
     }
 
     private DaemonConfig.Vxlan vxlan(Node node) throws ConfigException {

@@ -57,6 +57,9 @@ public final class Daemon implements AutoCloseable {
         final Map<String, PortSpec> ports = new LinkedHashMap<>();
         final Map<Long, String> statics = new LinkedHashMap<>();
         List<Inet4Address> peers = List.of();
+        /** Peers and remote MACs the cluster gave (not saved: the cluster holds them). */
+        List<Inet4Address> clusterPeers = List.of();
+        final Map<Long, Integer> clusterMacs = new java.util.HashMap<>();
 
         Network(NetworkRules.Network checked, BridgeDomain domain) {
             this.checked = checked;
@@ -92,6 +95,13 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
+    /** Something the change needs is out of reach (etcd, for a cluster's network): nothing was changed. */
+    public static final class UnavailableException extends RuntimeException {
+        UnavailableException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     /** A change could not be written to the state file, so it was not made (or was undone). */
     public static final class PersistException extends RuntimeException {
         PersistException(String message, Throwable cause) {
@@ -109,6 +119,7 @@ public final class Daemon implements AutoCloseable {
     private Attachments attachments;
     private VxlanEndpoint vxlan;
     private UpstreamResolver resolver;
+    private ClusterSync cluster;
 
     private Daemon(DaemonConfig config, StateFile state) {
         this.config = config;
@@ -243,8 +254,9 @@ public final class Daemon implements AutoCloseable {
     }
 
     private static NetworkState state(Network n) {
+        List<Inet4Address> peers = n.clusterPeers.isEmpty() ? n.peers : n.clusterPeers;
         return new NetworkState(n.domain, n.vni(), n.vni() == null ? null
-                : n.peers.stream().map(InetAddress::getHostAddress).toList(), n.checked);
+                : peers.stream().map(InetAddress::getHostAddress).toList(), n.checked);
     }
 
     /** Brings the ports' link states and device drops up to date (at most a second), for an operator's view. */
@@ -268,12 +280,119 @@ public final class Daemon implements AutoCloseable {
 
     // ---- changes ----------------------------------------------------------------------------
 
-    /** Adds a network with its peers, ports and static entries; all or nothing. */
+    /** The cluster session, or null without a {@code cluster:} section. */
+    public synchronized ClusterSync cluster() {
+        return cluster;
+    }
+
+    synchronized void cluster(ClusterSync sync) {
+        this.cluster = sync;
+    }
+
+    /**
+     * Adds a network with its peers, ports and static entries; all or nothing. In a cluster an
+     * overlay network is created for the whole cluster first (or found there with the same
+     * settings); it is refused when the cluster has it with other settings or etcd is away.
+     */
     public synchronized NetworkState addNetwork(NetworkSpec spec) throws PortFactory.OpenException {
         NetworkRules.Network checked = NetworkRules.check(spec, config.host());
-        Network network = add(checked);
-        save(() -> drop(network, true));
+        boolean created = false;
+        if (cluster != null && checked.isOverlay()) {
+            if (!checked.peers().isEmpty()) {
+                throw new SpecException("peers", "in a cluster an overlay network's peers are the hosts with ports in it;"
+                        + " leave peers out");
+            }
+            Conflicts.check(checked.spec(), specs());
+            created = cluster.create(checked.spec());
+        }
+        Network network;
+        try {
+            network = add(checked);
+        } catch (PortFactory.OpenException | RuntimeException e) {
+            if (created) {
+                cluster.forget(checked.name());
+            }
+            throw e;
+        }
+        boolean undoCluster = created;
+        save(() -> {
+            drop(network, true);
+            if (undoCluster) {
+                cluster.forget(checked.name());
+            }
+        });
         return state(network);
+    }
+
+    /** Adds a network the cluster has and this host had not (no etcd call: it came from there). */
+    synchronized void addClusterNetwork(NetworkSpec spec) throws PortFactory.OpenException {
+        Network network = add(NetworkRules.check(spec, config.host()));
+        save(() -> drop(network, true));
+    }
+
+    /** Removes a network the cluster no longer has. */
+    synchronized void removeClusterNetwork(String name) {
+        if (networks.containsKey(name)) {
+            remove(name);
+        }
+    }
+
+    /** The overlay networks of this host: name -> spec as asked (for the cluster). */
+    synchronized Map<String, NetworkSpec> overlaySpecs() {
+        Map<String, NetworkSpec> out = new LinkedHashMap<>();
+        networks.forEach((name, n) -> {
+            if (n.vni() != null) {
+                out.put(name, n.checked.spec());
+            }
+        });
+        return out;
+    }
+
+    /**
+     * Applies what the cluster says of overlay network {@code net}: its peers become its tunnel
+     * ports, each remote MAC a static entry on its VTEP's tunnel port, and {@code neighbors}
+     * the remote addresses the switch answers ARP and NS for. Not saved: the cluster holds it.
+     * A static entry of the operator's wins over the cluster's.
+     */
+    synchronized void applyCluster(String net, List<Inet4Address> peers, Map<Long, Inet4Address> macs,
+            Map<InetAddress, Long> neighbors) throws InterruptedException {
+        Network n = networks.get(net);
+        if (n == null || n.vni() == null || vxlan == null) {
+            return;
+        }
+        if (!n.clusterPeers.equals(peers)) {
+            vxlan.overlays().setPeers(n.vni(), peers);
+            LOG.info("network {}: peers from the cluster now {}", net, peers.stream().map(InetAddress::getHostAddress).toList());
+            n.clusterPeers = List.copyOf(peers);
+        }
+        Map<Inet4Address, TunnelPort> byPeer = new java.util.HashMap<>();
+        for (TunnelPort t : vxlan.overlays().peers(n.vni())) {
+            byPeer.put(t.peer(), t);
+        }
+        MacTable table = n.domain.table();
+        Map<Long, Integer> now = new java.util.HashMap<>();
+        macs.forEach((mac, vtep) -> {
+            TunnelPort t = byPeer.get(vtep);
+            if (t == null || n.statics.containsKey(mac)) {
+                return;
+            }
+            long v = table.lookup(mac);
+            if (!MacTable.isStatic(v) || MacTable.portId(v) != t.id() || MacTable.generation(v) != t.generation()) {
+                table.putStatic(mac, t.id(), t.generation());
+            }
+            now.put(mac, t.id());
+        });
+        n.clusterMacs.forEach((mac, port) -> {
+            if (!now.containsKey(mac) && !n.statics.containsKey(mac)) {
+                long v = table.lookup(mac);
+                if (MacTable.isStatic(v) && MacTable.portId(v) == port) {
+                    table.remove(mac);
+                }
+            }
+        });
+        n.clusterMacs.clear();
+        n.clusterMacs.putAll(now);
+        attachments.setRemote(net, neighbors);
     }
 
     private Network add(NetworkRules.Network checked) throws PortFactory.OpenException {
@@ -323,6 +442,14 @@ public final class Daemon implements AutoCloseable {
      * each persistent one marked so.
      */
     public synchronized List<String> removeNetwork(String name) {
+        Network network = require(name);
+        if (cluster != null && network.vni() != null) {
+            cluster.delete(name);
+        }
+        return remove(name);
+    }
+
+    private List<String> remove(String name) {
         Network network = require(name);
         saveAhead(specs().stream().filter(s -> !s.name().equals(name)).toList());
         List<String> devices = new ArrayList<>(network.ports.values().stream()
@@ -433,6 +560,10 @@ public final class Daemon implements AutoCloseable {
         Network network = require(net);
         if (network.vni() == null) {
             throw new SpecException("peers", "network " + net + " is not an overlay network (it has no vni)");
+        }
+        if (cluster != null) {
+            throw SpecException.conflict("peers", "network " + net + " takes its peers from the cluster: they are the hosts"
+                    + " with ports in it");
         }
         List<Inet4Address> peers = NetworkRules.peers(texts, config.host(), "peers");
         List<Inet4Address> before = network.peers;

@@ -11,7 +11,7 @@ import java.util.List;
  * knows of the host ({@link #host}). Immutable.
  */
 public record DaemonConfig(String source, Dataplane dataplane, Vxlan vxlan, Metrics metrics, Docker docker, Dns dns,
-        NetworkRules.Host host, List<NetworkRules.Network> networks) {
+        io.vswitch.cluster.ClusterOptions cluster, NetworkRules.Host host, List<NetworkRules.Network> networks) {
 
     /**
      * {@code dns:} where names a network does not know are sent: {@code upstream} as listed, or

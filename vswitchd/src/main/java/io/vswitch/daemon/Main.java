@@ -92,6 +92,17 @@ public final class Main implements Callable<Integer> {
             state.close();
             return EXIT_START_FAILED;
         }
+        ClusterSync cluster = null;
+        if (cfg.cluster() != null) {
+            try {
+                cluster = ClusterSync.start(daemon, cfg.cluster(), cfg.vxlan().local(), cfg.vxlan().port());
+            } catch (io.vswitch.cluster.EtcdStore.StoreException e) {
+                daemon.close();
+                state.close();
+                err.println("vswitchd: " + e.getMessage());
+                return EXIT_START_FAILED;
+            }
+        }
         ControlServer api;
         try {
             api = ControlServer.start(controlSocket, new ControlApi(daemon));
@@ -115,8 +126,18 @@ public final class Main implements Callable<Integer> {
         }
         MetricsServer metrics = null;
         if (cfg.metrics().listen() != null) {
-            metrics = MetricsServer.start(cfg.metrics().listen(), new SwitchMetrics(daemon.dataplane(), daemon.vxlan(),
-                    daemon::domains, ControlApi.VERSION));
+            SwitchMetrics meters = new SwitchMetrics(daemon.dataplane(), daemon.vxlan(), daemon::domains, ControlApi.VERSION);
+            if (cluster != null) {
+                io.vswitch.cluster.EtcdStore store = cluster.store();
+                meters.gauge("vswitch.cluster.connected", "1 while the session with etcd holds a lease and a watch",
+                        () -> store.connected() ? 1 : 0);
+                meters.gauge("vswitch.cluster.hosts", "hosts of the cluster known (the last known while etcd is away)",
+                        () -> store.view().hosts().size());
+                meters.gauge("vswitch.cluster.endpoints", "endpoints of the cluster known, all networks",
+                        () -> store.view().endpoints().values().stream().mapToInt(java.util.Map::size).sum());
+                meters.counter("vswitch.cluster.writes", "puts and deletes of this host's keys", store::writes);
+            }
+            metrics = MetricsServer.start(cfg.metrics().listen(), meters);
         }
         out.println("vswitchd ready");
         out.flush();
@@ -131,6 +152,9 @@ public final class Main implements Callable<Integer> {
             metrics.close();
         }
         api.close();
+        if (cluster != null) {
+            cluster.close(true);
+        }
         daemon.close();
         state.close();
         err.println("vswitchd stopped");

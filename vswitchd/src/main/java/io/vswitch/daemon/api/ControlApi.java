@@ -3,6 +3,8 @@ package io.vswitch.daemon.api;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import io.vswitch.cluster.ClusterView;
+import io.vswitch.cluster.EtcdStore;
 import io.vswitch.control.Json;
 import io.vswitch.control.NetworkSpec;
 import io.vswitch.control.PortSpec;
@@ -19,6 +21,7 @@ import io.vswitch.core.PortCounter;
 import io.vswitch.core.Trace;
 import io.vswitch.control.EndpointSpec;
 import io.vswitch.daemon.Attachments;
+import io.vswitch.daemon.ClusterSync;
 import io.vswitch.daemon.Daemon;
 import io.vswitch.daemon.NetworkRules;
 import io.vswitch.dataplane.Dataplane;
@@ -46,6 +49,7 @@ import java.util.Map;
  *   GET    /v1/info                           pid, version, uptime
  *   GET    /v1/show                           networks, their ports (state, MTU) and counters
  *   GET    /v1/stats                          totals and drops by reason
+ *   GET    /v1/cluster                        the cluster: session, hosts (VTEP, lease), networks
  *   GET    /v1/networks                       networks and their settings
  *   GET    /v1/networks/NET                   one network
  *   GET    /v1/networks/NET/fdb               the MAC table of one network
@@ -90,6 +94,8 @@ public final class ControlApi {
             };
         } catch (PortFactory.OpenException e) {
             return new Reply(409, new Views.Error(e.getMessage()));
+        } catch (Daemon.UnavailableException e) {
+            return new Reply(503, new Views.Error(e.getMessage()));
         } catch (Daemon.PersistException e) {
             return new Reply(500, new Views.Error(e.getMessage()));
         }
@@ -113,6 +119,9 @@ public final class ControlApi {
                 }
                 if (n == 3 && resource.equals("show")) {
                     return ok(show());
+                }
+                if (n == 3 && resource.equals("cluster")) {
+                    return ok(cluster());
                 }
                 if (n == 3 && resource.equals("stats")) {
                     return ok(stats());
@@ -292,7 +301,61 @@ public final class ControlApi {
     private Views.Show show() {
         daemon.refreshLinks();
         List<Views.Network> nets = daemon.networks().stream().map(s -> network(s, true)).toList();
-        return new Views.Show(nets, vxlan());
+        return new Views.Show(nets, vxlan(), clusterStatus());
+    }
+
+    private Views.ClusterStatus clusterStatus() {
+        ClusterSync c = daemon.cluster();
+        if (c == null) {
+            return null;
+        }
+        EtcdStore store = c.store();
+        ClusterView v = store.view();
+        return new Views.ClusterStatus(c.self(), store.connected(),
+                store.options().etcd().stream().map(Object::toString).toList(), store.options().prefix(), v.revision(),
+                v.hosts().size(), v.endpoints().values().stream().mapToInt(Map::size).sum());
+    }
+
+    private Views.Cluster cluster() {
+        ClusterSync c = daemon.cluster();
+        if (c == null) {
+            throw ApiException.notFound("this daemon is not in a cluster: its config has no cluster: section");
+        }
+        EtcdStore store = c.store();
+        ClusterView v = store.view();
+        long now = System.currentTimeMillis();
+        List<Views.ClusterHost> hosts = new java.util.ArrayList<>();
+        for (ClusterView.Host h : new java.util.TreeMap<>(v.hosts()).values()) {
+            List<String> nets = new java.util.ArrayList<>();
+            int endpoints = 0;
+            for (String net : new java.util.TreeSet<>(v.members().keySet())) {
+                if (v.members(net).contains(h.name())) {
+                    nets.add(net);
+                }
+            }
+            for (Map<String, ClusterView.Endpoint> m : v.endpoints().values()) {
+                for (ClusterView.Endpoint e : m.values()) {
+                    if (h.name().equals(e.host())) {
+                        endpoints++;
+                    }
+                }
+            }
+            hosts.add(new Views.ClusterHost(h.name(), h.vtep(), h.port(), h.name().equals(c.self()),
+                    h.since() > 0 ? Math.max(0, (now - h.since()) / 1000) : -1, store.leaseTtl(h.lease()), nets, endpoints));
+        }
+        List<Views.ClusterNetwork> networks = new java.util.ArrayList<>();
+        for (Map.Entry<String, String> e : new java.util.TreeMap<>(v.networks()).entrySet()) {
+            Integer vni = null;
+            try {
+                com.fasterxml.jackson.databind.JsonNode n = Json.LENIENT.readTree(e.getValue()).path("vni");
+                vni = n.isInt() ? n.asInt() : null;
+            } catch (Exception ignored) {
+                // shown without
+            }
+            networks.add(new Views.ClusterNetwork(e.getKey(), vni, List.copyOf(new java.util.TreeSet<>(v.members(e.getKey()))),
+                    v.endpoints(e.getKey()).size()));
+        }
+        return new Views.Cluster(clusterStatus(), (int) store.options().ttl().toSeconds(), hosts, networks);
     }
 
     private Views.Vxlan vxlan() {

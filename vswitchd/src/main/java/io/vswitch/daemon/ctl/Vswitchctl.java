@@ -31,7 +31,7 @@ import java.util.concurrent.Callable;
         description = "Inspect and change a running vswitchd.",
         subcommands = {Vswitchctl.Show.class, Vswitchctl.Stats.class, Vswitchctl.Network.class,
                 Vswitchctl.PortCmd.class, Vswitchctl.Fdb.class, Vswitchctl.TraceCmd.class, Vswitchctl.AttachCmd.class,
-                Vswitchctl.DetachCmd.class, Vswitchctl.EndpointsCmd.class, CommandLine.HelpCommand.class})
+                Vswitchctl.DetachCmd.class, Vswitchctl.EndpointsCmd.class, ClusterCmd.class, CommandLine.HelpCommand.class})
 public final class Vswitchctl {
     static final ObjectWriter JSON = Json.LENIENT.writerWithDefaultPrettyPrinter();
 
@@ -106,6 +106,9 @@ public final class Vswitchctl {
             if (json) {
                 printJson(out, show);
                 return 0;
+            }
+            if (show.cluster() != null) {
+                ClusterCmd.status(out, show.cluster());
             }
             for (Views.Network n : show.networks()) {
                 out.printf("network %s: mtu %d%s, %d MACs (limit %d, aging %ds)%n", n.name(), n.mtu(),

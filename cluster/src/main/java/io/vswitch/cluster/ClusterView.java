@@ -1,0 +1,37 @@
+package io.vswitch.cluster;
+
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What the cluster holds, as of {@code revision}: immutable, handed to the daemon after every
+ * change (and again after a reconnect's list).
+ *
+ * @param hosts     by name: their VTEPs
+ * @param networks  by name: the network's spec as JSON (the daemon reads it)
+ * @param members   network -> the hosts with ports in it
+ * @param endpoints network -> MAC -> where it lives
+ * @param revision  etcd's revision this view reflects
+ * @param ignored   keys under the prefix that could not be read (logged once each)
+ */
+public record ClusterView(Map<String, Host> hosts, Map<String, String> networks, Map<String, Set<String>> members,
+        Map<String, Map<String, Endpoint>> endpoints, long revision, int ignored) {
+
+    public static final ClusterView EMPTY = new ClusterView(Map.of(), Map.of(), Map.of(), Map.of(), 0, 0);
+
+    /** A host: its VTEP's address and UDP port, when it joined (epoch ms), its lease. */
+    public record Host(String name, String vtep, int port, long since, long lease) {
+    }
+
+    /** A MAC of a network behind {@code host}, with its address (CIDR or bare; null when unknown). */
+    public record Endpoint(String mac, String ip, String host) {
+    }
+
+    public Set<String> members(String network) {
+        return members.getOrDefault(network, Set.of());
+    }
+
+    public Map<String, Endpoint> endpoints(String network) {
+        return endpoints.getOrDefault(network, Map.of());
+    }
+}

@@ -1,0 +1,508 @@
+package io.vswitch.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.ClientBuilder;
+import io.etcd.jetcd.KV;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.Watch;
+import io.etcd.jetcd.common.exception.CompactedException;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.kv.TxnResponse;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.DeleteOption;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.LeaseOption;
+import io.etcd.jetcd.options.PutOption;
+import io.etcd.jetcd.options.WatchOption;
+import io.etcd.jetcd.watch.WatchEvent;
+import io.etcd.jetcd.watch.WatchResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * This host's session with etcd, on a thread of its own:
+ * <ul>
+ *   <li>a lease of {@link ClusterOptions#ttl}, kept alive every third of it; this host's own keys
+ *       (its VTEP, its memberships, its endpoints) are put under it, so they vanish when the host
+ *       dies. Own keys are kept here too ({@link #putOwn}): a change is written once (only a
+ *       change), and all of them are put again after a reconnect or a lost lease;</li>
+ *   <li>the prefix is listed, then watched from the list's revision + 1; after a compaction or a
+ *       broken watch it is listed again and the state rebuilt ({@link ClusterState});</li>
+ *   <li>each change reaches the listener as a whole {@link ClusterView}, coalesced: a burst of
+ *       events is one view.</li>
+ * </ul>
+ * When etcd cannot be reached the last view stays: nothing is flushed because etcd is slow or
+ * gone. The loss is logged once, {@link #connected()} turns false, and the session retries with
+ * a backoff of 0.5 s doubling to 10 s; on return it lists and reconciles.
+ */
+public final class EtcdStore implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(EtcdStore.class);
+    /** How long one call to etcd may take before it counts as unreachable. */
+    private static final long CALL_MS = 3000;
+    private static final long BACKOFF_MIN_MS = 500;
+    private static final long BACKOFF_MAX_MS = 10_000;
+
+    /** The outcome of {@link #createNetwork}: made now, or already there with {@code existing}. */
+    public record Created(boolean created, String existing) {
+    }
+
+    /** etcd could not be reached, or refused a call. */
+    public static final class StoreException extends Exception {
+        StoreException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    private final ClusterOptions options;
+    private final Keys keys;
+    private final Client client;
+    private final KV kv;
+    private final Consumer<ClusterView> listener;
+    private final ClusterState state = new ClusterState();
+    private final Map<String, String> own = new ConcurrentHashMap<>();
+    private final Set<String> dirty = ConcurrentHashMap.newKeySet();
+    private final AtomicBoolean changed = new AtomicBoolean();
+    private final AtomicBoolean relist = new AtomicBoolean();
+    private final AtomicLong writes = new AtomicLong();
+    private final Object wake = new Object();
+    private final Thread session;
+    private volatile boolean connected;
+    private volatile boolean closed;
+    private volatile long lease;
+    private volatile ClusterView view = ClusterView.EMPTY;
+    private volatile long connectedSince;
+    private Watch.Watcher watcher;
+    private long keepAliveDue;
+
+    private EtcdStore(ClusterOptions options, Consumer<ClusterView> listener) throws StoreException {
+        this.options = options;
+        this.keys = new Keys(options.prefix());
+        this.listener = listener;
+        ClientBuilder b = Client.builder().endpoints(options.etcd().toArray(URI[]::new))
+                .connectTimeout(Duration.ofSeconds(2))
+                .retryMaxAttempts(2)
+                .retryMaxDuration(Duration.ofSeconds(2))
+                .keepaliveTime(Duration.ofSeconds(5))
+                .keepaliveTimeout(Duration.ofSeconds(3));
+        if (options.ca() != null || options.cert() != null) {
+            try {
+                b.sslContext(ssl -> {
+                    if (options.ca() != null) {
+                        ssl.trustManager(options.ca().toFile());
+                    }
+                    if (options.cert() != null) {
+                        ssl.keyManager(options.cert().toFile(), options.key().toFile());
+                    }
+                });
+            } catch (Exception e) {
+                throw new StoreException("cluster: cannot read the TLS files: " + e.getMessage(), e);
+            }
+        }
+        this.client = b.build();
+        this.kv = client.getKVClient();
+        this.session = Thread.ofPlatform().name("vswitch-cluster").daemon().unstarted(this::run);
+    }
+
+    /**
+     * Starts the session: this host's key is written as soon as etcd answers. Returns at once;
+     * {@code listener} is called on the session thread with every new view.
+     */
+    public static EtcdStore start(ClusterOptions options, String vtep, int vtepPort, Consumer<ClusterView> listener)
+            throws StoreException {
+        EtcdStore store = new EtcdStore(options, listener);
+        ObjectNode host = ClusterState.JSON.createObjectNode();
+        host.put("vtep", vtep);
+        host.put("port", vtepPort);
+        host.put("since", System.currentTimeMillis());
+        store.putOwn(store.keys.host(options.host()), host.toString());
+        store.session.start();
+        return store;
+    }
+
+    public Keys keys() {
+        return keys;
+    }
+
+    public ClusterOptions options() {
+        return options;
+    }
+
+    /** Whether the session holds a lease and a watch right now. */
+    public boolean connected() {
+        return connected;
+    }
+
+    /** When the session last connected (epoch ms), or 0. */
+    public long connectedSince() {
+        return connectedSince;
+    }
+
+    /** The latest view (the last known one while etcd is away). */
+    public ClusterView view() {
+        return view;
+    }
+
+    /** Puts and deletes of own keys written so far. */
+    public long writes() {
+        return writes.get();
+    }
+
+    // ---- own keys ---------------------------------------------------------------------------
+
+    /** Keeps {@code key} = {@code value} under this host's lease; written when it changed. */
+    public void putOwn(String key, String value) {
+        if (!value.equals(own.put(key, value))) {
+            dirty.add(key);
+            poke();
+        }
+    }
+
+    /** Lets an own key go (deleted from etcd). */
+    public void removeOwn(String key) {
+        if (own.remove(key) != null) {
+            dirty.add(key);
+            poke();
+        }
+    }
+
+    /** The own keys now under {@code prefix} (full keys). */
+    public Set<String> ownKeys(String prefix) {
+        Set<String> out = new java.util.HashSet<>();
+        for (String k : own.keySet()) {
+            if (k.startsWith(prefix)) {
+                out.add(k);
+            }
+        }
+        return out;
+    }
+
+    // ---- networks ---------------------------------------------------------------------------
+
+    /**
+     * Creates network {@code name} with {@code specJson} for the whole cluster unless it exists
+     * (one Txn: compare create-revision 0, put; else get). Two hosts racing get one winner; the
+     * other learns what exists.
+     */
+    public Created createNetwork(String name, String specJson) throws StoreException {
+        ByteSequence key = bytes(keys.network(name));
+        String value = "{\"spec\":" + specJson + "}";
+        TxnResponse r = call("create network " + name, kv.txn()
+                .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
+                .Then(Op.put(key, bytes(value), PutOption.DEFAULT))
+                .Else(Op.get(key, GetOption.DEFAULT))
+                .commit());
+        if (r.isSucceeded()) {
+            return new Created(true, null);
+        }
+        List<KeyValue> kvs = r.getGetResponses().isEmpty() ? List.of() : r.getGetResponses().getFirst().getKvs();
+        if (kvs.isEmpty()) {
+            return new Created(false, null);
+        }
+        try {
+            JsonNode spec = ClusterState.JSON.readTree(text(kvs.getFirst().getValue())).path("spec");
+            return new Created(false, spec.isObject() ? spec.toString() : null);
+        } catch (Exception e) {
+            return new Created(false, null);
+        }
+    }
+
+    /** Deletes a network from the cluster: every host removes it. */
+    public void deleteNetwork(String name) throws StoreException {
+        call("delete network " + name, kv.delete(bytes(keys.network(name))));
+    }
+
+    /** The TTL left on a lease, in seconds (-1 when it has expired or etcd is away). */
+    public long leaseTtl(long leaseId) {
+        if (leaseId == 0 || !connected) {
+            return -1;
+        }
+        try {
+            return client.getLeaseClient().timeToLive(leaseId, LeaseOption.DEFAULT).get(1, TimeUnit.SECONDS).getTTL();
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    // ---- the session ------------------------------------------------------------------------
+
+    private void run() {
+        long backoff = BACKOFF_MIN_MS;
+        boolean warned = false;
+        while (!closed) {
+            try {
+                if (!connected) {
+                    connect();
+                    backoff = BACKOFF_MIN_MS;
+                    warned = false;
+                }
+                if (System.currentTimeMillis() >= keepAliveDue) {
+                    keepAlive();
+                }
+                if (relist.getAndSet(false)) {
+                    list();
+                }
+                flush();
+                deliver();
+                synchronized (wake) {
+                    if (!closed && !changed.get() && !relist.get() && dirty.isEmpty()) {
+                        wake.wait(Math.max(1, Math.min(100, keepAliveDue - System.currentTimeMillis())));
+                    }
+                }
+            } catch (InterruptedException e) {
+                break;
+            } catch (StoreException | RuntimeException e) {
+                if (closed) {
+                    break;
+                }
+                if (connected || !warned) {
+                    LOG.warn("cluster: etcd at {} unreachable ({}); forwarding goes on with what is known, retrying",
+                            options.etcd(), e.getMessage());
+                    warned = true;
+                }
+                connected = false;
+                closeWatcher();
+                deliver();
+                try {
+                    Thread.sleep(backoff);
+                } catch (InterruptedException ie) {
+                    break;
+                }
+                backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+            }
+        }
+    }
+
+    private void connect() throws StoreException {
+        if (lease != 0) {
+            try {
+                long ttl = call("keep the lease alive", client.getLeaseClient().keepAliveOnce(lease)).getTTL();
+                if (ttl <= 0) {
+                    lease = 0;
+                }
+            } catch (StoreException e) {
+                if (!isLeaseGone(e)) {
+                    throw e;
+                }
+                lease = 0;
+            }
+        }
+        if (lease == 0) {
+            lease = call("grant a lease", client.getLeaseClient().grant(options.ttl().toSeconds())).getID();
+        }
+        dirty.addAll(own.keySet());
+        flush();
+        keepAliveDue = System.currentTimeMillis() + options.ttl().toMillis() / 3;
+        list();
+        connected = true;
+        connectedSince = System.currentTimeMillis();
+        ClusterView v = view;
+        LOG.info("cluster: connected to etcd at {} as host {} (lease {}s): revision {}, {} hosts, {} networks",
+                options.etcd(), options.host(), options.ttl().toSeconds(), v.revision(), v.hosts().size(),
+                v.networks().size());
+    }
+
+    private static boolean isLeaseGone(StoreException e) {
+        String m = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
+        return m.contains("lease not found") || m.contains("requested lease not found");
+    }
+
+    private void keepAlive() throws StoreException {
+        long ttl;
+        try {
+            ttl = call("keep the lease alive", client.getLeaseClient().keepAliveOnce(lease)).getTTL();
+        } catch (StoreException e) {
+            if (!isLeaseGone(e)) {
+                throw e;
+            }
+            ttl = 0;
+        }
+        if (ttl <= 0) {
+            LOG.warn("cluster: lease {} of host {} had expired; granting a new one and writing this host's keys again",
+                    Long.toHexString(lease), options.host());
+            lease = call("grant a lease", client.getLeaseClient().grant(options.ttl().toSeconds())).getID();
+            dirty.addAll(own.keySet());
+        }
+        keepAliveDue = System.currentTimeMillis() + options.ttl().toMillis() / 3;
+    }
+
+    /** Lists the prefix, rebuilds the state from it and watches from the next revision. */
+    private void list() throws StoreException {
+        closeWatcher();
+        ByteSequence root = bytes(keys.root());
+        GetResponse r = call("list " + keys.root(), kv.get(root, GetOption.builder().isPrefix(true).build()));
+        long revision = r.getHeader().getRevision();
+        synchronized (state) {
+            state.clear();
+            for (KeyValue k : r.getKvs()) {
+                String rel = keys.relative(text(k.getKey()));
+                if (rel != null) {
+                    state.apply(rel, text(k.getValue()), k.getLease());
+                }
+            }
+            state.revision(revision);
+            changed.set(true);
+        }
+        watcher = client.getWatchClient().watch(root,
+                WatchOption.builder().isPrefix(true).withRevision(revision + 1).build(),
+                Watch.listener(this::onWatch, this::onWatchError));
+    }
+
+    private void onWatch(WatchResponse r) {
+        synchronized (state) {
+            for (WatchEvent e : r.getEvents()) {
+                KeyValue k = e.getKeyValue();
+                String rel = keys.relative(text(k.getKey()));
+                if (rel == null) {
+                    continue;
+                }
+                boolean put = e.getEventType() == WatchEvent.EventType.PUT;
+                state.apply(rel, put ? text(k.getValue()) : null, k.getLease());
+                state.revision(Math.max(k.getModRevision(), 0));
+            }
+            changed.set(true);
+        }
+        poke();
+    }
+
+    private void onWatchError(Throwable t) {
+        if (closed) {
+            return;
+        }
+        if (t instanceof CompactedException c) {
+            LOG.info("cluster: the watch fell behind a compaction (revision {}); listing again", c.getCompactedRevision());
+        } else {
+            LOG.debug("cluster: watch broke: {}", t.toString());
+        }
+        relist.set(true);
+        poke();
+    }
+
+    /** Writes own keys that changed: puts under the lease, deletes of those let go. */
+    private void flush() throws StoreException {
+        if (dirty.isEmpty() || lease == 0) {
+            return;
+        }
+        List<String> batch = new ArrayList<>(dirty);
+        List<CompletableFuture<?>> calls = new ArrayList<>(batch.size());
+        PutOption leased = PutOption.builder().withLeaseId(lease).build();
+        for (String key : batch) {
+            dirty.remove(key);
+            String value = own.get(key);
+            calls.add(value != null ? kv.put(bytes(key), bytes(value), leased)
+                    : kv.delete(bytes(key), DeleteOption.DEFAULT));
+        }
+        try {
+            call("write " + batch.size() + " keys", CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)));
+            writes.addAndGet(batch.size());
+        } catch (StoreException e) {
+            dirty.addAll(batch);
+            throw e;
+        }
+    }
+
+    private void deliver() {
+        if (!changed.getAndSet(false)) {
+            return;
+        }
+        ClusterView v;
+        synchronized (state) {
+            v = state.view();
+        }
+        view = v;
+        try {
+            listener.accept(v);
+        } catch (RuntimeException e) {
+            LOG.warn("cluster: applying the view failed: {}", e.toString());
+        }
+    }
+
+    private void poke() {
+        synchronized (wake) {
+            wake.notifyAll();
+        }
+    }
+
+    private void closeWatcher() {
+        if (watcher != null) {
+            try {
+                watcher.close();
+            } catch (RuntimeException ignored) {
+                // it is going anyway
+            }
+            watcher = null;
+        }
+    }
+
+    private <T> T call(String what, CompletableFuture<T> future) throws StoreException {
+        try {
+            return future.get(CALL_MS, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            future.cancel(true);
+            throw new StoreException("cannot " + what + ": etcd did not answer in " + CALL_MS + " ms", e);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause() != null ? e.getCause() : e;
+            throw new StoreException("cannot " + what + ": " + c.getMessage(), c);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreException("interrupted while trying to " + what, e);
+        }
+    }
+
+    private static ByteSequence bytes(String s) {
+        return ByteSequence.from(s, StandardCharsets.UTF_8);
+    }
+
+    private static String text(ByteSequence b) {
+        return b.toString(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Stops the session. With {@code revoke} this host's lease is revoked, so its keys go at
+     * once (a clean stop); without, they live out their TTL.
+     */
+    public void close(boolean revoke) {
+        closed = true;
+        poke();
+        session.interrupt();
+        try {
+            session.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        closeWatcher();
+        if (revoke && lease != 0 && connected) {
+            try {
+                client.getLeaseClient().revoke(lease).get(1, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                LOG.debug("cluster: revoking the lease: {}", e.toString());
+            }
+        }
+        client.close();
+    }
+
+    @Override
+    public void close() {
+        close(true);
+    }
+}
