@@ -177,6 +177,10 @@ public final class ConfigReader {
         for (int i = 0; i < items.size(); i++) {
             String key = "networks[" + i + "]";
             NetworkSpec spec = network(items.get(i), key);
+            if (cluster != null && !spec.peers().isEmpty()) {
+                throw new ConfigException(file, lines.getOrDefault(key + ".peers", lines.get(key)), key + ".peers",
+                        "in a cluster an overlay network's peers are the hosts with ports in it; leave peers out");
+            }
             try {
                 NetworkRules.Network network = NetworkRules.check(spec, host);
                 Conflicts.check(network.spec(), checked);

@@ -88,6 +88,14 @@ class ConfigReaderTest {
             bad busy-poll        | dataplane:\\n  busy-poll: fast\\nnetworks:\\n  - name: a\\n          | 2 | dataplane.busy-poll    | expected a spin time such as 0, 50us or 2ms, got "fast"
             bad persist          | networks:\\n  - name: a\\n    persist: maybe\\n                     | 3 | networks[0].persist    | expected true or false, got "maybe"
             bad metrics listen   | metrics:\\n  listen: localhost\\nnetworks:\\n  - name: a\\n           | 2 | metrics.listen         | expected ADDRESS:PORT such as 127.0.0.1:9477, or off
+            cluster, no vxlan    | cluster:\\n  etcd: [http://127.0.0.1:2379]\\n  host: h1\\n          | 2 | cluster                | a cluster needs this host's VTEP: add a vxlan: section
+            cluster, no etcd     | vxlan:\\n  local: 198.19.0.1\\ncluster:\\n  host: h1\\n          | 4 | cluster.etcd           | missing: expected etcd's client URLs
+            cluster, bad url     | vxlan:\\n  local: 198.19.0.1\\ncluster:\\n  etcd: [127.0.0.1:2379]\\n  host: h1\\n | 4 | cluster.etcd[0] | got "127.0.0.1:2379"
+            cluster, bad prefix  | vxlan:\\n  local: 198.19.0.1\\ncluster:\\n  etcd: [http://127.0.0.1:2379]\\n  prefix: vswitch/\\n  host: h1\\n | 5 | cluster.prefix | expected a key prefix such as /vswitch/v1
+            cluster, bad host    | vxlan:\\n  local: 198.19.0.1\\ncluster:\\n  etcd: [http://127.0.0.1:2379]\\n  host: Host_1\\n | 5 | cluster.host | expected this host's name in the cluster: 1-63 of [a-z0-9.-], got "Host_1"
+            cluster, ttl in ms   | vxlan:\\n  local: 198.19.0.1\\ncluster:\\n  etcd: [http://127.0.0.1:2379]\\n  host: h1\\n  ttl: 1500ms\\n | 6 | cluster.ttl | expected whole seconds from 2s to 1h
+            cluster, tls on http | vxlan:\\n  local: 198.19.0.1\\ncluster:\\n  etcd: [http://127.0.0.1:2379]\\n  host: h1\\n  tls: {ca: /etc/hostname}\\n | 4 | cluster.etcd[0] | with tls: the URLs are https://
+            cluster, peers       | vxlan:\\n  local: 198.19.0.1\\ncluster:\\n  etcd: [http://127.0.0.1:2379]\\n  host: h1\\nnetworks:\\n  - name: a\\n    vni: 7\\n    peers: [198.19.0.2]\\n | 9 | networks[0].peers | in a cluster an overlay network's peers are the hosts with ports in it
             bad local address    | vxlan:\\n  local: 198.19.0.300\\nnetworks:\\n  - name: a\\n           | 2 | vxlan.local            | expected an IPv4 address
             """)
     void refusesBadFilesNamingFileLineKeyAndWhatWasExpected(String what, String text, int line, String key, String expected) {
@@ -168,6 +176,27 @@ class ConfigReaderTest {
         assertEquals(5353, c.dns().upstream().get(0).getPort());
         assertTrue(c.network("a").dns());
         assertTrue(c.network("a").spec().dns());
+    }
+
+    @Test
+    void aClusterSectionTakesEtcdAndDefaultsItsPrefixAndLease() throws Exception {
+        DaemonConfig c = ConfigReader.parse("vswitch.yaml", """
+                vxlan:
+                  local: 198.19.0.1
+                cluster:
+                  etcd: [http://198.19.1.100:2379, "https://198.19.1.101:2379"]
+                  host: node-1.example
+                """);
+        assertEquals(List.of(java.net.URI.create("http://198.19.1.100:2379"), java.net.URI.create("https://198.19.1.101:2379")),
+                c.cluster().etcd());
+        assertEquals("/vswitch/v1", c.cluster().prefix());
+        assertEquals("node-1.example", c.cluster().host());
+        assertEquals(java.time.Duration.ofSeconds(10), c.cluster().ttl());
+        assertEquals(null, ConfigReader.parse("vswitch.yaml", "networks: []\n").cluster(), "no cluster: none");
+        DaemonConfig t = ConfigReader.parse("vswitch.yaml", "vxlan: {local: 198.19.0.1}\ncluster: {etcd: [http://127.0.0.1:2379],"
+                + " host: h1, prefix: /corp/net, ttl: 30s}\n");
+        assertEquals("/corp/net", t.cluster().prefix());
+        assertEquals(java.time.Duration.ofSeconds(30), t.cluster().ttl());
     }
 
     @Test
