@@ -25,6 +25,7 @@ public final class ClusterState {
     private final Map<String, String> networks = new TreeMap<>();
     private final Map<String, Set<String>> members = new TreeMap<>();
     private final Map<String, Map<String, ClusterView.Endpoint>> endpoints = new TreeMap<>();
+    private final Map<String, Map<String, String>> addresses = new TreeMap<>();
     private final Set<String> ignored = new HashSet<>();
     private long revision;
 
@@ -33,6 +34,7 @@ public final class ClusterState {
         networks.clear();
         members.clear();
         endpoints.clear();
+        addresses.clear();
         ignored.clear();
     }
 
@@ -90,6 +92,16 @@ public final class ClusterState {
                     endpoints.computeIfAbsent(p[0], k -> new HashMap<>())
                             .put(p[1], new ClusterView.Endpoint(p[1], ip, text(n, "host")));
                 }
+            } else if (rel.startsWith(Keys.ADDRESSES)) {
+                String[] p = pair(rel.substring(Keys.ADDRESSES.length()));
+                if (value == null) {
+                    Map<String, String> m = addresses.get(p[0]);
+                    if (m != null && m.remove(p[1]) != null && m.isEmpty()) {
+                        addresses.remove(p[0]);
+                    }
+                } else {
+                    addresses.computeIfAbsent(p[0], k -> new HashMap<>()).put(p[1], text(JSON.readTree(value), "host"));
+                }
             } else {
                 throw new IllegalArgumentException("not a key of this layout");
             }
@@ -130,7 +142,9 @@ public final class ClusterState {
         members.forEach((k, v) -> m.put(k, Set.copyOf(v)));
         Map<String, Map<String, ClusterView.Endpoint>> e = new LinkedHashMap<>();
         endpoints.forEach((k, v) -> e.put(k, Map.copyOf(v)));
-        return new ClusterView(Map.copyOf(hosts), Map.copyOf(networks), Map.copyOf(m), Map.copyOf(e), revision,
-                ignored.size());
+        Map<String, Map<String, String>> a = new LinkedHashMap<>();
+        addresses.forEach((k, v) -> a.put(k, Map.copyOf(v)));
+        return new ClusterView(Map.copyOf(hosts), Map.copyOf(networks), Map.copyOf(m), Map.copyOf(e), Map.copyOf(a),
+                revision, ignored.size());
     }
 }

@@ -11,13 +11,15 @@ import java.util.Set;
  * @param networks  by name: the network's spec as JSON (the daemon reads it)
  * @param members   network -> the hosts with ports in it
  * @param endpoints network -> MAC -> where it lives
+ * @param addresses network -> address (no prefix length) -> the host that gave it out
  * @param revision  etcd's revision this view reflects
  * @param ignored   keys under the prefix that could not be read (logged once each)
  */
 public record ClusterView(Map<String, Host> hosts, Map<String, String> networks, Map<String, Set<String>> members,
-        Map<String, Map<String, Endpoint>> endpoints, long revision, int ignored) {
+        Map<String, Map<String, Endpoint>> endpoints, Map<String, Map<String, String>> addresses, long revision,
+        int ignored) {
 
-    public static final ClusterView EMPTY = new ClusterView(Map.of(), Map.of(), Map.of(), Map.of(), 0, 0);
+    public static final ClusterView EMPTY = new ClusterView(Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), 0, 0);
 
     /** A host: its VTEP's address and UDP port, when it joined (epoch ms), its lease. */
     public record Host(String name, String vtep, int port, long since, long lease) {
@@ -33,5 +35,9 @@ public record ClusterView(Map<String, Host> hosts, Map<String, String> networks,
 
     public Map<String, Endpoint> endpoints(String network) {
         return endpoints.getOrDefault(network, Map.of());
+    }
+
+    public Map<String, String> addresses(String network) {
+        return addresses.getOrDefault(network, Map.of());
     }
 }

@@ -54,12 +54,14 @@ import java.util.function.Consumer;
  * </ul>
  * When etcd cannot be reached the last view stays: nothing is flushed because etcd is slow or
  * gone. The loss is logged once, {@link #connected()} turns false, and the session retries with
- * a backoff of 0.5 s doubling to 10 s; on return it lists and reconciles.
+ * a backoff of 0.5 s doubling to a third of the lease's TTL (at most 10 s), so that when etcd
+ * returns the lease it renewed on its restart is kept before it runs out; then it lists and
+ * reconciles.
  */
 public final class EtcdStore implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EtcdStore.class);
-    /** How long one call to etcd may take before it counts as unreachable. */
-    private static final long CALL_MS = 3000;
+    /** How long one call to etcd may take before it counts as unreachable: a quarter of the lease, 1-3 s. */
+    private final long callMs;
     private static final long BACKOFF_MIN_MS = 500;
     private static final long BACKOFF_MAX_MS = 10_000;
 
@@ -99,6 +101,7 @@ public final class EtcdStore implements AutoCloseable {
         this.options = options;
         this.keys = new Keys(options.prefix());
         this.listener = listener;
+        this.callMs = Math.max(1000, Math.min(3000, options.ttl().toMillis() / 4));
         ClientBuilder b = Client.builder().endpoints(options.etcd().toArray(URI[]::new))
                 .connectTimeout(Duration.ofSeconds(2))
                 .retryMaxAttempts(2)
@@ -227,6 +230,30 @@ public final class EtcdStore implements AutoCloseable {
         }
     }
 
+    /**
+     * Claims {@code key} for this host (compare-create under its lease): returns null when it was
+     * free and is now ours (kept as an own key from then on), else the value it already has.
+     */
+    public String claim(String key, String value) throws StoreException {
+        long l = lease;
+        if (l == 0 || !connected) {
+            throw new StoreException("cannot claim " + key + ": etcd is not connected", null);
+        }
+        ByteSequence k = bytes(key);
+        TxnResponse r = call("claim " + key, kv.txn()
+                .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
+                .Then(Op.put(k, bytes(value), PutOption.builder().withLeaseId(l).build()))
+                .Else(Op.get(k, GetOption.DEFAULT))
+                .commit());
+        if (r.isSucceeded()) {
+            own.put(key, value);
+            writes.incrementAndGet();
+            return null;
+        }
+        List<KeyValue> kvs = r.getGetResponses().isEmpty() ? List.of() : r.getGetResponses().getFirst().getKvs();
+        return kvs.isEmpty() ? "" : text(kvs.getFirst().getValue());
+    }
+
     /** Deletes a network from the cluster: every host removes it. */
     public void deleteNetwork(String name) throws StoreException {
         call("delete network " + name, kv.delete(bytes(keys.network(name))));
@@ -288,7 +315,9 @@ public final class EtcdStore implements AutoCloseable {
                 } catch (InterruptedException ie) {
                     break;
                 }
-                backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+                // Never longer than a third of the lease: when etcd returns, this host's lease
+                // (which etcd renews on its restart) is kept alive before it runs out.
+                backoff = Math.min(backoff * 2, Math.max(BACKOFF_MIN_MS, Math.min(BACKOFF_MAX_MS, options.ttl().toMillis() / 3)));
             }
         }
     }
@@ -316,7 +345,10 @@ public final class EtcdStore implements AutoCloseable {
         list();
         connected = true;
         connectedSince = System.currentTimeMillis();
-        ClusterView v = view;
+        ClusterView v;
+        synchronized (state) {
+            v = state.view();
+        }
         LOG.info("cluster: connected to etcd at {} as host {} (lease {}s): revision {}, {} hosts, {} networks",
                 options.etcd(), options.host(), options.ttl().toSeconds(), v.revision(), v.hosts().size(),
                 v.networks().size());
@@ -456,10 +488,10 @@ public final class EtcdStore implements AutoCloseable {
 
     private <T> T call(String what, CompletableFuture<T> future) throws StoreException {
         try {
-            return future.get(CALL_MS, TimeUnit.MILLISECONDS);
+            return future.get(callMs, TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             future.cancel(true);
-            throw new StoreException("cannot " + what + ": etcd did not answer in " + CALL_MS + " ms", e);
+            throw new StoreException("cannot " + what + ": etcd did not answer in " + callMs + " ms", e);
         } catch (ExecutionException e) {
             Throwable c = e.getCause() != null ? e.getCause() : e;
             throw new StoreException("cannot " + what + ": " + c.getMessage(), c);

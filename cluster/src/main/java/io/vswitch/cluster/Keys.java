@@ -7,6 +7,7 @@ package io.vswitch.cluster;
  *   P/hosts/HOST              {"vtep", "port", "since"}  a host's VTEP, leased by that host
  *   P/members/NET/HOST        {}                         HOST has ports in NET, leased by HOST
  *   P/endpoints/NET/MAC       {"ip", "host"}             a MAC of NET behind HOST, leased by HOST
+ *   P/addresses/NET/IP        {"host"}                   an address of NET's subnet HOST gave out (compare-create), leased by HOST
  * </pre>
  * Names are {@code [a-z0-9.-]}; MACs are lower-case with colons, so no part holds a slash.
  */
@@ -15,6 +16,7 @@ public final class Keys {
     public static final String HOSTS = "hosts/";
     public static final String MEMBERS = "members/";
     public static final String ENDPOINTS = "endpoints/";
+    public static final String ADDRESSES = "addresses/";
 
     private final String prefix;
 
@@ -41,6 +43,10 @@ public final class Keys {
 
     public String endpoint(String net, String mac) {
         return prefix + ENDPOINTS + net + "/" + mac;
+    }
+
+    public String address(String net, String ip) {
+        return prefix + ADDRESSES + net + "/" + ip;
     }
 
     /** The key without the prefix, or null when it is not under it. */

@@ -20,6 +20,7 @@ class ClusterStateTest {
         state.apply("members/blue/h2", "{}", 8);
         state.apply("endpoints/blue/02:00:00:00:00:01", "{\"host\":\"h1\",\"ip\":\"198.18.0.2/24\"}", 7);
         state.apply("endpoints/blue/02:00:00:00:00:02", "{\"host\":\"h2\"}", 8);
+        state.apply("addresses/blue/198.18.0.2", "{\"host\":\"h1\"}", 7);
         state.revision(12);
         ClusterView v = state.view();
         assertEquals(new ClusterView.Host("h1", "198.19.0.1", 4789, 5, 7), v.hosts().get("h1"));
@@ -28,6 +29,7 @@ class ClusterStateTest {
         assertEquals("198.18.0.2/24", v.endpoints("blue").get("02:00:00:00:00:01").ip());
         assertNull(v.endpoints("blue").get("02:00:00:00:00:02").ip());
         assertEquals(12, v.revision());
+        assertEquals("h1", v.addresses("blue").get("198.18.0.2"));
 
         state.apply("members/blue/h1", null, 0);
         state.apply("members/blue/h2", null, 0);

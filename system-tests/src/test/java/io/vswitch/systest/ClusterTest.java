@@ -41,7 +41,7 @@ class ClusterTest {
     private final Vswitchd[] daemons = new Vswitchd[4];
     private final Path[] configs = new Path[4];
     private final Path[] sockets = new Path[4];
-    private final String[] containers = new String[6];
+    private final String[] containers = new String[8];
     private EtcdServer etcd;
 
     private static String config(int i) {
@@ -188,6 +188,37 @@ class ClusterTest {
     }
 
     @Test
+    @Order(6)
+    void twoHostsAttachingAtOnceNeverHandOutTheSameAddress() throws Exception {
+        String[] ips = new String[2];
+        for (int round = 0; round < 3; round++) {
+            int c1 = 5;
+            int c2 = 6;
+            int r = round;
+            containers[c1] = netns.createQuiet("cc5r" + round);
+            containers[c2] = netns.createQuiet("cc6r" + round);
+            CompletableFuture<JsonNode> a = CompletableFuture.supplyAsync(() -> attachJson(1, c1, "c5r" + r));
+            CompletableFuture<JsonNode> b = CompletableFuture.supplyAsync(() -> attachJson(2, c2, "c6r" + r));
+            ips[0] = a.get(60, TimeUnit.SECONDS).path("ipv4").asText();
+            ips[1] = b.get(60, TimeUnit.SECONDS).path("ipv4").asText();
+            assertNotEquals(ips[0], ips[1], "round " + round);
+            assertTrue(ping(c1, ips[1].split("/")[0]), "c5 -> c6 in round " + round);
+        }
+    }
+
+    private JsonNode attachJson(int host, int c, String name) {
+        Sh.Result r = daemons[host].ctl("attach", "cnet", "--netns", "/run/netns/" + containers[c], "--name", name);
+        if (!r.ok()) {
+            throw new AssertionError(r.toString());
+        }
+        try {
+            return new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Test
     @Order(2)
     void knownUnicastIsNeverFloodedToTheThirdHostAndArpIsAnsweredLocally() throws Exception {
         String mac2 = netns.must(10, containers[2], "cat", "/sys/class/net/eth0/address").trim();
@@ -233,7 +264,7 @@ class ClusterTest {
     @Order(4)
     void etcdAwayLosesNoPingAndAPortAddedMeanwhileArrivesWhenItReturns() throws Exception {
         CompletableFuture<Sh.Result> pings = CompletableFuture.supplyAsync(() -> netns.exec(60, containers[1], "ping",
-                "-c", "60", "-i", "0.2", "-W", "2", "-q", "198.18.60.12"));
+                "-c", "100", "-i", "0.2", "-W", "2", "-q", "198.18.60.12"));
         Thread.sleep(500);
         etcd.stop();
         long t0 = System.nanoTime();
@@ -250,8 +281,10 @@ class ClusterTest {
         long down = TimeUnit.SECONDS.toMillis(10) - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         Thread.sleep(Math.max(0, down));
         etcd.start();
+        // 20 s of pings: the outage and the 10 s after etcd returns, when every host's lease
+        // must be kept alive again before it runs out (else its tunnels would go for a while).
         Sh.Result r = pings.get(60, TimeUnit.SECONDS);
-        assertTrue(r.out().contains(" 0% packet loss"), "pings across the outage: " + r);
+        assertTrue(r.out().contains(" 0% packet loss"), "pings across the outage and after: " + r);
         assertTrue(daemons[1].log().contains("unreachable"), "the loss was logged");
         await(daemons[1], "c4 from host 2 after etcd returned", c -> {
             for (JsonNode h : c.path("hosts")) {

@@ -84,6 +84,18 @@ public final class Attachments {
     private final Masquerade masquerade;
     private final Answers answers;
     private final Map<String, Book> books = new LinkedHashMap<>();
+    private Claims claims = (network, address) -> true;
+
+    /** Asks whether an address may be given out here: in a cluster, whether another host has it. */
+    @FunctionalInterface
+    interface Claims {
+        /** Claims {@code address} of {@code network} for this host; false when another host holds it. */
+        boolean claim(String network, InetAddress address);
+    }
+
+    void claims(Claims c) {
+        this.claims = c;
+    }
 
     /** {@code upstream}: where names a network does not know go (null: REFUSED at once). */
     Attachments(Dataplane dataplane, PortFactory ports, Masquerade masquerade, Upstream upstream) {
@@ -251,10 +263,10 @@ public final class Attachments {
         String ifname = r.ifname() == null ? "eth0" : r.ifname();
         NetworkRules.checkPortName(ifname, "ifname");
         long mac = r.mac() == null ? randomMac() : NetworkRules.mac(r.mac(), "mac");
-        Cidr ipv4 = address(book.pool4, r.ip(), "ip", true, book.remote);
+        Cidr ipv4 = address(book, book.pool4, r.ip(), "ip", true);
         Cidr ipv6;
         try {
-            ipv6 = address(book.pool6, r.ip6(), "ip6", false, book.remote);
+            ipv6 = address(book, book.pool6, r.ip6(), "ip6", false);
         } catch (RuntimeException e) {
             release(book, ipv4, null);
             throw e;
@@ -326,10 +338,10 @@ public final class Attachments {
             }
         }
         long mac = macText == null ? randomMac() : NetworkRules.mac(macText, "mac");
-        Cidr ipv4 = address4 == null ? null : address(book.pool4, address4, "ip", true, book.remote);
+        Cidr ipv4 = address4 == null ? null : address(book, book.pool4, address4, "ip", true);
         Cidr ipv6;
         try {
-            ipv6 = address6 == null ? null : address(book.pool6, address6, "ip6", false, book.remote);
+            ipv6 = address6 == null ? null : address(book, book.pool6, address6, "ip6", false);
         } catch (RuntimeException e) {
             release(book, ipv4, null);
             throw e;
@@ -514,8 +526,9 @@ public final class Attachments {
      * The address asked for (reserved in the pool), or the pool's next one, or none. Addresses
      * that endpoints of other hosts hold ({@code remote}) are neither handed out nor granted.
      */
-    private static Cidr address(AddressPool pool, String requested, String field, boolean ipv4,
-            Map<InetAddress, Long> remote) {
+    private Cidr address(Book book, AddressPool pool, String requested, String field, boolean ipv4) {
+        Map<InetAddress, Long> remote = book.remote;
+        String network = book.checked.name();
         if (requested == null) {
             if (pool == null) {
                 return null;
@@ -523,8 +536,12 @@ public final class Attachments {
             List<InetAddress> skipped = new ArrayList<>();
             try {
                 InetAddress a = pool.allocate();
-                while (remote.containsKey(a) && skipped.size() <= remote.size()) {
+                while (remote.containsKey(a) || !claims.claim(network, a)) {
                     skipped.add(a);
+                    if (skipped.size() > remote.size() + 64) {
+                        throw SpecException.conflict(field, "no address of " + pool.subnet() + " is free in the cluster"
+                                + " (" + skipped.size() + " tried)");
+                    }
                     a = pool.allocate();
                 }
                 return new Cidr(a, pool.prefix());
@@ -550,7 +567,7 @@ public final class Attachments {
         if ((c.address() instanceof Inet4Address) != ipv4) {
             throw new SpecException(field, "expected an " + (ipv4 ? "IPv4" : "IPv6") + " address, got " + requested);
         }
-        if (remote.containsKey(c.address())) {
+        if (remote.containsKey(c.address()) || !claims.claim(network, c.address())) {
             throw SpecException.conflict(field, c.address().getHostAddress() + " is in use by an endpoint of another host");
         }
         if (pool != null) {

@@ -59,6 +59,8 @@ public final class ClusterSync implements AutoCloseable {
     private final Set<String> seen = new HashSet<>();
     /** Problems logged once each (a network that cannot be added, a refused spec). */
     private final Set<String> logged = new HashSet<>();
+    /** When each address claim was made (System.nanoTime): a fresh one is kept while its attach finishes. */
+    private final Map<String, Long> claimedAt = new java.util.concurrent.ConcurrentHashMap<>();
 
     private ClusterSync(Daemon daemon, ClusterOptions options, String vtep, int port) throws EtcdStore.StoreException {
         this.daemon = daemon;
@@ -109,6 +111,43 @@ public final class ClusterSync implements AutoCloseable {
         }
         throw SpecException.conflict("name", "the cluster already has a network " + spec.name() + " with other settings: "
                 + c.existing() + " (another host created it first)");
+    }
+
+    /**
+     * Claims an address of a network's subnet for this host (compare-create of
+     * {@code addresses/NET/IP} under the lease), so two hosts attaching at once never hand out
+     * the same one. While etcd is away the last view decides, and the claim is written when it
+     * returns ({@link #scan}).
+     */
+    boolean claim(String network, InetAddress address) {
+        String ip = address.getHostAddress();
+        String holder = store.view().addresses(network).get(ip);
+        if (holder != null && !holder.equals(self)) {
+            return false;
+        }
+        String key = store.keys().address(network, ip);
+        String value = "{\"host\":\"" + self + "\"}";
+        claimedAt.put(key, System.nanoTime());
+        if (!store.connected()) {
+            return true;
+        }
+        try {
+            String existing = store.claim(key, value);
+            if (existing == null) {
+                return true;
+            }
+            JsonNode n = Json.LENIENT.readTree(existing);
+            if (self.equals(n.path("host").asText())) {
+                store.putOwn(key, value);
+                return true;
+            }
+            return false;
+        } catch (EtcdStore.StoreException e) {
+            LOG.debug("cluster: claim of {} in {} not written yet: {}", ip, network, e.getMessage());
+            return true;
+        } catch (Exception e) {
+            return false;
+        }
     }
 
     /** Undoes a {@link #create} whose local half failed (best effort). */
@@ -257,6 +296,15 @@ public final class ClusterSync implements AutoCloseable {
                     }
                 }
             }
+            for (Map.Entry<String, String> a : view.addresses(name).entrySet()) {
+                if (!a.getValue().equals(self)) {
+                    try {
+                        neighbors.putIfAbsent(InetAddress.ofLiteral(a.getKey()), 0L);
+                    } catch (IllegalArgumentException bad) {
+                        // not an address: ignored
+                    }
+                }
+            }
             daemon.applyCluster(name, peers, macs, neighbors);
         }
     }
@@ -308,6 +356,13 @@ public final class ClusterSync implements AutoCloseable {
                     if (ep.spec().mac() != null && ep.spec().ipv4() != null) {
                         addresses.put(MacAddress.toString(MacAddress.parse(ep.spec().mac())), ep.spec().ipv4());
                     }
+                    for (String cidr : new String[] {ep.spec().ipv4(), ep.spec().ipv6()}) {
+                        if (cidr != null) {
+                            String key = keys.address(net, Cidr.parseAddress(cidr).address().getHostAddress());
+                            wanted.add(key);
+                            store.putOwn(key, "{\"host\":\"" + self + "\"}");
+                        }
+                    }
                 }
             } catch (SpecException gone) {
                 continue;
@@ -344,6 +399,14 @@ public final class ClusterSync implements AutoCloseable {
         for (String key : store.ownKeys(keys.root() + Keys.ENDPOINTS)) {
             if (!wanted.contains(key)) {
                 store.removeOwn(key);
+            }
+        }
+        long now = System.nanoTime();
+        for (String key : store.ownKeys(keys.root() + Keys.ADDRESSES)) {
+            Long at = claimedAt.get(key);
+            if (!wanted.contains(key) && (at == null || now - at > TimeUnit.SECONDS.toNanos(5))) {
+                store.removeOwn(key);
+                claimedAt.remove(key);
             }
         }
     }

@@ -287,6 +287,7 @@ public final class Daemon implements AutoCloseable {
 
     synchronized void cluster(ClusterSync sync) {
         this.cluster = sync;
+        attachments.claims(sync::claim);
     }
 
     /**
