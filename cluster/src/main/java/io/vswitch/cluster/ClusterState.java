@@ -27,6 +27,8 @@ public final class ClusterState {
     private final Map<String, Map<String, ClusterView.Endpoint>> endpoints = new TreeMap<>();
     private final Map<String, Map<String, String>> addresses = new TreeMap<>();
     private final Set<String> ignored = new HashSet<>();
+    /** Immutable copies of each network's endpoints as of the last view, dropped when they change. */
+    private final Map<String, Map<String, ClusterView.Endpoint>> endpointCopies = new HashMap<>();
     private long revision;
 
     public void clear() {
@@ -34,6 +36,7 @@ public final class ClusterState {
         networks.clear();
         members.clear();
         endpoints.clear();
+        endpointCopies.clear();
         addresses.clear();
         ignored.clear();
     }
@@ -81,6 +84,7 @@ public final class ClusterState {
                 }
             } else if (rel.startsWith(Keys.ENDPOINTS)) {
                 String[] p = pair(rel.substring(Keys.ENDPOINTS.length()));
+                endpointCopies.remove(p[0]);
                 if (value == null) {
                     Map<String, ClusterView.Endpoint> m = endpoints.get(p[0]);
                     if (m != null && m.remove(p[1]) != null && m.isEmpty()) {
@@ -90,7 +94,7 @@ public final class ClusterState {
                     JsonNode n = JSON.readTree(value);
                     String ip = n.path("ip").isTextual() ? n.get("ip").asText() : null;
                     endpoints.computeIfAbsent(p[0], k -> new HashMap<>())
-                            .put(p[1], new ClusterView.Endpoint(p[1], ip, text(n, "host")));
+                            .put(p[1], new ClusterView.Endpoint(p[1], mac(p[1]), ip, text(n, "host")));
                 }
             } else if (rel.startsWith(Keys.ADDRESSES)) {
                 String[] p = pair(rel.substring(Keys.ADDRESSES.length()));
@@ -111,6 +115,29 @@ public final class ClusterState {
                 LOG.warn("cluster: key {} ignored: {}", rel, e.getMessage());
             }
         }
+    }
+
+    /** A MAC written aa:bb:cc:dd:ee:ff (as the daemons write them) as a number. */
+    static long mac(String text) {
+        if (text.length() != 17) {
+            throw new IllegalArgumentException("expected a MAC such as 02:00:00:00:00:01, got " + text);
+        }
+        long v = 0;
+        for (int i = 0; i < 17; i++) {
+            char c = text.charAt(i);
+            if (i % 3 == 2) {
+                if (c != ':') {
+                    throw new IllegalArgumentException("expected a MAC such as 02:00:00:00:00:01, got " + text);
+                }
+                continue;
+            }
+            int d = Character.digit(c, 16);
+            if (d < 0) {
+                throw new IllegalArgumentException("expected a MAC such as 02:00:00:00:00:01, got " + text);
+            }
+            v = (v << 4) | d;
+        }
+        return v;
     }
 
     private static String text(JsonNode n, String field) {
@@ -141,7 +168,7 @@ public final class ClusterState {
         Map<String, Set<String>> m = new LinkedHashMap<>();
         members.forEach((k, v) -> m.put(k, Set.copyOf(v)));
         Map<String, Map<String, ClusterView.Endpoint>> e = new LinkedHashMap<>();
-        endpoints.forEach((k, v) -> e.put(k, Map.copyOf(v)));
+        endpoints.forEach((k, v) -> e.put(k, endpointCopies.computeIfAbsent(k, x -> Map.copyOf(v))));
         Map<String, Map<String, String>> a = new LinkedHashMap<>();
         addresses.forEach((k, v) -> a.put(k, Map.copyOf(v)));
         return new ClusterView(Map.copyOf(hosts), Map.copyOf(networks), Map.copyOf(m), Map.copyOf(e), Map.copyOf(a),

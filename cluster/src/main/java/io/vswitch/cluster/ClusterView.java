@@ -25,8 +25,11 @@ public record ClusterView(Map<String, Host> hosts, Map<String, String> networks,
     public record Host(String name, String vtep, int port, long since, long lease) {
     }
 
-    /** A MAC of a network behind {@code host}, with its address (CIDR or bare; null when unknown). */
-    public record Endpoint(String mac, String ip, String host) {
+    /**
+     * A MAC of a network behind {@code host}, with its address (CIDR or bare; null when unknown);
+     * {@code value} is the MAC as a 48-bit number.
+     */
+    public record Endpoint(String mac, long value, String ip, String host) {
     }
 
     public Set<String> members(String network) {

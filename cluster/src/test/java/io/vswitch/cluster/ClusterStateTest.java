@@ -28,6 +28,7 @@ class ClusterStateTest {
         assertEquals(Set.of("h1", "h2"), v.members("blue"));
         assertEquals("198.18.0.2/24", v.endpoints("blue").get("02:00:00:00:00:01").ip());
         assertNull(v.endpoints("blue").get("02:00:00:00:00:02").ip());
+        assertEquals(0x020000000001L, v.endpoints("blue").get("02:00:00:00:00:01").value());
         assertEquals(12, v.revision());
         assertEquals("h1", v.addresses("blue").get("198.18.0.2"));
 
@@ -53,14 +54,15 @@ class ClusterStateTest {
         state.apply("networks/x", "{\"vni\":1}", 0); // no spec
         state.apply("members/onlynet", "{}", 0);
         state.apply("endpoints/a/b/c", "{\"host\":\"h\"}", 0);
+        state.apply("endpoints/a/02:00:00:00:00:zz", "{\"host\":\"h\"}", 0);
         state.apply("something/else", "{}", 0);
         state.apply("hosts/h3", "{\"vtep\":\"198.19.0.3\"}", 1);
         ClusterView v = state.view();
         assertEquals(Set.of("h3"), v.hosts().keySet());
-        assertEquals(6, v.ignored());
+        assertEquals(7, v.ignored());
         // a bad key fixed by a later put is no longer counted
         state.apply("hosts/h1", "{\"vtep\":\"198.19.0.1\"}", 1);
-        assertEquals(5, state.view().ignored());
+        assertEquals(6, state.view().ignored());
         assertEquals(4789, state.view().hosts().get("h1").port(), "the default VXLAN port");
     }
 

@@ -81,7 +81,8 @@ public final class MacTable {
 
     private final long keyTag;
     private final int limit;
-    private final int capacity;
+    /** Slots in the current arrays; grows (by {@link #putStatic} only) when static entries pass the limit. */
+    private volatile int capacity;
     private final AtomicInteger live = new AtomicInteger();
     private volatile Slots slots;
 
@@ -243,8 +244,18 @@ public final class MacTable {
         return limit;
     }
 
-    /** Adds or replaces a static entry (never ages, never moves); ignores the limit. */
+    /** The largest table: 16 M slots (4 M entries at the load factor kept). */
+    private static final int MAX_CAPACITY = 1 << 24;
+
+    /**
+     * Adds or replaces a static entry (never ages, never moves); ignores the limit. Static
+     * entries may outnumber the limit (an operator's, or a cluster's remote endpoints): the
+     * arrays then grow, so the load factor stays at most 1/2 and lookups stay short.
+     */
     public synchronized void putStatic(long mac, int portId, int generation) {
+        if ((long) (live.get() + 1) * 2 > capacity && capacity < MAX_CAPACITY) {
+            rebuild(null, capacity * 2);
+        }
         long value = pack(portId, generation, 0, true);
         Slots s = slots;
         long key = keyTag | mac;
@@ -263,7 +274,11 @@ public final class MacTable {
             }
             i = (i + 1) & s.mask;
         }
-        compact(null);
+        // Every slot holds a key, live or dead: rebuild with room (never the same size twice).
+        if (capacity >= MAX_CAPACITY && live.get() * 2 >= capacity) {
+            throw new IllegalStateException("MAC table of network " + (keyTag >>> 48) + " is full (" + live.get() + " entries)");
+        }
+        rebuild(null, live.get() * 2 >= capacity ? Math.min(MAX_CAPACITY, capacity * 2) : capacity);
         putStatic(mac, portId, generation);
     }
 
@@ -378,13 +393,17 @@ public final class MacTable {
      * lanes to leave them (when {@code grace} is given), copies and publishes.
      */
     public synchronized void compact(Quiescence grace) {
+        rebuild(grace, capacity);
+    }
+
+    private void rebuild(Quiescence grace, int newCapacity) {
         Slots old = slots;
         old.retired = true;
         if (grace != null && !grace.await(1_000_000_000L)) {
             old.retired = false;
             return; // A lane is stuck in one batch for a second; try again at the next sweep.
         }
-        Slots fresh = new Slots(capacity);
+        Slots fresh = new Slots(newCapacity);
         int count = 0;
         for (int i = 0; i <= old.mask; i++) {
             long k = (long) LONGS.getAcquire(old.keys, i);
@@ -401,6 +420,7 @@ public final class MacTable {
             count++;
         }
         live.set(count);
+        capacity = newCapacity;
         slots = fresh;
     }
 

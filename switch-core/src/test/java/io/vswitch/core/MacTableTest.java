@@ -13,6 +13,24 @@ class MacTableTest {
     private static final int GEN = 1;
 
     @Test
+    void staticEntriesBeyondTheLimitGrowTheTableInsteadOfFillingIt() {
+        // A cluster's remote endpoints are static and ignore the limit: 40,000 of them in a
+        // network whose limit (8) sized the table for 64 slots.
+        MacTable t = new MacTable(1, 8);
+        for (long mac = 1; mac <= 40_000; mac++) {
+            t.putStatic(0x0200_0000_0000L | mac, 2, 1);
+        }
+        assertEquals(40_000, t.size());
+        for (long mac = 1; mac <= 40_000; mac++) {
+            long v = t.lookup(0x0200_0000_0000L | mac);
+            assertTrue(MacTable.isStatic(v) && MacTable.portId(v) == 2, "entry " + mac);
+        }
+        assertTrue(t.usedSlots() * 2 <= 131_072, "the load factor stays at most 1/2");
+        assertEquals(MacTable.LIMIT_HIT, t.learn(0x0400_0000_0001L, 3, 1, 1), "learning still obeys the limit");
+        assertEquals(0, t.lookup(0x0600_0000_0001L), "an unknown MAC is still found missing");
+    }
+
+    @Test
     void learnsAndLooksUpSourceMacs() {
         MacTable table = new MacTable(1, 16);
         assertEquals(0, table.lookup(Frames.mac(1)));

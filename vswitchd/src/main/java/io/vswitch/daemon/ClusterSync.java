@@ -59,6 +59,7 @@ public final class ClusterSync implements AutoCloseable {
     private final Set<String> seen = new HashSet<>();
     /** Problems logged once each (a network that cannot be added, a refused spec). */
     private final Set<String> logged = new HashSet<>();
+    private final Map<String, InetAddress> addressCache = new HashMap<>();
     /** When each address claim was made (System.nanoTime): a fresh one is kept while its attach finishes. */
     private final Map<String, Long> claimedAt = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -211,8 +212,8 @@ public final class ClusterSync implements AutoCloseable {
                 apply(view);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-            } catch (RuntimeException e) {
-                LOG.warn("cluster: applying revision {} failed: {}", view.revision(), e.toString());
+            } catch (RuntimeException | Error e) {
+                LOG.error("cluster: applying revision {} failed", view.revision(), e);
             }
         }
     }
@@ -284,11 +285,10 @@ public final class ClusterSync implements AutoCloseable {
                     continue;
                 }
                 try {
-                    long mac = MacAddress.parse(ep.mac());
+                    long mac = ep.value();
                     macs.put(mac, a);
                     if (ep.ip() != null) {
-                        neighbors.put(ep.ip().contains("/") ? Cidr.parseAddress(ep.ip()).address()
-                                : InetAddress.ofLiteral(ep.ip()), mac);
+                        neighbors.put(address(ep.ip()), mac);
                     }
                 } catch (IllegalArgumentException bad) {
                     if (logged.add("endpoint " + name + ep)) {
@@ -307,6 +307,20 @@ public final class ClusterSync implements AutoCloseable {
             }
             daemon.applyCluster(name, peers, macs, neighbors);
         }
+    }
+
+    /** An endpoint's address (CIDR or bare), parsed once per text. Worker thread only. */
+    private InetAddress address(String text) {
+        InetAddress a = addressCache.get(text);
+        if (a == null) {
+            int slash = text.indexOf('/');
+            a = InetAddress.ofLiteral(slash < 0 ? text : text.substring(0, slash));
+            if (addressCache.size() > 1_000_000) {
+                addressCache.clear();
+            }
+            addressCache.put(text, a);
+        }
+        return a;
     }
 
     private Inet4Address vtep(ClusterView.Host h) {

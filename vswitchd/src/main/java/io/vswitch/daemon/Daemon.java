@@ -363,7 +363,14 @@ public final class Daemon implements AutoCloseable {
         }
         if (!n.clusterPeers.equals(peers)) {
             vxlan.overlays().setPeers(n.vni(), peers);
-            LOG.info("network {}: peers from the cluster now {}", net, peers.stream().map(InetAddress::getHostAddress).toList());
+            if (peers.size() <= 8 && n.clusterPeers.size() <= 8) {
+                LOG.info("network {}: peers from the cluster now {}", net, peers.stream().map(InetAddress::getHostAddress).toList());
+            } else {
+                java.util.Set<Inet4Address> before = new java.util.HashSet<>(n.clusterPeers);
+                long added = peers.stream().filter(p -> !before.contains(p)).count();
+                LOG.info("network {}: peers from the cluster now {} ({} added, {} removed)", net, peers.size(), added,
+                        n.clusterPeers.size() + added - peers.size());
+            }
             n.clusterPeers = List.copyOf(peers);
         }
         Map<Inet4Address, TunnelPort> byPeer = new java.util.HashMap<>();
