@@ -28,17 +28,34 @@ import java.util.List;
  * @param icc             false: containers reach only the gateway, not each other
  * @param endpoints       containers attached (kept by the state file; not for the config file)
  * @param dns             the switch answers DNS queries to the gateway address for its endpoints' names
+ * @param vlan            802.1Q VLAN id (1-4094) the network's frames carry on trunk ports; null: untagged there (native)
+ * @param macMoveLimit    moves per second that make a MAC flapping (a loop): it is then blocked on the port it
+ *                        moved to; default 10, 0 turns dampening off
+ * @param macMoveHoldSeconds how long such a block lasts; default 10
+ * @param storm           storm limits for every port of the network that sets none of its own
+ * @param mirrors         mirrors (SPAN): copies of chosen ports' frames sent to an output port
  */
 public record NetworkSpec(String name, Integer mtu, Long macAgingSeconds, Integer macLimit, Integer vni,
         List<String> peers, Boolean persist, Boolean offload, List<PortSpec> ports, List<StaticEntry> statics,
         String subnet, String gateway, String subnet6, String gateway6, Boolean gatewayPort, Boolean masquerade,
-        Boolean icc, List<EndpointSpec> endpoints, Boolean dns) {
+        Boolean icc, List<EndpointSpec> endpoints, Boolean dns, Integer vlan, Integer macMoveLimit,
+        Long macMoveHoldSeconds, StormSpec storm, List<MirrorSpec> mirrors) {
 
     public NetworkSpec {
         peers = peers == null ? List.of() : List.copyOf(peers);
         ports = ports == null ? List.of() : List.copyOf(ports);
         statics = statics == null ? List.of() : List.copyOf(statics);
         endpoints = endpoints == null ? List.of() : List.copyOf(endpoints);
+        mirrors = mirrors == null ? List.of() : List.copyOf(mirrors);
+    }
+
+    /** Without the host-switch settings (VLAN, dampening, storm limits, mirrors). */
+    public NetworkSpec(String name, Integer mtu, Long macAgingSeconds, Integer macLimit, Integer vni,
+            List<String> peers, Boolean persist, Boolean offload, List<PortSpec> ports, List<StaticEntry> statics,
+            String subnet, String gateway, String subnet6, String gateway6, Boolean gatewayPort, Boolean masquerade,
+            Boolean icc, List<EndpointSpec> endpoints, Boolean dns) {
+        this(name, mtu, macAgingSeconds, macLimit, vni, peers, persist, offload, ports, statics, subnet, gateway,
+                subnet6, gateway6, gatewayPort, masquerade, icc, endpoints, dns, null, null, null, null, null);
     }
 
     /** The settings of the first versions, without addresses or endpoints. */
@@ -64,21 +81,27 @@ public record NetworkSpec(String name, Integer mtu, Long macAgingSeconds, Intege
 
     public NetworkSpec withPorts(List<PortSpec> newPorts) {
         return new NetworkSpec(name, mtu, macAgingSeconds, macLimit, vni, peers, persist, offload, newPorts, statics,
-                subnet, gateway, subnet6, gateway6, gatewayPort, masquerade, icc, endpoints, dns);
+                subnet, gateway, subnet6, gateway6, gatewayPort, masquerade, icc, endpoints, dns, vlan, macMoveLimit, macMoveHoldSeconds, storm, mirrors);
     }
 
     public NetworkSpec withPeers(List<String> newPeers) {
         return new NetworkSpec(name, mtu, macAgingSeconds, macLimit, vni, newPeers, persist, offload, ports, statics,
-                subnet, gateway, subnet6, gateway6, gatewayPort, masquerade, icc, endpoints, dns);
+                subnet, gateway, subnet6, gateway6, gatewayPort, masquerade, icc, endpoints, dns, vlan, macMoveLimit, macMoveHoldSeconds, storm, mirrors);
     }
 
     public NetworkSpec withStatics(List<StaticEntry> newStatics) {
         return new NetworkSpec(name, mtu, macAgingSeconds, macLimit, vni, peers, persist, offload, ports, newStatics,
-                subnet, gateway, subnet6, gateway6, gatewayPort, masquerade, icc, endpoints, dns);
+                subnet, gateway, subnet6, gateway6, gatewayPort, masquerade, icc, endpoints, dns, vlan, macMoveLimit, macMoveHoldSeconds, storm, mirrors);
+    }
+
+    public NetworkSpec withMirrors(List<MirrorSpec> newMirrors) {
+        return new NetworkSpec(name, mtu, macAgingSeconds, macLimit, vni, peers, persist, offload, ports, statics,
+                subnet, gateway, subnet6, gateway6, gatewayPort, masquerade, icc, endpoints, dns, vlan, macMoveLimit,
+                macMoveHoldSeconds, storm, newMirrors);
     }
 
     public NetworkSpec withEndpoints(List<EndpointSpec> newEndpoints) {
         return new NetworkSpec(name, mtu, macAgingSeconds, macLimit, vni, peers, persist, offload, ports, statics,
-                subnet, gateway, subnet6, gateway6, gatewayPort, masquerade, icc, newEndpoints, dns);
+                subnet, gateway, subnet6, gateway6, gatewayPort, masquerade, icc, newEndpoints, dns, vlan, macMoveLimit, macMoveHoldSeconds, storm, mirrors);
     }
 }

@@ -51,10 +51,22 @@ final class MacAging {
         for (BridgeDomain domain : domains) {
             try {
                 reportMoves(domain);
+                reportBlocks(domain);
                 domain.sweep(nowNs, grace, lane);
             } catch (RuntimeException e) {
                 LOG.error("aging sweep of network {} failed", domain.name(), e);
             }
+        }
+    }
+
+    /** Each MAC-move block, once, when it is made. */
+    private void reportBlocks(BridgeDomain domain) {
+        for (long b : domain.flaps().drainBlocked()) {
+            Port port = domain.port((int) (b & 0xFFFF));
+            LOG.warn("network {}: MAC {} moves between ports faster than {}/s (a loop, or a duplicated MAC): it stays on"
+                    + " port {}, and frames from it on any other port are dropped for {} s (mac-flap)", domain.name(),
+                    MacAddress.toString(b >>> 16), domain.flaps().limit(), port == null ? "?" : port.name(),
+                    domain.flaps().holdNs() / 1_000_000_000L);
         }
     }
 

@@ -22,6 +22,7 @@ public final class BridgeDomain {
     private final Counters counters;
     private final int lanes;
     private final int agingTicks;
+    private final FlapGuard flaps;
     private volatile Port[] ports = new Port[1];
     private volatile Directory directory = Directory.EMPTY;
     /** The latest move, (mac << 16 | new port id), for the rate-limited flapping log. */
@@ -35,6 +36,12 @@ public final class BridgeDomain {
         this.table = new MacTable(id, settings.macLimit());
         this.counters = new Counters(lanes, NetworkCounter.values().length);
         this.agingTicks = (int) Math.max(1, settings.macAging().toSeconds());
+        this.flaps = new FlapGuard(settings.macMoveLimit(), settings.macMoveHold().toNanos());
+    }
+
+    /** The network's MAC-move dampening. */
+    public FlapGuard flaps() {
+        return flaps;
     }
 
     /** The MAC table's one-second tick for a monotonic nanosecond time. */
@@ -167,12 +174,44 @@ public final class BridgeDomain {
 
     /** Learns a source MAC on the data path and counts what happened. */
     public int learn(long mac, Port ingress, int tick, int lane) {
-        int outcome = table.learn(mac, ingress.id(), ingress.generation(), tick);
+        return learn(mac, ingress, tick, lane, (long) tick * NANOS_PER_TICK);
+    }
+
+    /**
+     * Learns a source MAC on the data path and counts what happened: the port's own mac-limit
+     * first (a MAC new to the port takes one of its places), then the network's table; a move
+     * is shown to the MAC-move dampening ({@link FlapGuard}).
+     */
+    public int learn(long mac, Port ingress, int tick, int lane, long nowNs) {
+        int portLimit = ingress.macLimit();
+        if (portLimit > 0) {
+            long v = table.lookup(mac);
+            boolean here = v != 0 && MacTable.portId(v) == ingress.id()
+                    && MacTable.generation(v) == (ingress.generation() & 0x7FFF);
+            if (!here && !MacTable.isStatic(v) && !ingress.reserveMac(portLimit)) {
+                counters.increment(lane, NetworkCounter.PORT_LIMIT_HIT.ordinal());
+                return MacTable.LIMIT_HIT;
+            }
+        }
+        long detail = table.learnFrom(mac, ingress.id(), ingress.generation(), tick);
+        int outcome = (int) (detail & 0xFF);
         switch (outcome) {
             case MacTable.LEARNED -> counters.increment(lane, NetworkCounter.LEARNED.ordinal());
             case MacTable.MOVED -> {
                 counters.increment(lane, NetworkCounter.MOVED.ordinal());
                 lastMove = (mac << 16) | ingress.id();
+                int fromId = (int) ((detail >>> 8) & 0xFFFF);
+                int fromGeneration = (int) ((detail >>> 24) & 0x7FFF);
+                int home = flaps.moved(mac, FlapGuard.key(fromId, fromGeneration), ingress, nowNs);
+                if (home != 0) {
+                    // Flapping: the MAC goes back to the port it lived on before, and stays there
+                    // (frames from it elsewhere are dropped until the hold time is over).
+                    Port back = port(home >>> 16);
+                    if (back != null && (back.generation() & 0x7FFF) == (home & 0x7FFF)) {
+                        table.learn(mac, back.id(), back.generation(), tick);
+                    }
+                    counters.increment(lane, NetworkCounter.FLAP_BLOCKS.ordinal());
+                }
             }
             case MacTable.LIMIT_HIT -> counters.increment(lane, NetworkCounter.LIMIT_HIT.ordinal());
             default -> {
@@ -205,7 +244,38 @@ public final class BridgeDomain {
         int aged = table.sweep(tick(nowNs), agingTicks, (mac, v) -> isCurrent(v), null);
         counters.add(lane, NetworkCounter.AGED.ordinal(), aged);
         table.compactIfNeeded(grace);
+        recountMacs();
         return aged;
+    }
+
+    /** Sets each port with a mac-limit to its exact number of entries (between recounts it only counts up). */
+    void recountMacs() {
+        Port[] array = ports;
+        boolean any = false;
+        for (Port p : array) {
+            if (p != null && p.macLimit() > 0) {
+                any = true;
+                break;
+            }
+        }
+        if (!any) {
+            return;
+        }
+        int[] counts = new int[array.length];
+        table.forEach((mac, v) -> {
+            int id = MacTable.portId(v);
+            if (id < counts.length && !MacTable.isStatic(v)) {
+                Port p = array[id];
+                if (p != null && (p.generation() & 0x7FFF) == MacTable.generation(v)) {
+                    counts[id]++;
+                }
+            }
+        });
+        for (Port p : array) {
+            if (p != null && p.macLimit() > 0) {
+                p.recountedMacs(counts[p.id()]);
+            }
+        }
     }
 
     @Override

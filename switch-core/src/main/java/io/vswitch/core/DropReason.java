@@ -23,7 +23,14 @@ public enum DropReason {
     DEVICE_QUEUE("device-queue", "dropped in the TAP's own queue before the switch read it (the kernel's count)"),
     ARP_MALFORMED("arp-malformed", "ARP that is not Ethernet/IPv4 (hardware 1, protocol 0x0800, lengths 6 and 4), too short, or neither request nor reply"),
     DNS_MALFORMED("dns-malformed", "DNS query to the gateway that cannot be read: truncated, a response, not exactly one question, records where a query has none, compressed or overlong names"),
-    NO_GATEWAY("no-gateway", "sent to the gateway of a network without a gateway port: the switch answers only ARP and DNS there");
+    NO_GATEWAY("no-gateway", "sent to the gateway of a network without a gateway port: the switch answers only ARP and DNS there"),
+    STORM_BROADCAST("storm-broadcast", "broadcast over the ingress port's storm limit (frames/s)"),
+    STORM_MULTICAST("storm-multicast", "multicast over the ingress port's storm limit (frames/s)"),
+    STORM_UNKNOWN_UNICAST("storm-unknown-unicast", "unicast to an unknown MAC over the ingress port's storm limit (frames/s)"),
+    MAC_FLAP("mac-flap", "source MAC blocked on this port: it moved between ports faster than mac-move-limit (a loop?)"),
+    VLAN_UNKNOWN("vlan-unknown", "a trunk frame whose VLAN (or lack of a tag) no network of the trunk carries"),
+    TO_HOST("to-host", "sent to the uplink interface's own MAC: for the host, not for the switch"),
+    MIRROR_LOOP("mirror-loop", "received on a port that is a mirror's output: a SPAN port only sends");
 
     private static final DropReason[] VALUES = values();
 

@@ -149,6 +149,14 @@ public final class MacTable {
      * Returns one of the outcome constants. Lock-free; allocation-free.
      */
     public int learn(long mac, int portId, int generation, int tick) {
+        return (int) (learnFrom(mac, portId, generation, tick) & 0xFF);
+    }
+
+    /**
+     * As {@link #learn}, and for {@link #MOVED} also where from: the outcome in the low 8 bits,
+     * the previous entry's port id in bits 8-23 and its generation in bits 24-38.
+     */
+    public long learnFrom(long mac, int portId, int generation, int tick) {
         Slots s = slots;
         if (s.retired) {
             return RETIRED;
@@ -182,7 +190,7 @@ public final class MacTable {
         return LIMIT_HIT;
     }
 
-    private int update(Slots s, int i, int portId, int generation, int tick) {
+    private long update(Slots s, int i, int portId, int generation, int tick) {
         long fresh = pack(portId, generation, tick, false);
         for (;;) {
             long v = (long) LONGS.getAcquire(s.values, i);
@@ -208,7 +216,8 @@ public final class MacTable {
                 return REFRESHED;
             }
             if (LONGS.compareAndSet(s.values, i, v, fresh)) {
-                return portId(v) == portId ? LEARNED : MOVED;
+                return portId(v) == portId ? LEARNED
+                        : MOVED | ((long) portId(v) << 8) | ((long) generation(v) << 24);
             }
         }
     }

@@ -6,6 +6,8 @@ public enum NetworkCounter {
     MOVED("moved", "MACs that moved to another port"),
     AGED("aged", "entries aged out"),
     LIMIT_HIT("limit_hit", "MACs not learned because the table was at mac-limit"),
+    PORT_LIMIT_HIT("port_limit_hit", "MACs not learned because their port was at its own mac-limit"),
+    FLAP_BLOCKS("flap_blocks", "MACs blocked on a port for moving faster than mac-move-limit"),
     FORWARDED("forwarded", "frames sent to one known port"),
     FLOODED("flooded", "broadcast, multicast and unknown-unicast frames flooded"),
     ARP_ANSWERED("arp_answered", "ARP requests the switch answered instead of flooding them"),

@@ -10,10 +10,14 @@ import java.time.Duration;
  * <p>{@code offload}: every port of the network exchanges frames with a virtio-net header, so
  * checksum and segmentation offloads pass through (64 KB TCP frames, one read, one write).
  */
-public record NetworkSettings(String name, int mtu, Duration macAging, int macLimit, boolean offload) {
+public record NetworkSettings(String name, int mtu, Duration macAging, int macLimit, boolean offload, int macMoveLimit,
+        Duration macMoveHold) {
     public static final int DEFAULT_MTU = 1500;
     public static final Duration DEFAULT_MAC_AGING = Duration.ofSeconds(300);
     public static final int DEFAULT_MAC_LIMIT = 8192;
+    /** Moves a second that make a MAC flapping ({@link FlapGuard}); a loop makes thousands. */
+    public static final int DEFAULT_MAC_MOVE_LIMIT = 10;
+    public static final Duration DEFAULT_MAC_MOVE_HOLD = Duration.ofSeconds(10);
 
     public NetworkSettings {
         if (name == null || name.isEmpty()) {
@@ -22,6 +26,13 @@ public record NetworkSettings(String name, int mtu, Duration macAging, int macLi
         if (mtu <= 0 || macLimit <= 0 || macAging.toSeconds() < 1) {
             throw new IllegalArgumentException("network " + name + ": mtu, mac-limit and mac-aging must be positive");
         }
+        if (macMoveLimit < 0 || macMoveHold.isNegative()) {
+            throw new IllegalArgumentException("network " + name + ": mac-move-limit and mac-move-hold must not be negative");
+        }
+    }
+
+    public NetworkSettings(String name, int mtu, Duration macAging, int macLimit, boolean offload) {
+        this(name, mtu, macAging, macLimit, offload, DEFAULT_MAC_MOVE_LIMIT, DEFAULT_MAC_MOVE_HOLD);
     }
 
     public NetworkSettings(String name, int mtu, Duration macAging, int macLimit) {

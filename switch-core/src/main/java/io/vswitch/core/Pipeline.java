@@ -61,6 +61,8 @@ public final class Pipeline {
         boolean offload = domain.settings().offload();
         int tick = BridgeDomain.tick(nowNs);
         int[] decided = decisions;
+        FlapGuard flaps = domain.flaps();
+        StormControl storm = ingress.storm();
 
         for (int i = 0; i < count; i++) {
             ByteBuf frame = frames[i];
@@ -68,7 +70,12 @@ public final class Pipeline {
             int verdict = Forwarder.validate(frame, mtu, offload);
             decided[i] = verdict;
             if (verdict == Forwarder.VALID) {
-                domain.learn(EthernetFrame.source(frame), ingress, tick, lane);
+                long source = EthernetFrame.source(frame);
+                if (flaps.isBlocked(source, ingress, nowNs)) {
+                    decided[i] = Forwarder.drop(DropReason.MAC_FLAP);
+                } else {
+                    domain.learn(source, ingress, tick, lane, nowNs);
+                }
             }
         }
 
@@ -97,6 +104,13 @@ public final class Pipeline {
                 decision = Forwarder.FLOOD;
             }
             if (decision == Forwarder.FLOOD) {
+                if (storm != null) {
+                    int kind = StormControl.kind(EthernetFrame.destination(frame));
+                    if (!storm.allow(kind, lane, nowNs)) {
+                        ingress.countDrop(lane, StormControl.reason(kind));
+                        continue;
+                    }
+                }
                 flood(domain, ingress, frame, networkCounters);
             } else {
                 ingress.countDrop(lane, Forwarder.reason(decision));

@@ -25,6 +25,10 @@ public abstract class Port {
     private volatile BridgeDomain domain;
     private volatile int id;
     private volatile int generation;
+    private volatile StormControl storm;
+    private volatile int macLimit;
+    /** MACs on this port: exact at each second's recount, counted up between (only with a mac-limit). */
+    private final java.util.concurrent.atomic.AtomicInteger macs = new java.util.concurrent.atomic.AtomicInteger();
 
     protected Port(String name, int lanes) {
         this.name = name;
@@ -164,6 +168,46 @@ public abstract class Port {
     /** False when the port's namespace has its link down; true when up or not known. */
     public final boolean linkUp() {
         return link != 0;
+    }
+
+    /** This port's storm limits, or null for none. */
+    public final StormControl storm() {
+        return storm;
+    }
+
+    public final void setStorm(StormControl storm) {
+        this.storm = storm;
+    }
+
+    /** MACs this port may have learned at most; 0 for no limit of its own (the network's still holds). */
+    public final int macLimit() {
+        return macLimit;
+    }
+
+    public final void setMacLimit(int limit) {
+        this.macLimit = limit;
+    }
+
+    /** MACs counted on this port (see {@link BridgeDomain#learn}). */
+    public final int macCount() {
+        return macs.get();
+    }
+
+    /** Takes one more MAC for this port unless it is at {@code limit}. */
+    final boolean reserveMac(int limit) {
+        for (;;) {
+            int n = macs.get();
+            if (n >= limit) {
+                return false;
+            }
+            if (macs.compareAndSet(n, n + 1)) {
+                return true;
+            }
+        }
+    }
+
+    final void recountedMacs(int n) {
+        macs.set(n);
     }
 
     protected final void countTx(int lane, int bytes) {

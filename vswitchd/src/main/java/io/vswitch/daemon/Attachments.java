@@ -189,6 +189,7 @@ public final class Attachments {
     /** Attaches a port just opened to the network; when that fails its device goes, persistent or not. */
     private Port attachOpened(Book book, PortFactory.Opened opened, boolean isolated) throws PortFactory.OpenException {
         try {
+            NetworkRules.configure(opened.port(), null, book.checked, dataplane);
             dataplane.attach(book.domain, opened.port(), opened.handles());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -215,6 +216,7 @@ public final class Attachments {
         Port port = null;
         try {
             PortFactory.Opened opened = ports.reopen(book.checked, e);
+            NetworkRules.configure(opened.port(), null, book.checked, dataplane);
             dataplane.attach(book.domain, opened.port(), opened.handles());
             opened.port().setIsolated(!book.checked.icc());
             port = opened.port();

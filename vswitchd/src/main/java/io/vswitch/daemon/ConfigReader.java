@@ -13,6 +13,8 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
 
 import java.io.IOException;
 import io.vswitch.cluster.ClusterOptions;
+import io.vswitch.control.MirrorSpec;
+import io.vswitch.control.StormSpec;
 import io.vswitch.control.NetworkSpec;
 import io.vswitch.control.PortSpec;
 
@@ -206,7 +208,8 @@ public final class ConfigReader {
         lines.put(key, line(item));
         Map<String, Node> fields = mapping(item, key,
                 Set.of("name", "mtu", "mac-aging", "mac-limit", "ports", "vni", "peers", "persist", "offload", "subnet",
-                        "gateway", "subnet6", "gateway6", "gateway-port", "masquerade", "icc", "dns"));
+                        "gateway", "subnet6", "gateway6", "gateway-port", "masquerade", "icc", "dns", "vlan",
+                        "mac-move-limit", "mac-move-hold", "storm", "mirror"));
         fields.forEach((k, v) -> lines.put(key + "." + k, line(v)));
         String name = fields.containsKey("name") ? string(fields.get("name"), key + ".name") : null;
         Integer mtu = fields.containsKey("mtu") ? number(fields.get("mtu"), key + ".mtu", NetworkRules.MTU) : null;
@@ -241,20 +244,76 @@ public final class ConfigReader {
         Boolean masquerade = fields.containsKey("masquerade") ? bool(fields.get("masquerade"), key + ".masquerade") : null;
         Boolean icc = fields.containsKey("icc") ? bool(fields.get("icc"), key + ".icc") : null;
         Boolean dns = fields.containsKey("dns") ? bool(fields.get("dns"), key + ".dns") : null;
+        Integer vlan = fields.containsKey("vlan") ? number(fields.get("vlan"), key + ".vlan", NetworkRules.VLAN) : null;
+        Integer moveLimit = fields.containsKey("mac-move-limit")
+                ? number(fields.get("mac-move-limit"), key + ".mac-move-limit", NetworkRules.MAC_MOVE_LIMIT) : null;
+        Long moveHold = fields.containsKey("mac-move-hold")
+                ? duration(fields.get("mac-move-hold"), key + ".mac-move-hold").toSeconds() : null;
+        StormSpec storm = fields.containsKey("storm") ? storm(fields.get("storm"), key + ".storm") : null;
+        List<MirrorSpec> mirrors = new ArrayList<>();
+        if (fields.containsKey("mirror")) {
+            List<Node> items = sequence(fields.get("mirror"), key + ".mirror");
+            for (int j = 0; j < items.size(); j++) {
+                mirrors.add(mirror(items.get(j), key + ".mirror[" + j + "]"));
+            }
+        }
         return new NetworkSpec(name, mtu, aging, limit, vni, peers, persist, offload, ports, List.of(), subnet, gateway,
-                subnet6, gateway6, gatewayPort, masquerade, icc, List.of(), dns);
+                subnet6, gateway6, gatewayPort, masquerade, icc, List.of(), dns, vlan, moveLimit, moveHold, storm, mirrors);
     }
 
-    /** A port: a device name, or a mapping {@code {name: X, persist: B, offload: B}}. */
+    /** {@code storm: {broadcast: N, multicast: N, unknown-unicast: N}}, frames per second. */
+    private StormSpec storm(Node node, String key) throws ConfigException {
+        lines.put(key, line(node));
+        Map<String, Node> fields = mapping(node, key, Set.of("broadcast", "multicast", "unknown-unicast"));
+        fields.forEach((k, v) -> lines.put(key + "." + k, line(v)));
+        Long[] values = new Long[3];
+        String[] names = {"broadcast", "multicast", "unknown-unicast"};
+        for (int i = 0; i < 3; i++) {
+            if (fields.containsKey(names[i])) {
+                values[i] = longValue(fields.get(names[i]), key + "." + names[i], NetworkRules.STORM_RATE);
+            }
+        }
+        return new StormSpec(values[0], values[1], values[2]);
+    }
+
+    /** One {@code mirror:} entry: {@code {name, ports: [..], direction: in|out|both, output: PORT}}. */
+    private MirrorSpec mirror(Node node, String key) throws ConfigException {
+        lines.put(key, line(node));
+        Map<String, Node> fields = mapping(node, key, Set.of("name", "ports", "direction", "output"));
+        fields.forEach((k, v) -> lines.put(key + "." + k, line(v)));
+        List<String> ports = new ArrayList<>();
+        if (fields.containsKey("ports")) {
+            List<Node> items = sequence(fields.get("ports"), key + ".ports");
+            for (int j = 0; j < items.size(); j++) {
+                lines.put(key + ".ports[" + j + "]", line(items.get(j)));
+                ports.add(string(items.get(j), key + ".ports[" + j + "]").trim());
+            }
+        }
+        return new MirrorSpec(fields.containsKey("name") ? string(fields.get("name"), key + ".name").trim() : null, ports,
+                fields.containsKey("direction") ? string(fields.get("direction"), key + ".direction").trim() : null,
+                fields.containsKey("output") ? string(fields.get("output"), key + ".output").trim() : null);
+    }
+
+    /**
+     * A port: a device name, or a mapping {@code {name: X, persist: B, offload: B, type: tap|uplink,
+     * trunk: B, mac-limit: N, storm: {...}}}.
+     */
     private PortSpec port(Node node, String key) throws ConfigException {
         if (node instanceof MappingNode) {
-            Map<String, Node> fields = mapping(node, key, Set.of("name", "persist", "offload"));
+            Map<String, Node> fields = mapping(node, key, Set.of("name", "persist", "offload", "type", "trunk",
+                    "mac-limit", "storm"));
+            fields.forEach((k, v) -> lines.put(key + "." + k, line(v)));
             if (!fields.containsKey("name")) {
                 throw error(node, key + ".name", "missing: a port needs a device name");
             }
             return new PortSpec(string(fields.get("name"), key + ".name"),
                     fields.containsKey("persist") ? bool(fields.get("persist"), key + ".persist") : null,
-                    fields.containsKey("offload") ? bool(fields.get("offload"), key + ".offload") : null);
+                    fields.containsKey("offload") ? bool(fields.get("offload"), key + ".offload") : null,
+                    fields.containsKey("type") ? string(fields.get("type"), key + ".type").trim() : null,
+                    fields.containsKey("trunk") ? bool(fields.get("trunk"), key + ".trunk") : null,
+                    fields.containsKey("mac-limit")
+                            ? number(fields.get("mac-limit"), key + ".mac-limit", NetworkRules.PORT_MAC_LIMIT) : null,
+                    fields.containsKey("storm") ? storm(fields.get("storm"), key + ".storm") : null);
         }
         return PortSpec.named(string(node, key));
     }

@@ -540,6 +540,7 @@ public final class Daemon implements AutoCloseable {
         PortFactory.Opened opened = ports.open(network.checked, spec);
         Port port = opened.port();
         try {
+            NetworkRules.configure(port, spec, network.checked, dataplane);
             dataplane.attach(network.domain, port, opened.handles());
         } catch (InterruptedException | RuntimeException e) {
             ports.discard(port);

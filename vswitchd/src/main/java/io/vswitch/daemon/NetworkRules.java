@@ -1,11 +1,14 @@
 package io.vswitch.daemon;
 
+import io.vswitch.control.MirrorSpec;
 import io.vswitch.control.NetworkSpec;
 import io.vswitch.control.PortSpec;
 import io.vswitch.control.StaticEntry;
+import io.vswitch.control.StormSpec;
 import io.vswitch.core.EthernetFrame;
 import io.vswitch.core.MacAddress;
 import io.vswitch.core.NetworkSettings;
+import io.vswitch.core.StormControl;
 import io.vswitch.ipam.AddressPool;
 import io.vswitch.ipam.Cidr;
 import io.vswitch.vxlan.VxlanHeader;
@@ -48,6 +51,18 @@ public final class NetworkRules {
     public static final Range MAC_AGING_SECONDS = new Range(1, Duration.ofDays(365).toSeconds());
     public static final Range MAC_LIMIT = new Range(1, 1 << 20);
     public static final Range VNI = new Range(1, VxlanHeader.MAX_VNI);
+    public static final Range VLAN = new Range(1, 4094);
+    public static final Range MAC_MOVE_LIMIT = new Range(0, 1_000_000);
+    public static final Range MAC_MOVE_HOLD_SECONDS = new Range(1, 3600);
+    public static final Range STORM_RATE = new Range(0, 100_000_000);
+    public static final Range PORT_MAC_LIMIT = new Range(1, 1 << 20);
+    public static final Pattern MIRROR_NAME = Pattern.compile("[a-z0-9-]{1,15}");
+    /**
+     * Storm limits of a port that sets none, in a network that sets none: generous for what
+     * containers send (ARP, neighbour discovery, mDNS) and low enough that frames circling a
+     * loop cannot keep the switch's loops busy.
+     */
+    public static final StormControl.Limits DEFAULT_STORM = new StormControl.Limits(20_000, 20_000, 100_000);
 
     /**
      * What the rules need to know about this host: the underlay MTU and the VTEP's address
@@ -163,12 +178,24 @@ public final class NetworkRules {
             throw new SpecException("gateway-port", "the gateway port's name " + gatewayName + " is already a port of "
                     + name);
         }
+        Integer vlan = spec.vlan() == null ? null : (int) in(VLAN, spec.vlan(), "vlan");
+        if (vlan != null && vni != null) {
+            throw new SpecException("vlan", "an overlay network is carried by VXLAN (vni " + vni + "), not by a VLAN");
+        }
+        int moveLimit = spec.macMoveLimit() == null ? NetworkSettings.DEFAULT_MAC_MOVE_LIMIT
+                : (int) in(MAC_MOVE_LIMIT, spec.macMoveLimit(), "mac-move-limit");
+        long moveHold = spec.macMoveHoldSeconds() == null ? NetworkSettings.DEFAULT_MAC_MOVE_HOLD.toSeconds()
+                : in(MAC_MOVE_HOLD_SECONDS, spec.macMoveHoldSeconds(), "mac-move-hold");
+        storm(spec.storm(), "storm");
+        List<MirrorSpec> mirrors = mirrors(spec.mirrors(), portNames);
         NetworkSpec normal = new NetworkSpec(name, mtu, aging, limit, vni,
                 peers.stream().map(InetAddress::getHostAddress).toList(), persist, offload, ports, spec.statics(),
                 pool4 == null ? null : pool4.subnet().toString(), pool4 == null ? null : pool4.gateway().getHostAddress(),
                 pool6 == null ? null : pool6.subnet().toString(), pool6 == null ? null : pool6.gateway().getHostAddress(),
-                gatewayPort ? true : null, masquerade ? true : null, icc ? null : false, spec.endpoints(), dns ? true : null);
-        NetworkSettings settings = new NetworkSettings(name, mtu, Duration.ofSeconds(aging), limit, offload);
+                gatewayPort ? true : null, masquerade ? true : null, icc ? null : false, spec.endpoints(), dns ? true : null,
+                vlan, spec.macMoveLimit(), spec.macMoveHoldSeconds(), spec.storm(), mirrors);
+        NetworkSettings settings = new NetworkSettings(name, mtu, Duration.ofSeconds(aging), limit, offload, moveLimit,
+                Duration.ofSeconds(moveHold));
         return new Network(normal, settings, vni, List.copyOf(peers), List.copyOf(ports), List.copyOf(statics),
                 pool4 == null ? null : pool4.subnet(), pool4 == null ? null : pool4.gateway(),
                 pool6 == null ? null : pool6.subnet(), pool6 == null ? null : pool6.gateway(), gatewayName, masquerade, icc, dns);
@@ -198,6 +225,99 @@ public final class NetworkRules {
         }
     }
 
+    /** Checks storm limits (any may be null: inherited). */
+    static void storm(StormSpec s, String field) {
+        if (s == null) {
+            return;
+        }
+        if (s.broadcast() != null) {
+            in(STORM_RATE, s.broadcast(), field + ".broadcast");
+        }
+        if (s.multicast() != null) {
+            in(STORM_RATE, s.multicast(), field + ".multicast");
+        }
+        if (s.unknownUnicast() != null) {
+            in(STORM_RATE, s.unknownUnicast(), field + ".unknown-unicast");
+        }
+    }
+
+    /**
+     * The storm limits a port of {@code network} gets: each kind from the port's own spec, else
+     * the network's, else {@link #DEFAULT_STORM}.
+     */
+    public static StormControl.Limits stormOf(PortSpec port, NetworkSpec network) {
+        StormSpec p = port == null ? null : port.storm();
+        StormSpec n = network.storm();
+        return new StormControl.Limits(
+                pick(p == null ? null : p.broadcast(), n == null ? null : n.broadcast(), DEFAULT_STORM.broadcast()),
+                pick(p == null ? null : p.multicast(), n == null ? null : n.multicast(), DEFAULT_STORM.multicast()),
+                pick(p == null ? null : p.unknownUnicast(), n == null ? null : n.unknownUnicast(),
+                        DEFAULT_STORM.unknownUnicast()));
+    }
+
+    /**
+     * Gives a port, before it is attached, what the rules say of it beyond its device: its storm
+     * limits ({@link #stormOf}) and its own mac-limit. {@code spec} is null for a port the
+     * daemon makes for an endpoint or a gateway (the network's settings then).
+     */
+    static void configure(io.vswitch.core.Port port, PortSpec spec, Network network,
+            io.vswitch.dataplane.Dataplane dataplane) {
+        StormControl.Limits limits = stormOf(spec, network.spec());
+        port.setStorm(limits.isNone() ? null : new StormControl(limits, dataplane.lanes(), dataplane.threads()));
+        port.setMacLimit(spec == null || spec.macLimit() == null ? 0 : spec.macLimit());
+    }
+
+    private static long pick(Long first, Long second, long fallback) {
+        return first != null ? first : second != null ? second : fallback;
+    }
+
+    /** Checks a network's mirrors against its ports: names, directions, an output that is not mirrored. */
+    static List<MirrorSpec> mirrors(List<MirrorSpec> mirrors, Set<String> portNames) {
+        List<MirrorSpec> out = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        Set<String> outputs = new HashSet<>();
+        for (int i = 0; i < mirrors.size(); i++) {
+            String key = "mirror[" + i + "]";
+            MirrorSpec m = mirrors.get(i);
+            if (m == null || m.name() == null || !MIRROR_NAME.matcher(m.name()).matches()) {
+                throw new SpecException(key + ".name", "expected 1-15 characters [a-z0-9-], got "
+                        + (m == null || m.name() == null ? "nothing" : "\"" + m.name() + "\""));
+            }
+            if (!names.add(m.name())) {
+                throw new SpecException(key + ".name", "duplicate mirror \"" + m.name() + "\"");
+            }
+            String direction = m.direction() == null ? "both" : m.direction();
+            if (!Set.of("in", "out", "both").contains(direction)) {
+                throw new SpecException(key + ".direction", "expected in, out or both, got \"" + direction + "\"");
+            }
+            if (m.output() == null || !portNames.contains(m.output())) {
+                throw new SpecException(key + ".output", "expected a port of the network to send the copies to, got "
+                        + (m.output() == null ? "nothing" : "\"" + m.output() + "\""));
+            }
+            if (!outputs.add(m.output())) {
+                throw new SpecException(key + ".output", "port " + m.output() + " is already another mirror's output");
+            }
+            for (int j = 0; j < m.ports().size(); j++) {
+                String p = m.ports().get(j);
+                if (!portNames.contains(p)) {
+                    throw new SpecException(key + ".ports[" + j + "]", "the network has no port \"" + p + "\"");
+                }
+                if (p.equals(m.output())) {
+                    throw new SpecException(key + ".ports[" + j + "]", "a mirror's output cannot be mirrored by it");
+                }
+            }
+            out.add(new MirrorSpec(m.name(), m.ports(), direction, m.output()));
+        }
+        for (MirrorSpec m : out) {
+            for (String p : m.ports()) {
+                if (outputs.contains(p)) {
+                    throw new SpecException("mirror", "port " + p + " is a mirror's output and cannot be mirrored");
+                }
+            }
+        }
+        return out;
+    }
+
     /** The gateway port's device name: "vs-" and the network's name (shortened with a hash past 12 characters). */
     public static String gatewayPortName(String network) {
         return network.length() <= 12 ? "vs-" + network
@@ -216,8 +336,20 @@ public final class NetworkRules {
         if (Boolean.TRUE.equals(p.offload()) && !networkOffload) {
             throw new SpecException(field, "network " + network + " has offloads off; a port cannot turn them on alone");
         }
-        return new PortSpec(p.name(), p.persistent() || networkPersist,
-                Boolean.FALSE.equals(p.offload()) && networkOffload ? Boolean.FALSE : null);
+        if (p.type() != null && !p.type().equals(PortSpec.TAP) && !p.type().equals(PortSpec.UPLINK)) {
+            throw new SpecException(field + ".type", "expected tap or uplink, got \"" + p.type() + "\"");
+        }
+        if (p.isUplink() && p.persistent()) {
+            throw new SpecException(field + ".persist", "an uplink is a host interface the daemon does not make: it"
+                    + " cannot be persistent");
+        }
+        if (p.macLimit() != null) {
+            in(PORT_MAC_LIMIT, p.macLimit(), field + ".mac-limit");
+        }
+        storm(p.storm(), field + ".storm");
+        return new PortSpec(p.name(), p.isUplink() ? null : p.persistent() || networkPersist,
+                Boolean.FALSE.equals(p.offload()) && networkOffload ? Boolean.FALSE : null,
+                p.isUplink() ? PortSpec.UPLINK : null, p.isTrunk() ? true : null, p.macLimit(), p.storm());
     }
 
     private static List<Inet4Address> peers(NetworkSpec spec, Host host) {

@@ -96,6 +96,15 @@ class ConfigReaderTest {
             cluster, ttl in ms   | vxlan:\\n  local: 198.19.0.1\\ncluster:\\n  etcd: [http://127.0.0.1:2379]\\n  host: h1\\n  ttl: 1500ms\\n | 6 | cluster.ttl | expected whole seconds from 2s to 1h
             cluster, tls on http | vxlan:\\n  local: 198.19.0.1\\ncluster:\\n  etcd: [http://127.0.0.1:2379]\\n  host: h1\\n  tls: {ca: /etc/hostname}\\n | 4 | cluster.etcd[0] | with tls: the URLs are https://
             cluster, peers       | vxlan:\\n  local: 198.19.0.1\\ncluster:\\n  etcd: [http://127.0.0.1:2379]\\n  host: h1\\nnetworks:\\n  - name: a\\n    vni: 7\\n    peers: [198.19.0.2]\\n | 9 | networks[0].peers | in a cluster an overlay network's peers are the hosts with ports in it
+            vlan out of range    | networks:\\n  - name: a\\n    vlan: 4095\\n                        | 3 | networks[0].vlan       | expected an integer 1..4094, got 4095
+            vlan on an overlay   | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: a\\n    vni: 7\\n    vlan: 7\\n | 6 | networks[0].vlan | an overlay network is carried by VXLAN
+            storm negative       | networks:\\n  - name: a\\n    storm: {broadcast: -1}\\n          | 3 | networks[0].storm.broadcast | expected an integer 0..100000000, got -1
+            port storm unknown   | networks:\\n  - name: a\\n    ports: [{name: a0, storm: {bcast: 5}}]\\n | 3 | networks[0].ports[0].storm.bcast | unknown key; expected one of broadcast, multicast, unknown-unicast
+            port type            | networks:\\n  - name: a\\n    ports: [{name: a0, type: nic}]\\n  | 3 | networks[0].ports[0].type | expected tap or uplink, got "nic"
+            port mac-limit zero  | networks:\\n  - name: a\\n    ports: [{name: a0, mac-limit: 0}]\\n | 3 | networks[0].ports[0].mac-limit | expected an integer 1..1048576, got 0
+            mirror output        | networks:\\n  - name: a\\n    ports: [a0]\\n    mirror:\\n      - {name: m, output: a9}\\n | 5 | networks[0].mirror[0].output | expected a port of the network to send the copies to, got "a9"
+            mirror of output     | networks:\\n  - name: a\\n    ports: [a0, a1]\\n    mirror:\\n      - {name: m, ports: [a1], output: a1}\\n | 5 | networks[0].mirror[0].ports[0] | a mirror's output cannot be mirrored by it
+            mac-move-hold        | networks:\\n  - name: a\\n    mac-move-hold: 2h\\n               | 3 | networks[0].mac-move-hold | expected an integer 1..3600, got 7200
             bad local address    | vxlan:\\n  local: 198.19.0.300\\nnetworks:\\n  - name: a\\n           | 2 | vxlan.local            | expected an IPv4 address
             """)
     void refusesBadFilesNamingFileLineKeyAndWhatWasExpected(String what, String text, int line, String key, String expected) {

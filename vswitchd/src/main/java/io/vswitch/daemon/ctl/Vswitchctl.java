@@ -6,6 +6,7 @@ import io.vswitch.control.ControlException;
 import io.vswitch.control.Json;
 import io.vswitch.control.NetworkSpec;
 import io.vswitch.control.PortSpec;
+import io.vswitch.control.StormSpec;
 import io.vswitch.control.Requests;
 import io.vswitch.control.StaticEntry;
 import io.vswitch.control.Views;
@@ -203,12 +204,28 @@ public final class Vswitchctl {
             boolean noIcc;
             @Option(names = "--dns", description = "The switch answers DNS queries to the gateway for the endpoints' names.")
             boolean dns;
+            @Option(names = "--vlan", paramLabel = "VID", description = "802.1Q VLAN 1..4094 of its frames on trunk ports.")
+            Integer vlan;
+            @Option(names = "--mac-move-limit", paramLabel = "N",
+                    description = "Moves a second that make a MAC flapping (a loop); default 10, 0: off.")
+            Integer macMoveLimit;
+            @Option(names = "--mac-move-hold", paramLabel = "SECONDS", description = "How long a flapping MAC is blocked; default 10.")
+            Long macMoveHold;
+            @Option(names = "--storm-broadcast", paramLabel = "FPS", description = "Broadcast frames/s each port may flood (0: no limit).")
+            Long stormBroadcast;
+            @Option(names = "--storm-multicast", paramLabel = "FPS", description = "Multicast frames/s each port may flood.")
+            Long stormMulticast;
+            @Option(names = "--storm-unknown-unicast", paramLabel = "FPS", description = "Unknown-unicast frames/s each port may flood.")
+            Long stormUnknown;
 
             @Override
             public Integer call() throws Exception {
+                StormSpec storm = stormBroadcast == null && stormMulticast == null && stormUnknown == null ? null
+                        : new StormSpec(stormBroadcast, stormMulticast, stormUnknown);
                 NetworkSpec spec = new NetworkSpec(name, mtu, macAging, macLimit, vni, peers, persist ? true : null,
                         noOffload ? false : null, null, null, subnet, gateway, subnet6, gateway6, gatewayPort ? true : null,
-                        masquerade ? true : null, noIcc ? false : null, null, dns ? true : null);
+                        masquerade ? true : null, noIcc ? false : null, null, dns ? true : null, vlan, macMoveLimit,
+                        macMoveHold, storm, null);
                 Views.Network r = root().call(c -> c.addNetwork(spec));
                 out().println("network " + name + " added (mtu " + r.mtu() + ")");
                 return 0;
@@ -275,7 +292,8 @@ public final class Vswitchctl {
     @Command(name = "port", description = "Add and remove ports of a network.", mixinStandardHelpOptions = true,
             subcommands = {PortCmd.Add.class, PortCmd.Del.class, CommandLine.HelpCommand.class})
     static final class PortCmd {
-        @Command(name = "add", description = "Create (or take over) TAP device TAP as a port of NET.")
+        @Command(name = "add", description = "Create (or take over) TAP device TAP as a port of NET; with --uplink, put"
+                + " host interface TAP (a NIC) on NET.")
         static final class Add extends Base {
             @Parameters(index = "0", paramLabel = "NET")
             String network;
@@ -286,10 +304,25 @@ public final class Vswitchctl {
             @Option(names = "--no-offload", description = "No offloads on this port even in an offload network "
                     + "(frames to it are segmented in software).")
             boolean noOffload;
+            @Option(names = "--uplink", description = "An existing host interface, read and written through AF_PACKET.")
+            boolean uplink;
+            @Option(names = "--trunk", description = "The port carries several networks, each tagged with its --vlan.")
+            boolean trunk;
+            @Option(names = "--mac-limit", paramLabel = "N", description = "MACs this port may have at most.")
+            Integer macLimit;
+            @Option(names = "--storm-broadcast", paramLabel = "FPS", description = "Broadcast frames/s it may flood (0: no limit).")
+            Long stormBroadcast;
+            @Option(names = "--storm-multicast", paramLabel = "FPS", description = "Multicast frames/s it may flood.")
+            Long stormMulticast;
+            @Option(names = "--storm-unknown-unicast", paramLabel = "FPS", description = "Unknown-unicast frames/s it may flood.")
+            Long stormUnknown;
 
             @Override
             public Integer call() throws Exception {
-                root().call(c -> c.addPort(network, new PortSpec(tap, persist ? true : null, noOffload ? false : null)));
+                StormSpec storm = stormBroadcast == null && stormMulticast == null && stormUnknown == null ? null
+                        : new StormSpec(stormBroadcast, stormMulticast, stormUnknown);
+                root().call(c -> c.addPort(network, new PortSpec(tap, persist ? true : null, noOffload ? false : null,
+                        uplink ? PortSpec.UPLINK : null, trunk ? true : null, macLimit, storm)));
                 out().println("port " + tap + " added to network " + network);
                 return 0;
             }
