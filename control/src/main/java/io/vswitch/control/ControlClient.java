@@ -74,6 +74,24 @@ public final class ControlClient {
         return call("GET", "/v1/show", null, Views.Show.class);
     }
 
+    /** Starts a capture writing pcap to {@code request.output()}. */
+    public Views.Capture capture(String network, Requests.Capture request) throws IOException, ControlException {
+        return call("POST", "/v1/networks/" + enc(network) + "/capture", request, Views.Capture.class);
+    }
+
+    public List<Views.Capture> captures() throws IOException, ControlException {
+        return call("GET", "/v1/captures", null, new TypeReference<List<Views.Capture>>() { });
+    }
+
+    public void stopCapture(long id) throws IOException, ControlException {
+        call("DELETE", "/v1/captures/" + id, null, Views.Removed.class);
+    }
+
+    /** Replaces a network's mirrors. */
+    public Views.Network setMirrors(String network, List<MirrorSpec> mirrors) throws IOException, ControlException {
+        return call("PUT", "/v1/networks/" + enc(network) + "/mirrors", new Requests.Mirrors(mirrors), Views.Network.class);
+    }
+
     /** The cluster this daemon is in: hosts, their VTEPs and leases, networks. */
     public Views.Cluster cluster() throws IOException, ControlException {
         return call("GET", "/v1/cluster", null, Views.Cluster.class);
@@ -81,6 +99,10 @@ public final class ControlClient {
 
     public Views.Stats stats() throws IOException, ControlException {
         return call("GET", "/v1/stats", null, Views.Stats.class);
+    }
+
+    public Views.Network network(String network) throws IOException, ControlException {
+        return call("GET", "/v1/networks/" + enc(network), null, Views.Network.class);
     }
 
     public List<Views.Network> networks() throws IOException, ControlException {

@@ -34,6 +34,19 @@ public final class Requests {
     }
 
     /** {@code POST /v1/networks/NET/trace}: a frame's ingress port, MACs and optional VLAN tag. */
+    /**
+     * {@code POST /v1/networks/NET/capture}: frames of one port (both ways) or of the whole
+     * network (each frame it receives), that pass {@code filter} (tcpdump's syntax), {@code count}
+     * of them (0 or null: until stopped), written as pcap to {@code output}: a FIFO, or a file
+     * that does not exist yet.
+     */
+    public record Capture(String port, String filter, Long count, String output) {
+    }
+
+    /** {@code PUT /v1/networks/NET/mirrors}: the network's mirrors, all of them (empty: none). */
+    public record Mirrors(List<MirrorSpec> mirrors) {
+    }
+
     public record Trace(String in, String src, String dst, Integer vlan) {
     }
 }

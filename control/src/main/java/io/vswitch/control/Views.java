@@ -22,7 +22,7 @@ public final class Views {
     public record Network(String name, int id, int mtu, Integer vni, List<String> peers, long macAgingSeconds,
             int macLimit, int macCount, boolean offload, Map<String, Long> counters, List<Port> ports,
             String subnet, String gateway, String subnet6, String gateway6, boolean gatewayPort, boolean masquerade,
-            boolean icc, Integer endpoints, boolean dns) {
+            boolean icc, Integer endpoints, boolean dns, Integer vlan, int macMoveLimit, List<MirrorSpec> mirrors) {
     }
 
     /**
@@ -44,6 +44,11 @@ public final class Views {
 
     /** The VXLAN endpoint: where it listens and its counters. */
     public record Vxlan(String local, int port, Map<String, Long> counters) {
+    }
+
+    /** A capture: where, what, and how far it got ({@code lost}: frames a slow reader missed). */
+    public record Capture(long id, String network, String port, String filter, long count, long captured, long written,
+            long lost, boolean running) {
     }
 
     /** {@code GET /v1/show}; {@code cluster} null without one. */

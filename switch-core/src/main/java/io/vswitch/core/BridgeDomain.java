@@ -25,6 +25,11 @@ public final class BridgeDomain {
     private final FlapGuard flaps;
     private volatile Port[] ports = new Port[1];
     private volatile Directory directory = Directory.EMPTY;
+    /** Mirrors by name, and as resolved against the ports now (null: none). */
+    private List<Mirroring.Mirror> mirrorSpecs = List.of();
+    private volatile Mirroring mirroring;
+    /** Active captures (null: none, and the data path does not look). */
+    private volatile PacketTap[] taps;
     /** The latest move, (mac << 16 | new port id), for the rate-limited flapping log. */
     private volatile long lastMove;
     private int nextGeneration = 1;
@@ -37,6 +42,47 @@ public final class BridgeDomain {
         this.counters = new Counters(lanes, NetworkCounter.values().length);
         this.agingTicks = (int) Math.max(1, settings.macAging().toSeconds());
         this.flaps = new FlapGuard(settings.macMoveLimit(), settings.macMoveHold().toNanos());
+    }
+
+    /** The mirrors as the data path reads them, or null. */
+    public Mirroring mirroring() {
+        return mirroring;
+    }
+
+    /** Sets the network's mirrors (by port names); they follow its ports as they come and go. */
+    public synchronized void setMirrors(List<Mirroring.Mirror> mirrors) {
+        this.mirrorSpecs = List.copyOf(mirrors);
+        remirror();
+    }
+
+    private void remirror() {
+        for (Port p : ports) {
+            if (p != null) {
+                p.setMirrorOutput(Mirroring.isOutput(mirrorSpecs, p));
+            }
+        }
+        mirroring = Mirroring.resolve(mirrorSpecs, ports);
+    }
+
+    /** The captures watching this network, or null. */
+    public PacketTap[] taps() {
+        return taps;
+    }
+
+    public synchronized void addTap(PacketTap tap) {
+        PacketTap[] now = taps;
+        PacketTap[] next = now == null ? new PacketTap[1] : java.util.Arrays.copyOf(now, now.length + 1);
+        next[next.length - 1] = tap;
+        taps = next;
+    }
+
+    public synchronized void removeTap(PacketTap tap) {
+        PacketTap[] now = taps;
+        if (now == null) {
+            return;
+        }
+        PacketTap[] next = java.util.Arrays.stream(now).filter(t -> t != tap).toArray(PacketTap[]::new);
+        taps = next.length == 0 ? null : next;
     }
 
     /** The network's MAC-move dampening. */
@@ -145,6 +191,9 @@ public final class BridgeDomain {
         }
         next[id] = port;
         ports = next;
+        if (!mirrorSpecs.isEmpty()) {
+            remirror();
+        }
     }
 
     /** Removes a port and forgets the MACs learned on it. */
@@ -159,6 +208,9 @@ public final class BridgeDomain {
         ports = next;
         port.detach();
         forgetPort(id, port.generation());
+        if (!mirrorSpecs.isEmpty()) {
+            remirror();
+        }
         return true;
     }
 

@@ -8,7 +8,8 @@ package io.vswitch.core;
  * <p>A port is in the flood set of a frame from {@code ingress} unless it is the ingress itself
  * (a frame never goes back out where it came in), it is not up, or both are tunnels (split
  * horizon: the remote hosts replicate to their own ports), or both are isolated (a network with
- * icc off: containers reach the gateway, not each other). Pure; no allocation.
+ * icc off: containers reach the gateway, not each other), or it is a mirror's output (it only
+ * gets the mirror's copies). Pure; no allocation.
  */
 public final class FloodSet {
     /** {@link #exclusion} results. */
@@ -17,6 +18,7 @@ public final class FloodSet {
     public static final int DOWN = 2;
     public static final int SPLIT_HORIZON = 3;
     public static final int ISOLATED = 4;
+    public static final int MIRROR_OUTPUT = 5;
 
     private FloodSet() {
     }
@@ -28,6 +30,9 @@ public final class FloodSet {
         }
         if (!candidate.isUp()) {
             return DOWN;
+        }
+        if (candidate.isMirrorOutput()) {
+            return MIRROR_OUTPUT;
         }
         if (ingress.isTunnel() && candidate.isTunnel()) {
             return SPLIT_HORIZON;
@@ -46,6 +51,7 @@ public final class FloodSet {
             case DOWN -> "down";
             case SPLIT_HORIZON -> "split horizon";
             case ISOLATED -> "isolated";
+            case MIRROR_OUTPUT -> "a mirror's output";
             default -> "excluded";
         };
     }

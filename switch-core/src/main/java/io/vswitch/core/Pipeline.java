@@ -63,6 +63,16 @@ public final class Pipeline {
         int[] decided = decisions;
         FlapGuard flaps = domain.flaps();
         StormControl storm = ingress.storm();
+        Mirroring mirroring = domain.mirroring();
+        PacketTap[] taps = domain.taps();
+        if (ingress.isMirrorOutput()) {
+            for (int i = 0; i < count; i++) {
+                ingress.countRx(lane, frames[i].readableBytes());
+                ingress.countDrop(lane, DropReason.MIRROR_LOOP);
+            }
+            return;
+        }
+        Port inputCopy = mirroring == null ? null : mirroring.inputCopy(ingress);
 
         for (int i = 0; i < count; i++) {
             ByteBuf frame = frames[i];
@@ -75,6 +85,14 @@ public final class Pipeline {
                     decided[i] = Forwarder.drop(DropReason.MAC_FLAP);
                 } else {
                     domain.learn(source, ingress, tick, lane, nowNs);
+                    if (taps != null) {
+                        for (PacketTap t : taps) {
+                            t.received(ingress, frame, lane);
+                        }
+                    }
+                    if (inputCopy != null) {
+                        inputCopy.transmit(frame, lane);
+                    }
                 }
             }
         }
@@ -98,6 +116,17 @@ public final class Pipeline {
                 Port egress = domain.port(decision);
                 if (egress != null) {
                     egress.transmit(frame, lane);
+                    if (taps != null) {
+                        for (PacketTap t : taps) {
+                            t.sent(egress, frame, lane);
+                        }
+                    }
+                    if (mirroring != null) {
+                        Port copy = mirroring.outputCopy(egress);
+                        if (copy != null && copy != inputCopy) {
+                            copy.transmit(frame, lane);
+                        }
+                    }
                     networkCounters.increment(lane, NetworkCounter.FORWARDED.ordinal());
                     continue;
                 }
@@ -111,20 +140,40 @@ public final class Pipeline {
                         continue;
                     }
                 }
-                flood(domain, ingress, frame, networkCounters);
+                flood(domain, ingress, frame, networkCounters, mirroring, inputCopy, taps);
             } else {
                 ingress.countDrop(lane, Forwarder.reason(decision));
             }
         }
     }
 
-    private void flood(BridgeDomain domain, Port ingress, ByteBuf frame, Counters networkCounters) {
+    private void flood(BridgeDomain domain, Port ingress, ByteBuf frame, Counters networkCounters, Mirroring mirroring,
+            Port inputCopy, PacketTap[] taps) {
         Port[] ports = domain.portArray();
         int sent = 0;
+        // Each mirror output gets one copy of the frame, however many of its egress ports it mirrors.
+        Port copied = inputCopy;
+        Port copied2 = null;
         for (Port port : ports) {
             if (port != null && FloodSet.exclusion(ingress, port) == FloodSet.INCLUDED) {
                 port.transmit(frame, lane);
                 sent++;
+                if (taps != null) {
+                    for (PacketTap t : taps) {
+                        t.sent(port, frame, lane);
+                    }
+                }
+                if (mirroring != null) {
+                    Port copy = mirroring.outputCopy(port);
+                    if (copy != null && copy != copied && copy != copied2) {
+                        copy.transmit(frame, lane);
+                        if (copied == null) {
+                            copied = copy;
+                        } else {
+                            copied2 = copy;
+                        }
+                    }
+                }
             }
         }
         if (sent == 0) {

@@ -27,6 +27,7 @@ public abstract class Port {
     private volatile int generation;
     private volatile StormControl storm;
     private volatile int macLimit;
+    private volatile boolean mirrorOutput;
     /** MACs on this port: exact at each second's recount, counted up between (only with a mac-limit). */
     private final java.util.concurrent.atomic.AtomicInteger macs = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -168,6 +169,15 @@ public abstract class Port {
     /** False when the port's namespace has its link down; true when up or not known. */
     public final boolean linkUp() {
         return link != 0;
+    }
+
+    /** Whether this port is a mirror's output: it only sends copies (set by its network). */
+    public final boolean isMirrorOutput() {
+        return mirrorOutput;
+    }
+
+    final void setMirrorOutput(boolean output) {
+        this.mirrorOutput = output;
     }
 
     /** This port's storm limits, or null for none. */

@@ -31,11 +31,24 @@ public final class Trace {
             if (!ingress.isUp()) {
                 return drop(domain, ingress, src, dst, vlan, steps, DropReason.INGRESS_DOWN);
             }
+            if (ingress.isMirrorOutput()) {
+                return drop(domain, ingress, src, dst, vlan, steps, DropReason.MIRROR_LOOP);
+            }
             int verdict = Forwarder.validate(frame, domain.mtu());
             if (verdict != Forwarder.VALID) {
                 return drop(domain, ingress, src, dst, vlan, steps, Forwarder.reason(verdict));
             }
             steps.add("validate: ok");
+            if (domain.flaps().isBlocked(src, ingress, nowNs)) {
+                steps.add("learn: " + MacAddress.toString(src) + " is pinned to another port: it moved faster than "
+                        + domain.flaps().limit() + "/s");
+                return drop(domain, ingress, src, dst, vlan, steps, DropReason.MAC_FLAP);
+            }
+            Mirroring mirroring = domain.mirroring();
+            Port inputCopy = mirroring == null ? null : mirroring.inputCopy(ingress);
+            if (inputCopy != null) {
+                steps.add("mirror: a copy of what " + ingress.name() + " receives goes to " + inputCopy.name());
+            }
             steps.add("learn: " + learning(domain, ingress, src, tick));
             long entry = MacAddress.isGroup(dst) ? 0 : domain.table().lookup(dst);
             if (MacAddress.isGroup(dst)) {
@@ -54,6 +67,10 @@ public final class Trace {
             if (decision > 0) {
                 Port egress = domain.port(decision);
                 steps.add("output: unicast to " + egress.name());
+                Port copy = mirroring == null ? null : mirroring.outputCopy(egress);
+                if (copy != null && copy != inputCopy) {
+                    steps.add("mirror: a copy of what is sent to " + egress.name() + " goes to " + copy.name());
+                }
                 return new Result(domain.name(), ingress.name(), MacAddress.toString(src), MacAddress.toString(dst), vlan,
                         steps, "unicast", List.of(egress.name()), null);
             }
@@ -73,8 +90,15 @@ public final class Trace {
             if (egress.isEmpty()) {
                 return drop(domain, ingress, src, dst, vlan, steps, DropReason.NO_EGRESS);
             }
+            StormControl storm = ingress.storm();
+            long limit = storm == null ? 0 : switch (StormControl.kind(dst)) {
+                case StormControl.BROADCAST -> storm.limits().broadcast();
+                case StormControl.MULTICAST -> storm.limits().multicast();
+                default -> storm.limits().unknownUnicast();
+            };
             steps.add("output: flood to " + String.join(", ", egress) + " (every up port but the ingress"
-                    + (skipped.isEmpty() ? "" : "; skipped " + String.join(", ", skipped)) + ")");
+                    + (skipped.isEmpty() ? "" : "; skipped " + String.join(", ", skipped)) + ")"
+                    + (limit > 0 ? "; " + ingress.name() + " may flood " + limit + " such frames/s (storm limit)" : ""));
             return new Result(domain.name(), ingress.name(), MacAddress.toString(src), MacAddress.toString(dst), vlan,
                     steps, "flood", egress, null);
         } finally {

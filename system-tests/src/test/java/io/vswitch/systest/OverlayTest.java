@@ -144,6 +144,25 @@ class OverlayTest {
     }
 
     @Test
+    void aCaptureOnATunnelPortSeesTheInnerFrames() throws Exception {
+        java.nio.file.Path file = java.nio.file.Files.createTempDirectory("cap").resolve("tunnel.pcap");
+        Process capture = new ProcessBuilder(Vswitchd.ROOT.resolve("bin/vswitchctl").toString(), "--socket",
+                d1.socket().toString(), "capture", "blue", "--port", "vxlan:198.19.0.2", "--count", "4", "--filter", "icmp",
+                "-w", file.toString()).redirectErrorStream(true).start();
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+        while (d1.json("captures").size() == 0) {
+            assertTrue(System.nanoTime() < deadline);
+            Thread.sleep(100);
+        }
+        assertTrue(netns.exec(20, ns("ob11"), "ping", "-c", "2", "-i", "0.2", "-W", "2", "-q", "198.18.0.3").ok());
+        assertTrue(capture.waitFor(20, java.util.concurrent.TimeUnit.SECONDS));
+        List<String> lines = Sh.must(20, "tcpdump", "-n", "-r", file.toString()).lines().filter(l -> !l.isBlank()).toList();
+        assertEquals(4, lines.size(), String.join("\n", lines));
+        assertTrue(lines.stream().allMatch(l -> l.contains("ICMP echo") && !l.contains("VXLAN") && !l.contains("4789")),
+                "inner frames, as the network sees them: " + lines);
+    }
+
+    @Test
     void remoteMacsAreLearnedOnTheTunnelToTheirHost() throws Exception {
         assertTrue(ping("ob11", "198.18.0.4"));
         String remoteMac = netns.must(10, ns("ob22"), "cat", "/sys/class/net/ob22/address").trim();

@@ -57,6 +57,7 @@ public final class Daemon implements AutoCloseable {
         final Map<String, PortSpec> ports = new LinkedHashMap<>();
         final Map<Long, String> statics = new LinkedHashMap<>();
         List<Inet4Address> peers = List.of();
+        List<io.vswitch.control.MirrorSpec> mirrors;
         /** Peers and remote MACs the cluster gave (not saved: the cluster holds them). */
         List<Inet4Address> clusterPeers = List.of();
         final Map<Long, Integer> clusterMacs = new java.util.HashMap<>();
@@ -64,6 +65,7 @@ public final class Daemon implements AutoCloseable {
         Network(NetworkRules.Network checked, BridgeDomain domain) {
             this.checked = checked;
             this.domain = domain;
+            this.mirrors = checked.spec().mirrors();
         }
 
         String name() {
@@ -78,7 +80,7 @@ public final class Daemon implements AutoCloseable {
         NetworkSpec spec() {
             List<StaticEntry> entries = new ArrayList<>();
             statics.forEach((mac, port) -> entries.add(new StaticEntry(MacAddress.toString(mac), port)));
-            return checked.spec().withPorts(List.copyOf(ports.values()))
+            return checked.spec().withPorts(List.copyOf(ports.values())).withMirrors(mirrors)
                     .withPeers(peers.stream().map(InetAddress::getHostAddress).toList())
                     .withStatics(entries);
         }
@@ -120,6 +122,7 @@ public final class Daemon implements AutoCloseable {
     private VxlanEndpoint vxlan;
     private UpstreamResolver resolver;
     private ClusterSync cluster;
+    private final io.vswitch.capture.Captures captures = new io.vswitch.capture.Captures();
 
     private Daemon(DaemonConfig config, StateFile state) {
         this.config = config;
@@ -430,6 +433,7 @@ public final class Daemon implements AutoCloseable {
                 putStatic(network, s.mac(), s.port());
             }
             attachments.open(checked, domain);
+            domain.setMirrors(mirroring(network.mirrors));
         } catch (PortFactory.OpenException | RuntimeException e) {
             drop(network, true);
             throw e;
@@ -470,7 +474,65 @@ public final class Daemon implements AutoCloseable {
         return devices;
     }
 
+    /** The mirrors as the data path resolves them by port name. */
+    private static List<io.vswitch.core.Mirroring.Mirror> mirroring(List<io.vswitch.control.MirrorSpec> specs) {
+        return specs.stream().map(m -> new io.vswitch.core.Mirroring.Mirror(m.name(), java.util.Set.copyOf(m.ports()),
+                !"out".equals(m.direction()), !"in".equals(m.direction()), m.output())).toList();
+    }
+
+    /** Replaces a network's mirrors, checked against the ports it has now; saved before it is confirmed. */
+    public synchronized NetworkState setMirrors(String net, List<io.vswitch.control.MirrorSpec> mirrors) {
+        Network network = require(net);
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (Port p : network.domain.ports()) {
+            if (!p.isTunnel()) {
+                names.add(p.name());
+            }
+        }
+        List<io.vswitch.control.MirrorSpec> checked = NetworkRules.mirrors(mirrors == null ? List.of() : mirrors, names);
+        List<io.vswitch.control.MirrorSpec> before = network.mirrors;
+        network.mirrors = checked;
+        network.domain.setMirrors(mirroring(checked));
+        save(() -> {
+            network.mirrors = before;
+            network.domain.setMirrors(mirroring(before));
+        });
+        LOG.info("network {}: mirrors now {}", net, checked.isEmpty() ? "none" : checked);
+        return state(network);
+    }
+
+    /** A network's mirrors as they are now. */
+    public synchronized List<io.vswitch.control.MirrorSpec> mirrors(String net) {
+        return require(net).mirrors;
+    }
+
+    /** The daemon's captures. */
+    public io.vswitch.capture.Captures captures() {
+        return captures;
+    }
+
+    /** Starts a capture of a network (or one port of it). */
+    public synchronized io.vswitch.capture.CaptureSession capture(String net, io.vswitch.control.Requests.Capture r)
+            throws java.io.IOException {
+        Network network = require(net);
+        if (r.port() != null && network.domain.port(r.port()) == null) {
+            throw SpecException.notFound("port", "network " + net + " has no port \"" + r.port() + "\"");
+        }
+        try {
+            return captures.start(network.domain, r.port(), r.filter(), r.count() == null ? 0 : r.count(),
+                    r.output() == null ? null : java.nio.file.Path.of(r.output()));
+        } catch (IllegalArgumentException e) {
+            String m = e.getMessage();
+            int colon = m.indexOf(": ");
+            String field = colon > 0 && m.substring(0, colon).matches("[a-z]+") ? m.substring(0, colon) : "filter";
+            throw new SpecException(field, colon > 0 && field.equals(m.substring(0, colon)) ? m.substring(colon + 2) : m);
+        } catch (IllegalStateException e) {
+            throw SpecException.conflict("capture", e.getMessage());
+        }
+    }
+
     private void drop(Network network, boolean discard) {
+        captures.stopAll(network.domain);
         attachments.close(network.name(), discard);
         for (String name : new ArrayList<>(network.ports.keySet())) {
             Port p = network.domain.port(name);
@@ -780,6 +842,7 @@ public final class Daemon implements AutoCloseable {
      */
     @Override
     public void close() {
+        captures.close();
         dataplane.stopLoops();
         if (ports != null) {
             ports.stop(dataplane.ports());

@@ -187,7 +187,12 @@ public final class NetworkRules {
         long moveHold = spec.macMoveHoldSeconds() == null ? NetworkSettings.DEFAULT_MAC_MOVE_HOLD.toSeconds()
                 : in(MAC_MOVE_HOLD_SECONDS, spec.macMoveHoldSeconds(), "mac-move-hold");
         storm(spec.storm(), "storm");
-        List<MirrorSpec> mirrors = mirrors(spec.mirrors(), portNames);
+        Set<String> mirrorable = new HashSet<>(portNames);
+        spec.endpoints().forEach(e -> mirrorable.add(e.port()));
+        if (gatewayPort) {
+            mirrorable.add(gatewayPortName(name));
+        }
+        List<MirrorSpec> mirrors = mirrors(spec.mirrors(), mirrorable);
         NetworkSpec normal = new NetworkSpec(name, mtu, aging, limit, vni,
                 peers.stream().map(InetAddress::getHostAddress).toList(), persist, offload, ports, spec.statics(),
                 pool4 == null ? null : pool4.subnet().toString(), pool4 == null ? null : pool4.gateway().getHostAddress(),

@@ -62,6 +62,10 @@ import java.util.Map;
  *   DELETE /v1/networks/NET/fdb/MAC
  *   POST   /v1/networks/NET/fdb/flush         {"port"} optional
  *   POST   /v1/networks/NET/trace             {"in", "src", "dst", "vlan"}
+ *   POST   /v1/networks/NET/capture           {"port", "filter", "count", "output"}: pcap to a FIFO or new file
+ *   GET    /v1/captures                       running captures
+ *   DELETE /v1/captures/ID
+ *   PUT    /v1/networks/NET/mirrors           {"mirrors": [{"name", "ports", "direction", "output"}]}
  * </pre>
  * A refused request answers 4xx with {"error": reason} and changes nothing; a change that could
  * not be saved answers 500 and is undone.
@@ -123,6 +127,9 @@ public final class ControlApi {
                 if (n == 3 && resource.equals("cluster")) {
                     return ok(cluster());
                 }
+                if (n == 3 && resource.equals("captures")) {
+                    return ok(daemon.captures().list().stream().map(ControlApi::capture).toList());
+                }
                 if (n == 3 && resource.equals("stats")) {
                     return ok(stats());
                 }
@@ -167,11 +174,21 @@ public final class ControlApi {
                 if (resource.equals("networks") && n == 6 && parts[4].equals("endpoints") && parts[5].equals("detach")) {
                     return ok(endpoint(daemon.detach(parts[3], read(body, Requests.Detach.class))));
                 }
+                if (resource.equals("networks") && n == 5 && parts[4].equals("capture")) {
+                    try {
+                        return created(capture(daemon.capture(parts[3], read(body, Requests.Capture.class))));
+                    } catch (java.io.IOException e) {
+                        throw new ApiException(503, "cannot start the capture: " + e.getMessage());
+                    }
+                }
                 if (resource.equals("networks") && n == 5 && parts[4].equals("trace")) {
                     return ok(trace(parts[3], read(body, Requests.Trace.class)));
                 }
             }
             case "PUT" -> {
+                if (resource.equals("networks") && n == 5 && parts[4].equals("mirrors")) {
+                    return ok(network(daemon.setMirrors(parts[3], read(body, Requests.Mirrors.class).mirrors()), false));
+                }
                 if (resource.equals("networks") && n == 5 && parts[4].equals("peers")) {
                     return ok(network(daemon.setPeers(parts[3], read(body, Requests.Peers.class).peers()), false));
                 }
@@ -179,6 +196,18 @@ public final class ControlApi {
             case "DELETE" -> {
                 if (resource.equals("networks") && n == 4) {
                     return ok(new Views.Removed(parts[3], daemon.removeNetwork(parts[3])));
+                }
+                if (resource.equals("captures") && n == 4) {
+                    long id;
+                    try {
+                        id = Long.parseLong(parts[3]);
+                    } catch (NumberFormatException e) {
+                        throw ApiException.badRequest("a capture's id is a number, got " + parts[3]);
+                    }
+                    if (!daemon.captures().stop(id)) {
+                        throw ApiException.notFound("no capture " + id);
+                    }
+                    return ok(new Views.Removed(parts[3]));
                 }
                 if (resource.equals("networks") && n == 6 && parts[4].equals("ports")) {
                     daemon.removePort(parts[3], parts[5]);
@@ -192,6 +221,11 @@ public final class ControlApi {
             default -> throw new ApiException(405, "method " + method + " is not supported");
         }
         throw ApiException.notFound("no such resource: " + what);
+    }
+
+    private static Views.Capture capture(io.vswitch.capture.CaptureSession s) {
+        return new Views.Capture(s.id(), s.network(), s.port(), s.filter(), s.count(), s.captured(), s.written(),
+                s.lost(), s.isRunning());
     }
 
     private static Reply ok(Object body) {
@@ -259,7 +293,8 @@ public final class ControlApi {
                 d.settings().macLimit(), d.table().size(), d.settings().offload(), counters, ports,
                 c.subnet4() == null ? null : c.subnet4().toString(), c.gateway4() == null ? null : c.gateway4().getHostAddress(),
                 c.subnet6() == null ? null : c.subnet6().toString(), c.gateway6() == null ? null : c.gateway6().getHostAddress(),
-                c.gatewayPort() != null, c.masquerade(), c.icc(), daemon.endpoints(d.name()).size(), c.dns());
+                c.gatewayPort() != null, c.masquerade(), c.icc(), daemon.endpoints(d.name()).size(), c.dns(),
+                c.spec().vlan(), d.settings().macMoveLimit(), daemon.mirrors(d.name()));
     }
 
     private Views.Endpoint endpoint(Attachments.Endpoint e) {

@@ -32,7 +32,8 @@ import java.util.concurrent.Callable;
         description = "Inspect and change a running vswitchd.",
         subcommands = {Vswitchctl.Show.class, Vswitchctl.Stats.class, Vswitchctl.Network.class,
                 Vswitchctl.PortCmd.class, Vswitchctl.Fdb.class, Vswitchctl.TraceCmd.class, Vswitchctl.AttachCmd.class,
-                Vswitchctl.DetachCmd.class, Vswitchctl.EndpointsCmd.class, ClusterCmd.class, CommandLine.HelpCommand.class})
+                Vswitchctl.DetachCmd.class, Vswitchctl.EndpointsCmd.class, ClusterCmd.class, CaptureCmd.class, CapturesCmd.class, MirrorCmd.class,
+                CommandLine.HelpCommand.class})
 public final class Vswitchctl {
     static final ObjectWriter JSON = Json.LENIENT.writerWithDefaultPrettyPrinter();
 

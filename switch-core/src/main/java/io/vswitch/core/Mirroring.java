@@ -1,0 +1,96 @@
+package io.vswitch.core;
+
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A network's mirrors (SPAN) as the data path reads them, like Open vSwitch's Mirror: for each
+ * port id, the output port that gets a copy of what the port receives, and the one that gets a
+ * copy of what is sent to it. Built from mirrors named by port names whenever the network's
+ * ports change ({@link BridgeDomain#setMirrors}); immutable, read through one volatile field.
+ *
+ * <p>An output port only sends: it is left out of floods, never learned on, and what it receives
+ * is dropped ({@code mirror-loop}). A frame is copied once to each output however many of its
+ * egress ports that output mirrors.
+ */
+public final class Mirroring {
+    /** One mirror by names: {@code ports} (empty: every port but the output), in, out or both. */
+    public record Mirror(String name, Set<String> ports, boolean in, boolean out, String output) {
+        public Mirror {
+            ports = Set.copyOf(ports);
+        }
+    }
+
+    private final List<Mirror> mirrors;
+    /** By port id: the port the mapping is for (ids are reused), and its outputs. */
+    private final Port[] ports;
+    private final Port[] inTo;
+    private final Port[] outTo;
+
+    private Mirroring(List<Mirror> mirrors, Port[] ports, Port[] inTo, Port[] outTo) {
+        this.mirrors = mirrors;
+        this.ports = ports;
+        this.inTo = inTo;
+        this.outTo = outTo;
+    }
+
+    /** Resolves {@code mirrors} against the network's ports now ({@code portArray}, by id); null when none apply. */
+    static Mirroring resolve(List<Mirror> mirrors, Port[] portArray) {
+        if (mirrors.isEmpty()) {
+            return null;
+        }
+        Port[] ports = new Port[portArray.length];
+        Port[] inTo = new Port[portArray.length];
+        Port[] outTo = new Port[portArray.length];
+        for (Mirror m : mirrors) {
+            Port output = null;
+            for (Port p : portArray) {
+                if (p != null && p.name().equals(m.output())) {
+                    output = p;
+                }
+            }
+            if (output == null) {
+                continue;
+            }
+            for (Port p : portArray) {
+                if (p == null || p == output || (!m.ports().isEmpty() && !m.ports().contains(p.name()))) {
+                    continue;
+                }
+                ports[p.id()] = p;
+                if (m.in() && inTo[p.id()] == null) {
+                    inTo[p.id()] = output;
+                }
+                if (m.out() && outTo[p.id()] == null) {
+                    outTo[p.id()] = output;
+                }
+            }
+        }
+        return new Mirroring(List.copyOf(mirrors), ports, inTo, outTo);
+    }
+
+    public List<Mirror> mirrors() {
+        return mirrors;
+    }
+
+    /** Whether {@code port} is an output of one of these mirrors. */
+    static boolean isOutput(List<Mirror> mirrors, Port port) {
+        for (Mirror m : mirrors) {
+            if (m.output().equals(port.name())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Where a copy of what {@code port} receives goes, or null. */
+    public Port inputCopy(Port port) {
+        int id = port.id();
+        return id < ports.length && ports[id] == port ? inTo[id] : null;
+    }
+
+    /** Where a copy of what is sent to {@code port} goes, or null. */
+    public Port outputCopy(Port port) {
+        int id = port.id();
+        return id < ports.length && ports[id] == port ? outTo[id] : null;
+    }
+}
