@@ -100,6 +100,12 @@ public final class Lane {
         afterBatch = next;
     }
 
+    /** Removes a hook added with {@link #addAfterBatch}. Call from the lane's own loop. */
+    public void removeAfterBatch(Runnable hook) {
+        assert loop.inEventLoop();
+        afterBatch = java.util.Arrays.stream(afterBatch).filter(h -> h != hook).toArray(Runnable[]::new);
+    }
+
     /** Starts a batch: enters the grace period and returns the batch's clock reading. */
     public long enter() {
         assert loop.inEventLoop() : "lane " + index + " used off its loop";

@@ -35,6 +35,7 @@ class CaptureMirrorTest {
         daemon = Vswitchd.start(sw, Vswitchd.writeConfig("""
                 dataplane: {threads: 2, pin: false}
                 metrics: {listen: off}
+                dns: {upstream: []}
                 networks:
                   - name: cap
                     ports: [ca, cb, cm]

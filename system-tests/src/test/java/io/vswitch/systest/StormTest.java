@@ -43,6 +43,7 @@ class StormTest {
         Path config = Vswitchd.writeConfig("""
                 dataplane: {threads: 2, pin: false}
                 metrics: {listen: off}
+                dns: {upstream: []}
                 networks:
                   - name: storm
                     ports: [sa, sb, sf, sl1, sl2]

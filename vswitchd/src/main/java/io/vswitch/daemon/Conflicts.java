@@ -23,17 +23,37 @@ public final class Conflicts {
             }
         }
         for (int i = 0; i < candidate.ports().size(); i++) {
-            checkPort(candidate.ports().get(i).name(), "ports[" + i + "]", existing);
+            checkPort(candidate.ports().get(i), candidate, "ports[" + i + "]", existing);
         }
     }
 
     /** Refuses a port name that a network of {@code existing} already has. */
     public static void checkPort(String port, String field, Iterable<NetworkSpec> existing) {
+        checkPort(PortSpec.named(port), null, field, existing);
+    }
+
+    /**
+     * Refuses a port that a network of {@code existing} already has, unless both are the same
+     * uplink trunk (trunk: true in each) and the networks' VLANs differ (at most one of them
+     * untagged: the trunk's native network).
+     */
+    public static void checkPort(PortSpec port, NetworkSpec network, String field, Iterable<NetworkSpec> existing) {
         for (NetworkSpec other : existing) {
             for (PortSpec p : other.ports()) {
-                if (p.name().equals(port)) {
-                    throw SpecException.conflict(field, "port \"" + port + "\" already belongs to network " + other.name());
+                if (!p.name().equals(port.name())) {
+                    continue;
                 }
+                if (network != null && port.isTrunk() && p.isTrunk() && port.isUplink() && p.isUplink()) {
+                    if (java.util.Objects.equals(network.vlan(), other.vlan())) {
+                        throw SpecException.conflict(field, "trunk " + port.name() + " already carries "
+                                + (other.vlan() == null ? "an untagged (native) network, " + other.name()
+                                : "vlan " + other.vlan() + " for network " + other.name()));
+                    }
+                    continue;
+                }
+                throw SpecException.conflict(field, "port \"" + port.name() + "\" already belongs to network "
+                        + other.name() + (port.isTrunk() || p.isTrunk() ? " (only an uplink with trunk: true in every"
+                        + " network may carry several)" : ""));
             }
         }
     }

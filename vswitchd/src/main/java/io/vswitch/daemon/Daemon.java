@@ -564,7 +564,7 @@ public final class Daemon implements AutoCloseable {
         if (existing != null && !existing.hasFailed()) {
             throw SpecException.conflict("name", "port \"" + spec.name() + "\" already belongs to network " + net);
         }
-        Conflicts.checkPort(spec.name(), "name", specs().stream().filter(s -> !s.name().equals(net)).toList());
+        Conflicts.checkPort(spec, network.checked.spec(), "name", specs().stream().filter(s -> !s.name().equals(net)).toList());
         if (existing != null) {
             LOG.info("port {} of network {} failed earlier ({}); replacing it", spec.name(), net, existing.failure());
             dataplane.detach(existing);

@@ -348,6 +348,9 @@ public final class NetworkRules {
             throw new SpecException(field + ".persist", "an uplink is a host interface the daemon does not make: it"
                     + " cannot be persistent");
         }
+        if (p.isTrunk() && !p.isUplink()) {
+            throw new SpecException(field + ".trunk", "only an uplink (type: uplink) can be a trunk here");
+        }
         if (p.macLimit() != null) {
             in(PORT_MAC_LIMIT, p.macLimit(), field + ".mac-limit");
         }

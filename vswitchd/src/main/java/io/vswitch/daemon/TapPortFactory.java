@@ -8,26 +8,46 @@ import io.vswitch.nativetap.NativeCallException;
 import io.vswitch.tapio.LinkWatcher;
 import io.vswitch.tapio.TapPort;
 import io.vswitch.tapio.Taps;
+import io.vswitch.uplink.UplinkPort;
+import io.vswitch.uplink.Uplinks;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * The daemon's ports: TAP devices, opened and let go by {@link Taps}, their link state read by a
- * {@link LinkWatcher}.
+ * {@link LinkWatcher}; and uplinks, host interfaces read and written through AF_PACKET
+ * ({@link Uplinks}), which are the host's and are never deleted.
  */
 final class TapPortFactory implements PortFactory {
     private final Taps taps;
     private final LinkWatcher watcher;
+    private final Uplinks uplinks;
 
     TapPortFactory(Dataplane dataplane, boolean multiQueue) {
         this.taps = new Taps(dataplane, multiQueue);
         this.watcher = LinkWatcher.start(dataplane);
+        this.uplinks = new Uplinks(dataplane);
     }
 
     @Override
     public Opened open(NetworkRules.Network network, PortSpec spec) throws OpenException {
         boolean offload = network.settings().offload() && !Boolean.FALSE.equals(spec.offload());
+        if (spec.isUplink()) {
+            try {
+                UplinkPort port = uplinks.open(spec.name(), spec.isTrunk(), network.spec().vlan(), offload);
+                return new Opened(port, List.of(), "host interface through AF_PACKET"
+                        + (spec.isTrunk() ? ", trunk: " + (network.spec().vlan() == null ? "native (untagged)"
+                        : "vlan " + network.spec().vlan()) : ""));
+            } catch (NativeCallException e) {
+                throw new OpenException("cannot open uplink " + spec.name() + ": " + e.getMessage(), e);
+            } catch (IllegalArgumentException e) {
+                throw new OpenException(e.getMessage(), e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new OpenException("interrupted while opening uplink " + spec.name(), e);
+            }
+        }
         try {
             TapPort port = taps.open(spec.name(), network.settings().mtu(), spec.persistent(), offload);
             return new Opened(port, port.handles(), Taps.origin(port));
