@@ -19,10 +19,20 @@ final class Capture implements AutoCloseable {
     }
 
     static Capture start(String ns, String dev, String filter) throws Exception {
+        return start(ns, dev, filter, false);
+    }
+
+    /** As {@link #start(String, String, String)}; with {@code linkLevel} each line shows MACs and 802.1Q tags (-e). */
+    static Capture start(String ns, String dev, String filter, boolean linkLevel) throws Exception {
         Path out = Files.createTempFile("capture-", ".txt");
         Path err = Files.createTempFile("capture-", ".err");
-        Process p = new ProcessBuilder(List.of("ip", "netns", "exec", ns, "tcpdump", "-i", dev, "-n", "-l",
-                "--immediate-mode", "-U", filter))
+        List<String> cmd = new java.util.ArrayList<>(List.of("ip", "netns", "exec", ns, "tcpdump", "-i", dev, "-n", "-l",
+                "--immediate-mode", "-U"));
+        if (linkLevel) {
+            cmd.add("-e");
+        }
+        cmd.add(filter);
+        Process p = new ProcessBuilder(cmd)
                 .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!Files.readString(err).contains("listening on")) {
