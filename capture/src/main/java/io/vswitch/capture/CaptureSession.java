@@ -134,6 +134,13 @@ public final class CaptureSession implements PacketTap {
         } else {
             taken.incrementAndGet();
         }
+        if (queue.remainingCapacity() == 0) { // the reader is behind: lose the frame before copying it
+            lost.incrementAndGet();
+            if (count > 0) {
+                taken.decrementAndGet();
+            }
+            return;
+        }
         int length = frame.readableBytes();
         byte[] data = new byte[Math.min(length, Pcap.SNAPLEN)];
         frame.getBytes(frame.readerIndex(), data);
