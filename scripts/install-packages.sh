@@ -4,7 +4,7 @@ vswitch_install_packages() {
   local -A wanted=([ip]=iproute2 [iperf3]=iperf3 [ping]=iputils-ping [tcpdump]=tcpdump [python3]=python3
     [mvn]=maven [ethtool]=ethtool [curl]=curl [nft]=nftables [iptables]=iptables [podman]=podman [runc]=runc
     [conmon]=conmon [busybox]=busybox-static [/usr/lib/cni/host-local]=containernetworking-plugins
-    [/usr/sbin/dockerd]=docker.io [/usr/bin/docker]=docker.io [/usr/bin/etcd]=etcd-server)
+    [/usr/sbin/dockerd]=docker.io [/usr/bin/docker]=docker.io [/usr/bin/etcd]=etcd-server [/usr/sbin/ovs-vswitchd]=openvswitch-switch)
   local missing=() cmd
   for cmd in "${!wanted[@]}"; do
     if [ "${cmd:0:1}" = / ]; then
