@@ -44,6 +44,42 @@ public abstract class FdPort extends Port {
         this.dataplane = dataplane;
     }
 
+    /** Set when this port's device is a VLAN trunk: its frames go to the trunk's VLAN ports. */
+    private volatile VlanTrunk trunk;
+
+    /** Makes this port the carrier of a VLAN trunk (it is then attached to no network itself). */
+    final void carry(VlanTrunk trunk) {
+        this.trunk = trunk;
+    }
+
+    /** Frames read from one of this port's queues: to its network, or through its trunk to theirs. */
+    final void received(Lane lane, io.netty.buffer.ByteBuf[] frames, int count, long start) {
+        VlanTrunk t = trunk;
+        if (t != null) {
+            t.received(lane, frames, count, start);
+        } else {
+            lane.forward(this, frames, count, start);
+        }
+    }
+
+    /** The fd lane {@code lane} writes to. */
+    final int txFd(int lane) {
+        return txFds[lane];
+    }
+
+    final Dataplane dataplane() {
+        return dataplane;
+    }
+
+    /** Counts a failed write the way {@link #transmit} does, on {@code port}. */
+    final void writeFailed(Port port, int errno, int lane) {
+        switch (errno) {
+            case Errno.EAGAIN -> port.countDrop(lane, DropReason.TX_FULL);
+            case Errno.EIO -> port.countDrop(lane, DropReason.LINK_DOWN);
+            default -> port.countDrop(lane, DropReason.TX_ERROR);
+        }
+    }
+
     /** The handles the data plane reads: one per queue. */
     public final List<LaneHandle> handles() {
         return List.of(queues);

@@ -70,7 +70,7 @@ final class FdQueue extends LaneHandle {
                 count++;
             }
             if (count > 0) {
-                lane.forward(port, frames, count, start);
+                port.received(lane, frames, count, start);
                 lane.recycle(count);
             }
             if (error != 0) {

@@ -22,7 +22,22 @@ public final class FrameIo {
     private static final MethodHandle WRITE = Libc.downcall("write",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG));
 
+    // ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
+    private static final MethodHandle WRITEV = Libc.downcall("writev",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
+
     private FrameIo() {
+    }
+
+    /** Writes one frame gathered from {@code count} iovecs at {@code iov}: bytes written, or -errno. */
+    public static int writev(int fd, long iov, int count, ErrnoSlot slot) {
+        long n;
+        try {
+            n = (long) WRITEV.invokeExact(slot.state, fd, iov, count);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        return n >= 0 ? (int) n : -Libc.errno(slot.state);
     }
 
     /** Where one thread's calls leave errno. Allocate one per thread, up front. */

@@ -29,6 +29,8 @@ class TrunkOvsTest {
     private static final String H10 = "198.18.63.110";
     private static final String H20 = "198.18.63.120";
     private static final String H30 = "198.18.64.130";
+    private static final String H11 = "198.18.63.111";
+    private static final String H21 = "198.18.63.121";
 
     private Netns netns;
     private String sw;
@@ -88,10 +90,26 @@ class TrunkOvsTest {
                 metrics: {listen: off}
                 dns: {upstream: []}
                 networks:
-                  - {name: red,   vlan: 10, offload: false, ports: [or1, {name: eth1, type: uplink, trunk: true}]}
-                  - {name: green, vlan: 20, offload: false, ports: [og1, {name: eth1, type: uplink, trunk: true}]}
+                  - {name: red,   vlan: 10, offload: false, ports: [or1, {name: eth1, type: uplink, trunk: true}, {name: ttr, trunk: true}]}
+                  - {name: green, vlan: 20, offload: false, ports: [og1, {name: eth1, type: uplink, trunk: true}, {name: ttr, trunk: true}]}
                   - {name: plain, offload: false, ports: [on1, {name: eth1, type: uplink, trunk: true}]}
                 """));
+        // The TAP trunk goes to a second OVS bridge (a loop through br0 otherwise) as its trunk port.
+        Sh.must(10, "ip", "-n", sw, "link", "set", "ttr", "netns", ovs);
+        Sh.must(10, "ip", "-n", ovs, "link", "set", "ttr", "up");
+        vsctl("add-br", "br1", "--", "set", "bridge", "br1", "datapath_type=netdev");
+        vsctl("add-port", "br1", "ttr", "--", "set", "port", "ttr", "trunks=10,20");
+        String[][] access1 = {{"h11", "10", H11 + "/24"}, {"h21", "20", H21 + "/24"}};
+        for (String[] a : access1) {
+            String h = netns.createQuiet("o" + a[0]);
+            hosts.add(h);
+            Sh.must(10, "ip", "-n", ovs, "link", "add", a[0], "type", "veth", "peer", "name", "eth0", "netns", h);
+            Sh.must(10, "ip", "-n", ovs, "link", "set", a[0], "up");
+            vsctl("add-port", "br1", a[0], "--", "set", "port", a[0], "tag=" + a[1]);
+            Sh.must(10, "ip", "-n", h, "addr", "add", a[2], "dev", "eth0");
+            Sh.must(10, "ip", "-n", h, "link", "set", "eth0", "up");
+            Sh.run(10, "ip", "netns", "exec", h, "ethtool", "-K", "eth0", "tx", "off");
+        }
         red = netns.createQuiet("o-red");
         green = netns.createQuiet("o-green");
         plain = netns.createQuiet("o-plain");
@@ -128,6 +146,15 @@ class TrunkOvsTest {
         assertTrue(ping(hosts.get(1), GREEN), "OVS vlan 20 -> green");
         assertTrue(ping(plain, H30), "native: plain -> OVS native vlan 30");
         assertTrue(ping(hosts.get(2), PLAIN), "OVS native vlan 30 -> plain");
+    }
+
+    @Test
+    void aTapTrunkCarriesBothVlansToOpenVswitchToo() {
+        assertTrue(ping(red, H11), "red -> OVS br1 vlan 10 through the TAP trunk");
+        assertTrue(ping(hosts.get(4), GREEN), "OVS br1 vlan 20 -> green through the TAP trunk");
+        assertTrue(!netns.exec(20, red, "ping", "-c", "2", "-i", "0.2", "-W", "1", "-q", H21).ok(), "red reached vlan 20");
+        String show = daemon.ctl("show").out();
+        assertTrue(show.contains("tap-trunk"), show);
     }
 
     @Test

@@ -34,7 +34,7 @@ public final class Conflicts {
 
     /**
      * Refuses a port that a network of {@code existing} already has, unless both are the same
-     * uplink trunk (trunk: true in each) and the networks' VLANs differ (at most one of them
+     * trunk (trunk: true in each, of one kind: TAP or uplink) and the networks' VLANs differ (at most one of them
      * untagged: the trunk's native network).
      */
     public static void checkPort(PortSpec port, NetworkSpec network, String field, Iterable<NetworkSpec> existing) {
@@ -43,7 +43,7 @@ public final class Conflicts {
                 if (!p.name().equals(port.name())) {
                     continue;
                 }
-                if (network != null && port.isTrunk() && p.isTrunk() && port.isUplink() && p.isUplink()) {
+                if (network != null && port.isTrunk() && p.isTrunk() && port.kind().equals(p.kind())) {
                     if (java.util.Objects.equals(network.vlan(), other.vlan())) {
                         throw SpecException.conflict(field, "trunk " + port.name() + " already carries "
                                 + (other.vlan() == null ? "an untagged (native) network, " + other.name()
@@ -52,8 +52,8 @@ public final class Conflicts {
                     continue;
                 }
                 throw SpecException.conflict(field, "port \"" + port.name() + "\" already belongs to network "
-                        + other.name() + (port.isTrunk() || p.isTrunk() ? " (only an uplink with trunk: true in every"
-                        + " network may carry several)" : ""));
+                        + other.name() + (port.isTrunk() || p.isTrunk() ? " (only a trunk, trunk: true in every network,"
+                        + " may carry several)" : ""));
             }
         }
     }

@@ -348,8 +348,8 @@ public final class NetworkRules {
             throw new SpecException(field + ".persist", "an uplink is a host interface the daemon does not make: it"
                     + " cannot be persistent");
         }
-        if (p.isTrunk() && !p.isUplink()) {
-            throw new SpecException(field + ".trunk", "only an uplink (type: uplink) can be a trunk here");
+        if (p.isTrunk() && !p.isUplink() && (p.persistent() || networkPersist)) {
+            throw new SpecException(field + ".trunk", "a TAP trunk is made for the daemon's life: it cannot be persistent");
         }
         if (p.macLimit() != null) {
             in(PORT_MAC_LIMIT, p.macLimit(), field + ".mac-limit");

@@ -4,6 +4,8 @@ import io.vswitch.control.EndpointSpec;
 import io.vswitch.control.PortSpec;
 import io.vswitch.core.Port;
 import io.vswitch.dataplane.Dataplane;
+import io.vswitch.dataplane.VlanPort;
+import io.vswitch.dataplane.VlanTrunk;
 import io.vswitch.nativetap.NativeCallException;
 import io.vswitch.tapio.LinkWatcher;
 import io.vswitch.tapio.TapPort;
@@ -23,8 +25,11 @@ final class TapPortFactory implements PortFactory {
     private final Taps taps;
     private final LinkWatcher watcher;
     private final Uplinks uplinks;
+    private final Dataplane dataplaneRef;
+    private final java.util.Map<String, VlanTrunk> trunks = new java.util.HashMap<>();
 
     TapPortFactory(Dataplane dataplane, boolean multiQueue) {
+        this.dataplaneRef = dataplane;
         this.taps = new Taps(dataplane, multiQueue);
         this.watcher = LinkWatcher.start(dataplane);
         this.uplinks = new Uplinks(dataplane);
@@ -33,6 +38,9 @@ final class TapPortFactory implements PortFactory {
     @Override
     public Opened open(NetworkRules.Network network, PortSpec spec) throws OpenException {
         boolean offload = network.settings().offload() && !Boolean.FALSE.equals(spec.offload());
+        if (spec.isTrunk() && !spec.isUplink()) {
+            return openTrunk(network, spec, offload);
+        }
         if (spec.isUplink()) {
             try {
                 UplinkPort port = uplinks.open(spec.name(), spec.isTrunk(), network.spec().vlan(), offload);
@@ -54,6 +62,40 @@ final class TapPortFactory implements PortFactory {
         } catch (NativeCallException e) {
             throw new OpenException("cannot open port " + spec.name() + ": " + e.getMessage(), e);
         }
+    }
+
+    /** A TAP carrying several networks, each tagged with its VLAN: the first network makes it. */
+    private synchronized Opened openTrunk(NetworkRules.Network network, PortSpec spec, boolean offload)
+            throws OpenException {
+        Integer vlan = network.spec().vlan();
+        try {
+            VlanTrunk trunk = trunks.get(spec.name());
+            if (trunk == null) {
+                TapPort carrier = taps.open(spec.name(), network.settings().mtu(), false, offload);
+                try {
+                    trunk = VlanTrunk.start(carrier, dataplaneRef, () -> forgetTrunk(spec.name()));
+                } catch (InterruptedException | RuntimeException e) {
+                    carrier.close();
+                    throw e;
+                }
+                trunks.put(spec.name(), trunk);
+            } else if (trunk.carrier().offloads() != offload) {
+                throw new OpenException("the networks of trunk " + spec.name() + " must agree on offloads", null);
+            }
+            VlanPort port = trunk.add(vlan == null ? 0 : vlan);
+            return new Opened(port, List.of(), "TAP trunk: " + (vlan == null ? "native (untagged)" : "vlan " + vlan));
+        } catch (NativeCallException e) {
+            throw new OpenException("cannot open trunk " + spec.name() + ": " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new OpenException(e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new OpenException("interrupted while opening trunk " + spec.name(), e);
+        }
+    }
+
+    private synchronized void forgetTrunk(String name) {
+        trunks.remove(name);
     }
 
     @Override
