@@ -25,6 +25,8 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class CaptureSession implements PacketTap {
     private static final Logger LOG = LoggerFactory.getLogger(CaptureSession.class);
     static final int QUEUE = 4096;
+    /** Bytes queued at most (64 KB offload frames would otherwise hold 256 MB). */
+    static final long QUEUE_BYTES = 16 << 20;
 
     /** A copied frame: when, its bytes (up to the snap length) and its length. */
     private record Copy(long nanos, byte[] data, int length) {
@@ -39,6 +41,7 @@ public final class CaptureSession implements PacketTap {
     private final AtomicLong taken = new AtomicLong();
     private final AtomicLong lost = new AtomicLong();
     private final AtomicLong written = new AtomicLong();
+    private final AtomicLong queuedBytes = new AtomicLong();
     private final long startedNanos = System.currentTimeMillis() * 1_000_000L - System.nanoTime();
     private final Thread writer;
     private volatile boolean stopped;
@@ -134,7 +137,9 @@ public final class CaptureSession implements PacketTap {
         } else {
             taken.incrementAndGet();
         }
-        if (queue.remainingCapacity() == 0) { // the reader is behind: lose the frame before copying it
+        int size = Math.min(frame.readableBytes(), Pcap.SNAPLEN);
+        if (queue.remainingCapacity() == 0 || queuedBytes.get() + size > QUEUE_BYTES) {
+            // the reader is behind: lose the frame before copying it
             lost.incrementAndGet();
             if (count > 0) {
                 taken.decrementAndGet();
@@ -144,7 +149,9 @@ public final class CaptureSession implements PacketTap {
         int length = frame.readableBytes();
         byte[] data = new byte[Math.min(length, Pcap.SNAPLEN)];
         frame.getBytes(frame.readerIndex(), data);
+        queuedBytes.addAndGet(data.length);
         if (!queue.offer(new Copy(startedNanos + System.nanoTime(), data, length))) {
+            queuedBytes.addAndGet(-data.length);
             lost.incrementAndGet();
             if (count > 0) {
                 taken.decrementAndGet(); // a lost frame leaves its place to the next one
@@ -169,6 +176,7 @@ public final class CaptureSession implements PacketTap {
                     java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
                     continue;
                 }
+                queuedBytes.addAndGet(-c.data().length);
                 Pcap.writeRecord(out, c.nanos(), c.data(), c.data().length, c.length());
                 written.incrementAndGet();
             }

@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFileAttributes;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -42,8 +41,8 @@ public final class Captures {
         }
         boolean fifo;
         if (Files.exists(output, LinkOption.NOFOLLOW_LINKS)) {
-            PosixFileAttributes a = Files.readAttributes(output, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-            fifo = a.isOther();
+            int mode = (Integer) Files.getAttribute(output, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+            fifo = (mode & 0xF000) == 0x1000; // S_IFIFO: not a device, not a socket
             if (!fifo) {
                 throw new IllegalArgumentException("output: " + output + " exists and is not a FIFO; captures never"
                         + " overwrite a file");

@@ -47,7 +47,12 @@ public final class PacketSocket implements AutoCloseable {
     private static final int TPACKET_V3 = 2;
     private static final int PACKET_MR_PROMISC = 1;
     private static final int PACKET_FANOUT_HASH = 0;
-    private static final int PACKET_FANOUT_FLAG_DEFRAG = 0x8000;
+    /** Fanout groups ignore PACKET_IGNORE_OUTGOING; since Linux 6.4 the group takes this flag. */
+    private static final int PACKET_FANOUT_FLAG_IGNORE_OUTGOING = 0x4000;
+    private static final int SOL_SOCKET = 1;
+    private static final int SO_ERROR = 4;
+    private static final int SO_SNDBUFFORCE = 32;
+    private static final int SO_SNDBUF = 7;
     private static final long SIOCGIFHWADDR = 0x8927;
 
     public static final int TP_STATUS_KERNEL = 0;
@@ -110,7 +115,8 @@ public final class PacketSocket implements AutoCloseable {
             if (ifindex <= 0) {
                 throw new NativeCallException("if_nametoindex", ifname, Libc.errno(state));
             }
-            int fd = Libc.socket(state, AF_PACKET, SOCK_RAW | Libc.SOCK_CLOEXEC | Libc.SOCK_NONBLOCK, ETH_P_ALL_BE);
+            // Protocol 0: nothing is received until bind names the interface (and ETH_P_ALL).
+            int fd = Libc.socket(state, AF_PACKET, SOCK_RAW | Libc.SOCK_CLOEXEC | Libc.SOCK_NONBLOCK, 0);
             if (fd < 0) {
                 throw new NativeCallException("socket(AF_PACKET)", ifname, Libc.errno(state));
             }
@@ -148,10 +154,28 @@ public final class PacketSocket implements AutoCloseable {
                     throw new NativeCallException("bind", ifname, Libc.errno(state));
                 }
                 if (o.fanoutGroup() != 0) {
-                    setInt(arena, state, fd, PACKET_FANOUT, (o.fanoutGroup() & 0xFFFF)
-                            | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16), ifname, "PACKET_FANOUT");
+                    // By flow hash (fragments of a datagram hash together: by addresses). Not
+                    // DEFRAG: reassembled datagrams would exceed the MTU and be dropped.
+                    try {
+                        setInt(arena, state, fd, PACKET_FANOUT, (o.fanoutGroup() & 0xFFFF)
+                                | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_IGNORE_OUTGOING) << 16), ifname,
+                                "PACKET_FANOUT");
+                    } catch (NativeCallException e) {
+                        if (e.errno() != Errno.EINVAL) {
+                            throw e;
+                        }
+                        throw new NativeCallException("setsockopt(PACKET_FANOUT with IGNORE_OUTGOING)", ifname, e.errno(),
+                                "this kernel cannot keep the host's own frames out of a fanout group (Linux 6.4+);"
+                                        + " run the daemon with dataplane.threads: 1 for this uplink");
+                    }
                 }
                 setInt(arena, state, fd, PACKET_QDISC_BYPASS, 1, ifname, "PACKET_QDISC_BYPASS");
+                // Room for a batch of 64 KB GSO frames: the default (~208 KB) drops a batch's tail.
+                try {
+                    setSocketInt(arena, state, fd, SO_SNDBUFFORCE, 8 << 20);
+                } catch (NativeCallException e) {
+                    setSocketInt(arena, state, fd, SO_SNDBUF, 8 << 20);
+                }
                 MemorySegment mreq = arena.allocate(16, 4);
                 mreq.set(JAVA_INT, 0, ifindex);
                 mreq.set(JAVA_SHORT, 4, (short) PACKET_MR_PROMISC);
@@ -200,6 +224,46 @@ public final class PacketSocket implements AutoCloseable {
         }
         if (r != 0) {
             throw new NativeCallException("setsockopt(" + what + ")", ifname, Libc.errno(state));
+        }
+    }
+
+    private static void setSocketInt(Arena arena, MemorySegment state, int fd, int option, int value)
+            throws NativeCallException {
+        MemorySegment v = arena.allocate(JAVA_INT);
+        v.set(JAVA_INT, 0, value);
+        int r;
+        try {
+            r = (int) SETSOCKOPT.invokeExact(state, fd, SOL_SOCKET, option, v, 4);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        if (r != 0) {
+            throw new NativeCallException("setsockopt(SOL_SOCKET " + option + ")", "", Libc.errno(state));
+        }
+    }
+
+    // int getsockopt(int fd, int level, int name, void *value, socklen_t *length)
+    private static final MethodHandle GETSOCKOPT = Libc.downcall("getsockopt",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+
+    /**
+     * Reads and clears the socket's pending error (SO_ERROR): the kernel sets one on a packet
+     * socket when its interface goes down (ENETDOWN) or away (ENODEV), and epoll reports
+     * EPOLLERR until it is read. Returns the errno, 0 for none.
+     */
+    public int takeError() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = Libc.errnoState(arena);
+            MemorySegment v = arena.allocate(JAVA_INT);
+            MemorySegment len = arena.allocate(JAVA_INT);
+            len.set(JAVA_INT, 0, 4);
+            int r;
+            try {
+                r = (int) GETSOCKOPT.invokeExact(state, fd, SOL_SOCKET, SO_ERROR, v, len);
+            } catch (Throwable t) {
+                throw new AssertionError(t);
+            }
+            return r == 0 ? v.get(JAVA_INT, 0) : Libc.errno(state);
         }
     }
 

@@ -58,7 +58,11 @@ public final class BridgeDomain {
     private void remirror() {
         for (Port p : ports) {
             if (p != null) {
-                p.setMirrorOutput(Mirroring.isOutput(mirrorSpecs, p));
+                boolean output = Mirroring.isOutput(mirrorSpecs, p);
+                if (output && !p.isMirrorOutput()) {
+                    forgetPort(p); // unicast to what it learned would go on reaching it
+                }
+                p.setMirrorOutput(output);
             }
         }
         mirroring = Mirroring.resolve(mirrorSpecs, ports);

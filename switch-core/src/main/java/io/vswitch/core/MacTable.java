@@ -84,6 +84,8 @@ public final class MacTable {
     /** Slots in the current arrays; grows (by {@link #putStatic} only) when static entries pass the limit. */
     private volatile int capacity;
     private final AtomicInteger live = new AtomicInteger();
+    /** Static entries among the live ones: they do not count against the limit on learning. */
+    private final AtomicInteger statics = new AtomicInteger();
     private volatile Slots slots;
 
     public MacTable(int networkId, int limit) {
@@ -223,7 +225,7 @@ public final class MacTable {
     }
 
     private boolean reserve() {
-        if (live.incrementAndGet() > limit) {
+        if (live.incrementAndGet() - statics.get() > limit) {
             live.decrementAndGet();
             return false;
         }
@@ -245,6 +247,11 @@ public final class MacTable {
     // ---- control path -----------------------------------------------------------------------
 
     /** Live entries. */
+    /** Live entries that were learned (not static): what the limit applies to. */
+    public int learned() {
+        return live.get() - statics.get();
+    }
+
     public int size() {
         return live.get();
     }
@@ -278,6 +285,9 @@ public final class MacTable {
                 long old = (long) LONGS.getAndSet(s.values, i, value);
                 if (old == 0) {
                     live.incrementAndGet();
+                }
+                if (old == 0 || !isStatic(old)) {
+                    statics.incrementAndGet();
                 }
                 return;
             }
@@ -317,6 +327,9 @@ public final class MacTable {
             }
             if (LONGS.compareAndSet(s.values, i, v, 0L)) {
                 live.decrementAndGet();
+                if (isStatic(v)) {
+                    statics.decrementAndGet();
+                }
                 return true;
             }
         }
@@ -343,6 +356,9 @@ public final class MacTable {
             long v = (long) LONGS.getAcquire(s.values, i);
             if (v != 0 && filter.test(k & MAC_MASK, v) && LONGS.compareAndSet(s.values, i, v, 0L)) {
                 live.decrementAndGet();
+                if (isStatic(v)) {
+                    statics.decrementAndGet();
+                }
                 removed++;
             }
         }
@@ -414,6 +430,7 @@ public final class MacTable {
         }
         Slots fresh = new Slots(newCapacity);
         int count = 0;
+        int staticCount = 0;
         for (int i = 0; i <= old.mask; i++) {
             long k = (long) LONGS.getAcquire(old.keys, i);
             long v = k == EMPTY ? 0 : (long) LONGS.getAcquire(old.values, i);
@@ -427,8 +444,12 @@ public final class MacTable {
             fresh.keys[j] = k;
             fresh.values[j] = v;
             count++;
+            if (isStatic(v)) {
+                staticCount++;
+            }
         }
         live.set(count);
+        statics.set(staticCount);
         capacity = newCapacity;
         slots = fresh;
     }

@@ -110,7 +110,7 @@ public final class Trace {
         long entry = domain.table().lookup(src);
         String mac = MacAddress.toString(src);
         if (entry == 0 || !domain.isCurrent(entry)) {
-            if (domain.table().size() >= domain.table().limit()) {
+            if (domain.table().learned() >= domain.table().limit()) {
                 return mac + " would not be learned: the table is at mac-limit " + domain.table().limit()
                         + " (its frames flood; established entries are never evicted)";
             }

@@ -90,9 +90,9 @@ class TrunkOvsTest {
                 metrics: {listen: off}
                 dns: {upstream: []}
                 networks:
-                  - {name: red,   vlan: 10, offload: false, ports: [or1, {name: eth1, type: uplink, trunk: true}, {name: ttr, trunk: true}]}
-                  - {name: green, vlan: 20, offload: false, ports: [og1, {name: eth1, type: uplink, trunk: true}, {name: ttr, trunk: true}]}
-                  - {name: plain, offload: false, ports: [on1, {name: eth1, type: uplink, trunk: true}]}
+                  - {name: red,   vlan: 10, ports: [or1, {name: eth1, type: uplink, trunk: true}, {name: ttr, trunk: true}]}
+                  - {name: green, vlan: 20, ports: [og1, {name: eth1, type: uplink, trunk: true}, {name: ttr, trunk: true}]}
+                  - {name: plain, ports: [on1, {name: eth1, type: uplink, trunk: true}]}
                 """));
         // The TAP trunk goes to a second OVS bridge (a loop through br0 otherwise) as its trunk port.
         Sh.must(10, "ip", "-n", sw, "link", "set", "ttr", "netns", ovs);

@@ -93,7 +93,7 @@ class UplinkTest {
     @Order(3)
     void framesTheHostItselfSendsOutOfTheNicNeverEnterTheSwitch() throws Exception {
         Sh.must(10, "ip", "-n", sw, "addr", "add", HOST + "/24", "dev", "eth1");
-        try (Capture seen = Capture.start(c1, "uc1", "icmp and host " + HOST)) {
+        try (Capture seen = Capture.start(c1, "uc1", "(icmp or arp) and host " + HOST)) {
             assertTrue(netns.exec(20, sw, "ping", "-c", "3", "-i", "0.2", "-W", "2", "-q", LAN).ok(),
                     "the host still uses its NIC");
             List<String> lines = seen.stop();

@@ -204,6 +204,31 @@ public final class UplinkDevice {
         onClose.run();
     }
 
+    /** An error the kernel reported on one of the sockets (read and cleared by its loop). */
+    void socketError(int errno, int lane) {
+        if (errno == 0) {
+            return;
+        }
+        List<UplinkPort> all = members();
+        if (errno == Errno.ENODEV || errno == Errno.ENXIO) {
+            for (UplinkPort p : all) {
+                if (p.fail("uplink " + name + ": " + Errno.name(errno) + " (" + Errno.meaning(errno) + ")")) {
+                    dataplane.portFailed(p);
+                }
+            }
+            return;
+        }
+        if (!all.isEmpty()) {
+            all.getFirst().countDrop(lane, errno == Errno.ENETDOWN ? DropReason.LINK_DOWN : DropReason.TX_ERROR);
+        }
+        if (loggedErrors.add(errno)) {
+            LOG.warn("uplink {}: the kernel reports {} ({}); frames go on when it clears", name, Errno.name(errno),
+                    Errno.meaning(errno));
+        }
+    }
+
+    private final java.util.Set<Integer> loggedErrors = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     // ---- sending ----------------------------------------------------------------------------
 
     /**

@@ -69,6 +69,11 @@ final class UplinkQueue extends LaneHandle {
 
     @Override
     protected void ready(Lane lane, boolean error) {
+        if (error) {
+            // The interface went down or away: the error must be read, or a level-triggered
+            // EPOLLERR keeps the loop spinning.
+            device.socketError(socket.takeError(), lane.index());
+        }
         long start = lane.enter();
         try {
             read(lane, start);

@@ -60,6 +60,8 @@ public final class ClusterSync implements AutoCloseable {
     /** Problems logged once each (a network that cannot be added, a refused spec). */
     private final Set<String> logged = new HashSet<>();
     private final Map<String, InetAddress> addressCache = new HashMap<>();
+    /** The revision of the last view applied: one lower means etcd was reset. */
+    private long lastRevision;
     /** When each address claim was made (System.nanoTime): a fresh one is kept while its attach finishes. */
     private final Map<String, Long> claimedAt = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -220,6 +222,14 @@ public final class ClusterSync implements AutoCloseable {
 
     private void apply(ClusterView view) throws InterruptedException {
         Map<String, NetworkSpec> local = daemon.overlaySpecs();
+        if (view.revision() < lastRevision) {
+            // etcd went back in time (reset, or restored from an older snapshot): what it lacks
+            // was not deleted. Nothing is removed; this host's networks are created there again.
+            LOG.warn("cluster: etcd's revision went back from {} to {} (reset or restored?); keeping this host's"
+                    + " networks and creating them in the cluster again", lastRevision, view.revision());
+            seen.clear();
+        }
+        lastRevision = view.revision();
         for (Map.Entry<String, String> e : view.networks().entrySet()) {
             String name = e.getKey();
             seen.add(name);

@@ -591,11 +591,39 @@ public final class Daemon implements AutoCloseable {
         if (!network.ports.containsKey(portName)) {
             throw new SpecException("port", "port " + portName + " is a tunnel: change the network's peers instead");
         }
+        List<io.vswitch.control.MirrorSpec> mirrors = withoutPort(network.mirrors, portName);
         saveAhead(specs().stream().map(s -> !s.name().equals(net) ? s : s
                 .withPorts(s.ports().stream().filter(x -> !x.name().equals(portName)).toList())
-                .withStatics(s.statics().stream().filter(x -> !x.port().equals(portName)).toList())).toList());
+                .withStatics(s.statics().stream().filter(x -> !x.port().equals(portName)).toList())
+                .withMirrors(mirrors)).toList());
         detach(network, p, true);
+        dropFromMirrors(network, mirrors);
         LOG.info("port {} removed from network {}", portName, net);
+    }
+
+    /**
+     * The mirrors without port {@code port}: a mirror whose output it was goes, and so does one
+     * that mirrored it alone (an empty list would mean every port); others just lose it.
+     */
+    static List<io.vswitch.control.MirrorSpec> withoutPort(List<io.vswitch.control.MirrorSpec> mirrors, String port) {
+        List<io.vswitch.control.MirrorSpec> out = new ArrayList<>();
+        for (io.vswitch.control.MirrorSpec m : mirrors) {
+            if (m.output().equals(port) || (m.ports().size() == 1 && m.ports().contains(port))) {
+                continue;
+            }
+            out.add(new io.vswitch.control.MirrorSpec(m.name(), m.ports().stream().filter(x -> !x.equals(port)).toList(),
+                    m.direction(), m.output()));
+        }
+        return out;
+    }
+
+    private void dropFromMirrors(Network network, List<io.vswitch.control.MirrorSpec> mirrors) {
+        if (!mirrors.equals(network.mirrors)) {
+            LOG.info("network {}: mirrors now {} (a port they named is gone)", network.name(),
+                    mirrors.isEmpty() ? "none" : mirrors);
+            network.mirrors = mirrors;
+            network.domain.setMirrors(mirroring(mirrors));
+        }
     }
 
     private Port attach(Network network, PortSpec spec) throws PortFactory.OpenException, InterruptedException {
@@ -746,9 +774,13 @@ public final class Daemon implements AutoCloseable {
     public synchronized Attachments.Endpoint detach(String net, io.vswitch.control.Requests.Detach request) {
         require(net);
         Attachments.Endpoint e = attachments.find(net, request);
+        Network network = networks.get(net);
+        List<io.vswitch.control.MirrorSpec> mirrors = e.spec().port() == null ? network.mirrors
+                : withoutPort(network.mirrors, e.spec().port());
         saveAhead(specs().stream().map(s -> !s.name().equals(net) ? s : s.withEndpoints(s.endpoints().stream()
-                .filter(x -> !x.id().equals(e.spec().id())).toList())).toList());
+                .filter(x -> !x.id().equals(e.spec().id())).toList()).withMirrors(mirrors)).toList());
         attachments.detach(e);
+        dropFromMirrors(network, mirrors);
         return e;
     }
 

@@ -268,7 +268,10 @@ public final class NetworkRules {
     static void configure(io.vswitch.core.Port port, PortSpec spec, Network network,
             io.vswitch.dataplane.Dataplane dataplane) {
         StormControl.Limits limits = stormOf(spec, network.spec());
-        port.setStorm(limits.isNone() ? null : new StormControl(limits, dataplane.lanes(), dataplane.threads()));
+        // The rate is shared by the loops that read the port: one per queue (a tunnel or a
+        // port of a trunk reads through others: every loop may).
+        int readers = port.queueCount() > 0 ? Math.min(port.queueCount(), dataplane.threads()) : dataplane.threads();
+        port.setStorm(limits.isNone() ? null : new StormControl(limits, dataplane.lanes(), readers));
         port.setMacLimit(spec == null || spec.macLimit() == null ? 0 : spec.macLimit());
     }
 
@@ -343,6 +346,11 @@ public final class NetworkRules {
         }
         if (p.type() != null && !p.type().equals(PortSpec.TAP) && !p.type().equals(PortSpec.UPLINK)) {
             throw new SpecException(field + ".type", "expected tap or uplink, got \"" + p.type() + "\"");
+        }
+        if (p.isUplink() && (!networkOffload || Boolean.FALSE.equals(p.offload()))) {
+            throw new SpecException(field + ".type", "an uplink needs offloads (the network's offload: true): a NIC"
+                    + " hands over merged (GRO) frames and unfinished checksums, which cross only with their"
+                    + " virtio-net header");
         }
         if (p.isUplink() && p.persistent()) {
             throw new SpecException(field + ".persist", "an uplink is a host interface the daemon does not make: it"

@@ -100,6 +100,7 @@ class ConfigReaderTest {
             vlan on an overlay   | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: a\\n    vni: 7\\n    vlan: 7\\n | 6 | networks[0].vlan | an overlay network is carried by VXLAN
             storm negative       | networks:\\n  - name: a\\n    storm: {broadcast: -1}\\n          | 3 | networks[0].storm.broadcast | expected an integer 0..100000000, got -1
             port storm unknown   | networks:\\n  - name: a\\n    ports: [{name: a0, storm: {bcast: 5}}]\\n | 3 | networks[0].ports[0].storm.bcast | unknown key; expected one of broadcast, multicast, unknown-unicast
+            uplink without offload | networks:\\n  - name: a\\n    offload: false\\n    ports: [{name: eth1, type: uplink}]\\n | 4 | networks[0].ports[0].type | an uplink needs offloads
             port type            | networks:\\n  - name: a\\n    ports: [{name: a0, type: nic}]\\n  | 3 | networks[0].ports[0].type | expected tap or uplink, got "nic"
             port mac-limit zero  | networks:\\n  - name: a\\n    ports: [{name: a0, mac-limit: 0}]\\n | 3 | networks[0].ports[0].mac-limit | expected an integer 1..1048576, got 0
             mirror output        | networks:\\n  - name: a\\n    ports: [a0]\\n    mirror:\\n      - {name: m, output: a9}\\n | 5 | networks[0].mirror[0].output | expected a port of the network to send the copies to, got "a9"
