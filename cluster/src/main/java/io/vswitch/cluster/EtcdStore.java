@@ -84,6 +84,8 @@ public final class EtcdStore implements AutoCloseable {
     private final ClusterState state = new ClusterState();
     private final Map<String, String> own = new ConcurrentHashMap<>();
     private final Set<String> dirty = ConcurrentHashMap.newKeySet();
+    /** Claims found held by another host when written again: left to it, reported once. */
+    private final Set<String> conflicted = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean changed = new AtomicBoolean();
     private final AtomicBoolean relist = new AtomicBoolean();
     private final AtomicLong writes = new AtomicLong();
@@ -175,6 +177,9 @@ public final class EtcdStore implements AutoCloseable {
 
     /** Keeps {@code key} = {@code value} under this host's lease; written when it changed. */
     public void putOwn(String key, String value) {
+        if (conflicted.contains(key)) {
+            return; // another host holds it: not fought over (see flush)
+        }
         if (!value.equals(own.put(key, value))) {
             dirty.add(key);
             poke();
@@ -183,6 +188,7 @@ public final class EtcdStore implements AutoCloseable {
 
     /** Lets an own key go (deleted from etcd). */
     public void removeOwn(String key) {
+        conflicted.remove(key);
         if (own.remove(key) != null) {
             dirty.add(key);
             poke();
@@ -438,11 +444,29 @@ public final class EtcdStore implements AutoCloseable {
         List<String> batch = new ArrayList<>(dirty);
         List<CompletableFuture<?>> calls = new ArrayList<>(batch.size());
         PutOption leased = PutOption.builder().withLeaseId(lease).build();
+        String claims = keys.root() + Keys.ADDRESSES;
+        List<String> claimed = new ArrayList<>();
+        List<CompletableFuture<TxnResponse>> claimCalls = new ArrayList<>();
         for (String key : batch) {
             dirty.remove(key);
             String value = own.get(key);
-            calls.add(value != null ? kv.put(bytes(key), bytes(value), leased)
-                    : kv.delete(bytes(key), DeleteOption.DEFAULT));
+            if (value != null && key.startsWith(claims)) {
+                // A claim is never overwritten: put only if the key is free or already ours.
+                ByteSequence k = bytes(key);
+                ByteSequence v = bytes(value);
+                CompletableFuture<TxnResponse> c = kv.txn()
+                        .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
+                        .Then(Op.put(k, v, leased))
+                        .Else(Op.txn(new Cmp[] {new Cmp(k, Cmp.Op.EQUAL, CmpTarget.value(v))},
+                                new Op[] {Op.put(k, v, leased)}, new Op[] {Op.get(k, GetOption.DEFAULT)}))
+                        .commit();
+                claimed.add(key);
+                claimCalls.add(c);
+                calls.add(c);
+            } else {
+                calls.add(value != null ? kv.put(bytes(key), bytes(value), leased)
+                        : kv.delete(bytes(key), DeleteOption.DEFAULT));
+            }
         }
         try {
             call("write " + batch.size() + " keys", CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)));
@@ -450,6 +474,17 @@ public final class EtcdStore implements AutoCloseable {
         } catch (StoreException e) {
             dirty.addAll(batch);
             throw e;
+        }
+        for (int i = 0; i < claimed.size(); i++) {
+            TxnResponse r = claimCalls.get(i).join();
+            boolean ours = r.isSucceeded() || (!r.getTxnResponses().isEmpty() && r.getTxnResponses().getFirst().isSucceeded());
+            if (!ours) {
+                String key = claimed.get(i);
+                own.remove(key);
+                conflicted.add(key);
+                LOG.warn("cluster: {} is claimed by another host too (it was given out while this host's claim was"
+                        + " away): two endpoints may share that address; detach one of them", keys.relative(key));
+            }
         }
     }
 
@@ -525,7 +560,7 @@ public final class EtcdStore implements AutoCloseable {
         closeWatcher();
         if (revoke && lease != 0 && connected) {
             try {
-                client.getLeaseClient().revoke(lease).get(1, TimeUnit.SECONDS);
+                client.getLeaseClient().revoke(lease).get(3, TimeUnit.SECONDS);
             } catch (Exception e) {
                 LOG.debug("cluster: revoking the lease: {}", e.toString());
             }
