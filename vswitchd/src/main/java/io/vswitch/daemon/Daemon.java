@@ -59,8 +59,7 @@ public final class Daemon implements AutoCloseable {
         List<Inet4Address> peers = List.of();
         List<io.vswitch.control.MirrorSpec> mirrors;
         /** Peers and remote MACs the cluster gave (not saved: the cluster holds them). */
-        List<Inet4Address> clusterPeers = List.of();
-        final Map<Long, Integer> clusterMacs = new java.util.HashMap<>();
+        final ClusterEntries cluster = new ClusterEntries();
 
         Network(NetworkRules.Network checked, BridgeDomain domain) {
             this.checked = checked;
@@ -257,7 +256,7 @@ public final class Daemon implements AutoCloseable {
     }
 
     private static NetworkState state(Network n) {
-        List<Inet4Address> peers = n.clusterPeers.isEmpty() ? n.peers : n.clusterPeers;
+        List<Inet4Address> peers = n.cluster.peers().isEmpty() ? n.peers : n.cluster.peers();
         return new NetworkState(n.domain, n.vni(), n.vni() == null ? null
                 : peers.stream().map(InetAddress::getHostAddress).toList(), n.checked);
     }
@@ -364,45 +363,7 @@ public final class Daemon implements AutoCloseable {
         if (n == null || n.vni() == null || vxlan == null) {
             return;
         }
-        if (!n.clusterPeers.equals(peers)) {
-            vxlan.overlays().setPeers(n.vni(), peers);
-            if (peers.size() <= 8 && n.clusterPeers.size() <= 8) {
-                LOG.info("network {}: peers from the cluster now {}", net, peers.stream().map(InetAddress::getHostAddress).toList());
-            } else {
-                java.util.Set<Inet4Address> before = new java.util.HashSet<>(n.clusterPeers);
-                long added = peers.stream().filter(p -> !before.contains(p)).count();
-                LOG.info("network {}: peers from the cluster now {} ({} added, {} removed)", net, peers.size(), added,
-                        n.clusterPeers.size() + added - peers.size());
-            }
-            n.clusterPeers = List.copyOf(peers);
-        }
-        Map<Inet4Address, TunnelPort> byPeer = new java.util.HashMap<>();
-        for (TunnelPort t : vxlan.overlays().peers(n.vni())) {
-            byPeer.put(t.peer(), t);
-        }
-        MacTable table = n.domain.table();
-        Map<Long, Integer> now = new java.util.HashMap<>();
-        macs.forEach((mac, vtep) -> {
-            TunnelPort t = byPeer.get(vtep);
-            if (t == null || n.statics.containsKey(mac)) {
-                return;
-            }
-            long v = table.lookup(mac);
-            if (!MacTable.isStatic(v) || MacTable.portId(v) != t.id() || MacTable.generation(v) != t.generation()) {
-                table.putStatic(mac, t.id(), t.generation());
-            }
-            now.put(mac, t.id());
-        });
-        n.clusterMacs.forEach((mac, port) -> {
-            if (!now.containsKey(mac) && !n.statics.containsKey(mac)) {
-                long v = table.lookup(mac);
-                if (MacTable.isStatic(v) && MacTable.portId(v) == port) {
-                    table.remove(mac);
-                }
-            }
-        });
-        n.clusterMacs.clear();
-        n.clusterMacs.putAll(now);
+        n.cluster.apply(net, vxlan.overlays(), n.vni(), n.domain.table(), n.statics.keySet(), peers, macs);
         attachments.setRemote(net, neighbors);
     }
 
@@ -433,7 +394,7 @@ public final class Daemon implements AutoCloseable {
                 putStatic(network, s.mac(), s.port());
             }
             attachments.open(checked, domain);
-            domain.setMirrors(mirroring(network.mirrors));
+            domain.setMirrors(MirrorRules.resolve(network.mirrors));
         } catch (PortFactory.OpenException | RuntimeException e) {
             drop(network, true);
             throw e;
@@ -474,12 +435,6 @@ public final class Daemon implements AutoCloseable {
         return devices;
     }
 
-    /** The mirrors as the data path resolves them by port name. */
-    private static List<io.vswitch.core.Mirroring.Mirror> mirroring(List<io.vswitch.control.MirrorSpec> specs) {
-        return specs.stream().map(m -> new io.vswitch.core.Mirroring.Mirror(m.name(), java.util.Set.copyOf(m.ports()),
-                !"out".equals(m.direction()), !"in".equals(m.direction()), m.output())).toList();
-    }
-
     /** Replaces a network's mirrors, checked against the ports it has now; saved before it is confirmed. */
     public synchronized NetworkState setMirrors(String net, List<io.vswitch.control.MirrorSpec> mirrors) {
         Network network = require(net);
@@ -492,10 +447,10 @@ public final class Daemon implements AutoCloseable {
         List<io.vswitch.control.MirrorSpec> checked = NetworkRules.mirrors(mirrors == null ? List.of() : mirrors, names);
         List<io.vswitch.control.MirrorSpec> before = network.mirrors;
         network.mirrors = checked;
-        network.domain.setMirrors(mirroring(checked));
+        network.domain.setMirrors(MirrorRules.resolve(checked));
         save(() -> {
             network.mirrors = before;
-            network.domain.setMirrors(mirroring(before));
+            network.domain.setMirrors(MirrorRules.resolve(before));
         });
         LOG.info("network {}: mirrors now {}", net, checked.isEmpty() ? "none" : checked);
         return state(network);
@@ -509,26 +464,6 @@ public final class Daemon implements AutoCloseable {
     /** The daemon's captures. */
     public io.vswitch.capture.Captures captures() {
         return captures;
-    }
-
-    /** Starts a capture of a network (or one port of it). */
-    public synchronized io.vswitch.capture.CaptureSession capture(String net, io.vswitch.control.Requests.Capture r)
-            throws java.io.IOException {
-        Network network = require(net);
-        if (r.port() != null && network.domain.port(r.port()) == null) {
-            throw SpecException.notFound("port", "network " + net + " has no port \"" + r.port() + "\"");
-        }
-        try {
-            return captures.start(network.domain, r.port(), r.filter(), r.count() == null ? 0 : r.count(),
-                    r.output() == null ? null : java.nio.file.Path.of(r.output()));
-        } catch (IllegalArgumentException e) {
-            String m = e.getMessage();
-            int colon = m.indexOf(": ");
-            String field = colon > 0 && m.substring(0, colon).matches("[a-z]+") ? m.substring(0, colon) : "filter";
-            throw new SpecException(field, colon > 0 && field.equals(m.substring(0, colon)) ? m.substring(colon + 2) : m);
-        } catch (IllegalStateException e) {
-            throw SpecException.conflict("capture", e.getMessage());
-        }
     }
 
     private void drop(Network network, boolean discard) {
@@ -591,7 +526,7 @@ public final class Daemon implements AutoCloseable {
         if (!network.ports.containsKey(portName)) {
             throw new SpecException("port", "port " + portName + " is a tunnel: change the network's peers instead");
         }
-        List<io.vswitch.control.MirrorSpec> mirrors = withoutPort(network.mirrors, portName);
+        List<io.vswitch.control.MirrorSpec> mirrors = MirrorRules.withoutPort(network.mirrors, portName);
         saveAhead(specs().stream().map(s -> !s.name().equals(net) ? s : s
                 .withPorts(s.ports().stream().filter(x -> !x.name().equals(portName)).toList())
                 .withStatics(s.statics().stream().filter(x -> !x.port().equals(portName)).toList())
@@ -601,28 +536,12 @@ public final class Daemon implements AutoCloseable {
         LOG.info("port {} removed from network {}", portName, net);
     }
 
-    /**
-     * The mirrors without port {@code port}: a mirror whose output it was goes, and so does one
-     * that mirrored it alone (an empty list would mean every port); others just lose it.
-     */
-    static List<io.vswitch.control.MirrorSpec> withoutPort(List<io.vswitch.control.MirrorSpec> mirrors, String port) {
-        List<io.vswitch.control.MirrorSpec> out = new ArrayList<>();
-        for (io.vswitch.control.MirrorSpec m : mirrors) {
-            if (m.output().equals(port) || (m.ports().size() == 1 && m.ports().contains(port))) {
-                continue;
-            }
-            out.add(new io.vswitch.control.MirrorSpec(m.name(), m.ports().stream().filter(x -> !x.equals(port)).toList(),
-                    m.direction(), m.output()));
-        }
-        return out;
-    }
-
     private void dropFromMirrors(Network network, List<io.vswitch.control.MirrorSpec> mirrors) {
         if (!mirrors.equals(network.mirrors)) {
             LOG.info("network {}: mirrors now {} (a port they named is gone)", network.name(),
                     mirrors.isEmpty() ? "none" : mirrors);
             network.mirrors = mirrors;
-            network.domain.setMirrors(mirroring(mirrors));
+            network.domain.setMirrors(MirrorRules.resolve(mirrors));
         }
     }
 
@@ -776,7 +695,7 @@ public final class Daemon implements AutoCloseable {
         Attachments.Endpoint e = attachments.find(net, request);
         Network network = networks.get(net);
         List<io.vswitch.control.MirrorSpec> mirrors = e.spec().port() == null ? network.mirrors
-                : withoutPort(network.mirrors, e.spec().port());
+                : MirrorRules.withoutPort(network.mirrors, e.spec().port());
         saveAhead(specs().stream().map(s -> !s.name().equals(net) ? s : s.withEndpoints(s.endpoints().stream()
                 .filter(x -> !x.id().equals(e.spec().id())).toList()).withMirrors(mirrors)).toList());
         attachments.detach(e);

@@ -18,7 +18,7 @@ class MirrorRulesTest {
                 new MirrorSpec("only-it", List.of("gone"), "in", "out1"),
                 new MirrorSpec("some", List.of("gone", "a"), "out", "out2"),
                 new MirrorSpec("all", List.of(), "both", "out3"));
-        List<MirrorSpec> after = Daemon.withoutPort(mirrors, "gone");
+        List<MirrorSpec> after = MirrorRules.withoutPort(mirrors, "gone");
         assertEquals(List.of(new MirrorSpec("some", List.of("a"), "out", "out2"),
                 new MirrorSpec("all", List.of(), "both", "out3")), after);
         // ... and what is left passes the rules a restart applies.

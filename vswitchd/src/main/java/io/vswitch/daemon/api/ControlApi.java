@@ -176,7 +176,7 @@ public final class ControlApi {
                 }
                 if (resource.equals("networks") && n == 5 && parts[4].equals("capture")) {
                     try {
-                        return created(capture(daemon.capture(parts[3], read(body, Requests.Capture.class))));
+                        return created(capture(startCapture(parts[3], read(body, Requests.Capture.class))));
                     } catch (java.io.IOException e) {
                         throw new ApiException(503, "cannot start the capture: " + e.getMessage());
                     }
@@ -221,6 +221,25 @@ public final class ControlApi {
             default -> throw new ApiException(405, "method " + method + " is not supported");
         }
         throw ApiException.notFound("no such resource: " + what);
+    }
+
+    /** Starts a capture of a network (or one port of it); bad values are named by their field. */
+    private io.vswitch.capture.CaptureSession startCapture(String net, Requests.Capture r) throws java.io.IOException {
+        BridgeDomain domain = daemon.network(net).domain();
+        if (r.port() != null && domain.port(r.port()) == null) {
+            throw SpecException.notFound("port", "network " + net + " has no port \"" + r.port() + "\"");
+        }
+        try {
+            return daemon.captures().start(domain, r.port(), r.filter(), r.count() == null ? 0 : r.count(),
+                    r.output() == null ? null : java.nio.file.Path.of(r.output()));
+        } catch (IllegalArgumentException e) {
+            String m = e.getMessage();
+            int colon = m.indexOf(": ");
+            boolean named = colon > 0 && m.substring(0, colon).matches("[a-z]+");
+            throw new SpecException(named ? m.substring(0, colon) : "filter", named ? m.substring(colon + 2) : m);
+        } catch (IllegalStateException e) {
+            throw SpecException.conflict("capture", e.getMessage());
+        }
     }
 
     private static Views.Capture capture(io.vswitch.capture.CaptureSession s) {
