@@ -78,8 +78,10 @@ public final class EtcdStore implements AutoCloseable {
 
     private final ClusterOptions options;
     private final Keys keys;
-    private final Client client;
-    private final KV kv;
+    /** Replaced after a failed attempt: a fresh channel connects at once, where the old one waits out its backoff. */
+    private volatile Client client;
+    private volatile KV kv;
+    private final ClientBuilder builder;
     private final Consumer<ClusterView> listener;
     private final ClusterState state = new ClusterState();
     private final Map<String, String> own = new ConcurrentHashMap<>();
@@ -124,6 +126,7 @@ public final class EtcdStore implements AutoCloseable {
                 throw new StoreException("cluster: cannot read the TLS files: " + e.getMessage(), e);
             }
         }
+        this.builder = b;
         this.client = b.build();
         this.kv = client.getKVClient();
         this.session = Thread.ofPlatform().name("vswitch-cluster").daemon().unstarted(this::run);
@@ -316,6 +319,7 @@ public final class EtcdStore implements AutoCloseable {
                 connected = false;
                 closeWatcher();
                 deliver();
+                renewClient();
                 try {
                     Thread.sleep(backoff);
                 } catch (InterruptedException ie) {
@@ -325,6 +329,28 @@ public final class EtcdStore implements AutoCloseable {
                 // (which etcd renews on its restart) is kept alive before it runs out.
                 backoff = Math.min(backoff * 2, Math.max(BACKOFF_MIN_MS, Math.min(BACKOFF_MAX_MS, options.ttl().toMillis() / 3)));
             }
+        }
+    }
+
+    /**
+     * Replaces the client after a failed call: the channel of one that saw etcd go away waits out
+     * its reconnect backoff (seconds), a fresh one connects when etcd answers, so this host's
+     * lease is kept alive well within its TTL after etcd returns.
+     */
+    private void renewClient() {
+        Client old = client;
+        try {
+            Client fresh = builder.build();
+            client = fresh;
+            kv = fresh.getKVClient();
+        } catch (RuntimeException e) {
+            LOG.debug("cluster: cannot make a new etcd client yet: {}", e.toString());
+            return;
+        }
+        try {
+            old.close();
+        } catch (RuntimeException ignored) {
+            // going anyway
         }
     }
 
