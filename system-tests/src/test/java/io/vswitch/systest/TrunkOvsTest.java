@@ -73,18 +73,9 @@ class TrunkOvsTest {
         vsctl("add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=netdev");
         vsctl("add-port", "br0", "lan0", "--", "set", "port", "lan0", "trunks=10,20,30", "tag=30",
                 "vlan_mode=native-untagged");
-        String[][] access = {{"h10", "10", H10 + "/24"}, {"h20", "20", H20 + "/24"}, {"h30", "30", H30 + "/24"}};
-        for (String[] a : access) {
-            String h = netns.createQuiet("o" + a[0]);
-            hosts.add(h);
-            Sh.must(10, "ip", "-n", ovs, "link", "add", a[0], "type", "veth", "peer", "name", "eth0", "netns", h);
-            Sh.must(10, "ip", "-n", ovs, "link", "set", a[0], "up");
-            vsctl("add-port", "br0", a[0], "--", "set", "port", a[0], "tag=" + a[1]);
-            Sh.must(10, "ip", "-n", h, "addr", "add", a[2], "dev", "eth0");
-            Sh.must(10, "ip", "-n", h, "link", "set", "eth0", "up");
-            // OVS's userspace datapath does not complete checksums for others (its documentation says so).
-            Sh.run(10, "ip", "netns", "exec", h, "ethtool", "-K", "eth0", "tx", "off");
-        }
+        accessHost("br0", "h10", 10, H10);
+        accessHost("br0", "h20", 20, H20);
+        accessHost("br0", "h30", 30, H30);
         daemon = Vswitchd.start(sw, Vswitchd.writeConfig("""
                 dataplane: {threads: 2, pin: false}
                 metrics: {listen: off}
@@ -99,23 +90,27 @@ class TrunkOvsTest {
         Sh.must(10, "ip", "-n", ovs, "link", "set", "ttr", "up");
         vsctl("add-br", "br1", "--", "set", "bridge", "br1", "datapath_type=netdev");
         vsctl("add-port", "br1", "ttr", "--", "set", "port", "ttr", "trunks=10,20");
-        String[][] access1 = {{"h11", "10", H11 + "/24"}, {"h21", "20", H21 + "/24"}};
-        for (String[] a : access1) {
-            String h = netns.createQuiet("o" + a[0]);
-            hosts.add(h);
-            Sh.must(10, "ip", "-n", ovs, "link", "add", a[0], "type", "veth", "peer", "name", "eth0", "netns", h);
-            Sh.must(10, "ip", "-n", ovs, "link", "set", a[0], "up");
-            vsctl("add-port", "br1", a[0], "--", "set", "port", a[0], "tag=" + a[1]);
-            Sh.must(10, "ip", "-n", h, "addr", "add", a[2], "dev", "eth0");
-            Sh.must(10, "ip", "-n", h, "link", "set", "eth0", "up");
-            Sh.run(10, "ip", "netns", "exec", h, "ethtool", "-K", "eth0", "tx", "off");
-        }
+        accessHost("br1", "h11", 10, H11);
+        accessHost("br1", "h21", 20, H21);
         red = netns.createQuiet("o-red");
         green = netns.createQuiet("o-green");
         plain = netns.createQuiet("o-plain");
         netns.plug(sw, "or1", red, RED + "/24");
         netns.plug(sw, "og1", green, GREEN + "/24");
         netns.plug(sw, "on1", plain, PLAIN + "/24");
+    }
+
+    /** A host in a namespace of its own on an access port of OVS bridge {@code bridge} in {@code vlan}. */
+    private void accessHost(String bridge, String name, int vlan, String ip) {
+        String h = netns.createQuiet("o" + name);
+        hosts.add(h);
+        Sh.must(10, "ip", "-n", ovs, "link", "add", name, "type", "veth", "peer", "name", "eth0", "netns", h);
+        Sh.must(10, "ip", "-n", ovs, "link", "set", name, "up");
+        vsctl("add-port", bridge, name, "--", "set", "port", name, "tag=" + vlan);
+        Sh.must(10, "ip", "-n", h, "addr", "add", ip + "/24", "dev", "eth0");
+        Sh.must(10, "ip", "-n", h, "link", "set", "eth0", "up");
+        // OVS's userspace datapath does not complete checksums for others (its documentation says so).
+        Sh.run(10, "ip", "netns", "exec", h, "ethtool", "-K", "eth0", "tx", "off");
     }
 
     @AfterAll

@@ -6,7 +6,6 @@ import io.vswitch.control.ControlException;
 import io.vswitch.control.Json;
 import io.vswitch.control.NetworkSpec;
 import io.vswitch.control.PortSpec;
-import io.vswitch.control.StormSpec;
 import io.vswitch.control.Requests;
 import io.vswitch.control.StaticEntry;
 import io.vswitch.control.Views;
@@ -212,21 +211,15 @@ public final class Vswitchctl {
             Integer macMoveLimit;
             @Option(names = "--mac-move-hold", paramLabel = "SECONDS", description = "How long a flapping MAC is blocked; default 10.")
             Long macMoveHold;
-            @Option(names = "--storm-broadcast", paramLabel = "FPS", description = "Broadcast frames/s each port may flood (0: no limit).")
-            Long stormBroadcast;
-            @Option(names = "--storm-multicast", paramLabel = "FPS", description = "Multicast frames/s each port may flood.")
-            Long stormMulticast;
-            @Option(names = "--storm-unknown-unicast", paramLabel = "FPS", description = "Unknown-unicast frames/s each port may flood.")
-            Long stormUnknown;
+            @CommandLine.Mixin
+            StormOptions storm = new StormOptions();
 
             @Override
             public Integer call() throws Exception {
-                StormSpec storm = stormBroadcast == null && stormMulticast == null && stormUnknown == null ? null
-                        : new StormSpec(stormBroadcast, stormMulticast, stormUnknown);
                 NetworkSpec spec = new NetworkSpec(name, mtu, macAging, macLimit, vni, peers, persist ? true : null,
                         noOffload ? false : null, null, null, subnet, gateway, subnet6, gateway6, gatewayPort ? true : null,
                         masquerade ? true : null, noIcc ? false : null, null, dns ? true : null, vlan, macMoveLimit,
-                        macMoveHold, storm, null);
+                        macMoveHold, storm.spec(), null);
                 Views.Network r = root().call(c -> c.addNetwork(spec));
                 out().println("network " + name + " added (mtu " + r.mtu() + ")");
                 return 0;
@@ -311,19 +304,13 @@ public final class Vswitchctl {
             boolean trunk;
             @Option(names = "--mac-limit", paramLabel = "N", description = "MACs this port may have at most.")
             Integer macLimit;
-            @Option(names = "--storm-broadcast", paramLabel = "FPS", description = "Broadcast frames/s it may flood (0: no limit).")
-            Long stormBroadcast;
-            @Option(names = "--storm-multicast", paramLabel = "FPS", description = "Multicast frames/s it may flood.")
-            Long stormMulticast;
-            @Option(names = "--storm-unknown-unicast", paramLabel = "FPS", description = "Unknown-unicast frames/s it may flood.")
-            Long stormUnknown;
+            @CommandLine.Mixin
+            StormOptions storm = new StormOptions();
 
             @Override
             public Integer call() throws Exception {
-                StormSpec storm = stormBroadcast == null && stormMulticast == null && stormUnknown == null ? null
-                        : new StormSpec(stormBroadcast, stormMulticast, stormUnknown);
                 root().call(c -> c.addPort(network, new PortSpec(tap, persist ? true : null, noOffload ? false : null,
-                        uplink ? PortSpec.UPLINK : null, trunk ? true : null, macLimit, storm)));
+                        uplink ? PortSpec.UPLINK : null, trunk ? true : null, macLimit, storm.spec())));
                 out().println("port " + tap + " added to network " + network);
                 return 0;
             }
