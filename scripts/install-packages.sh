@@ -1,10 +1,11 @@
-# Sourced by scripts/setup and scripts/test: installs the Debian packages the demo and the
-# system tests use, when a command (or file) is missing. Needs root (apt-get).
+# Sourced by scripts/setup and scripts/test: installs the Debian packages the demo, the
+# system tests, and bench/run use, when a command (or file) is missing. Needs root (apt-get).
 vswitch_install_packages() {
   local -A wanted=([ip]=iproute2 [iperf3]=iperf3 [ping]=iputils-ping [tcpdump]=tcpdump [python3]=python3
     [mvn]=maven [ethtool]=ethtool [curl]=curl [nft]=nftables [iptables]=iptables [podman]=podman [runc]=runc
     [conmon]=conmon [busybox]=busybox-static [/usr/lib/cni/host-local]=containernetworking-plugins
-    [/usr/sbin/dockerd]=docker.io [/usr/bin/docker]=docker.io [/usr/bin/etcd]=etcd-server [/usr/sbin/ovs-vswitchd]=openvswitch-switch)
+    [/usr/sbin/dockerd]=docker.io [/usr/bin/docker]=docker.io [/usr/bin/etcd]=etcd-server [/usr/sbin/ovs-vswitchd]=openvswitch-switch
+    [/usr/sbin/trafgen]=netsniff-ng)
   local missing=() cmd
   for cmd in "${!wanted[@]}"; do
     if [ "${cmd:0:1}" = / ]; then
