@@ -52,7 +52,18 @@ public final class Views {
     }
 
     /** {@code GET /v1/show}; {@code cluster} null without one. */
-    public record Show(List<Network> networks, Vxlan vxlan, ClusterStatus cluster) {
+    public record Show(DataplaneStatus dataplane, List<Network> networks, Vxlan vxlan, ClusterStatus cluster) {
+    }
+
+    /**
+     * The loops: how many, how they read and write TAP frames ({@code io}: io_uring or epoll,
+     * with {@code ioNote} saying why epoll when io_uring was not chosen), how they wait
+     * ({@code polling}: adaptive, off, or a fixed spin such as 50us), and with io_uring the kernel
+     * entries made for the TAP frames read and written so far (their ratio is the system calls
+     * per frame of the TAP I/O).
+     */
+    public record DataplaneStatus(int threads, String io, String ioNote, String polling, long ringEnters,
+            long ringFramesRead, long ringFramesWritten) {
     }
 
     /** The session with the cluster's store, as {@code show} prints it. */

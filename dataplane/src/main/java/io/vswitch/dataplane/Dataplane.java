@@ -16,6 +16,7 @@ import io.vswitch.core.Port;
 import io.vswitch.core.PortCounter;
 import io.vswitch.nativetap.CpuAffinity;
 import io.vswitch.nativetap.FrameIo;
+import io.vswitch.nativetap.IoUring;
 import io.vswitch.nativetap.NativeCallException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,18 +53,45 @@ public final class Dataplane implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Dataplane.class);
 
     /** Start-up settings, validated by the caller. */
-    public record Options(int threads, List<Integer> cpus, int batch, int maxFrame, long busyPollNs, boolean pin) {
+    public record Options(int threads, List<Integer> cpus, int batch, int maxFrame, long busyPollNs, boolean pin,
+            Io io) {
         public Options {
             if (threads < 1) {
                 throw new IllegalArgumentException("threads must be at least 1");
             }
             cpus = cpus == null ? List.of() : List.copyOf(cpus);
+            io = io == null ? Io.AUTO : io;
+        }
+
+        public Options(int threads, List<Integer> cpus, int batch, int maxFrame, long busyPollNs, boolean pin) {
+            this(threads, cpus, batch, maxFrame, busyPollNs, pin, Io.AUTO);
         }
 
         public static Options defaults(int threads) {
-            return new Options(threads, List.of(), 64, 65535 + 18, 0, false);
+            return new Options(threads, List.of(), 64, 65535 + 18, 0, false, Io.AUTO);
         }
     }
+
+    /**
+     * How TAP frames are read and written: {@code IO_URING} batches a batch's reads and its
+     * writes into one io_uring_enter each (epoll still says which queues are readable);
+     * {@code EPOLL} makes one read(2) or write(2) per frame; {@code AUTO} takes io_uring when
+     * the kernel allows it and falls back to epoll, saying why.
+     */
+    public enum Io {
+        AUTO, IO_URING, EPOLL;
+
+        /** The config and API spelling: auto, io_uring, epoll. */
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** {@link Options#busyPollNs} for adaptive polling: poll after frames while they keep coming. */
+    public static final long ADAPTIVE_POLL = BusyPoll.ADAPTIVE;
+
+    /** io_uring entries per lane: a batch's reads, or its writes, fit in one submission. */
+    static final int RING_ENTRIES = 256;
 
     /** Told, on the control thread, when a port went down by itself (its device failed). */
     public interface PortListener {
@@ -83,6 +111,8 @@ public final class Dataplane implements AutoCloseable {
     private final AtomicLong portFailures = new AtomicLong();
     private final long startedNs = System.nanoTime();
     private final PortListener listener;
+    private final Io io;
+    private final String ioNote;
     /** What ports and networks no longer here had counted, so that totals never go down. */
     private final long[] retiredPorts = new long[PortCounter.WIDTH];
     private final long[] retiredNetworks = new long[NetworkCounter.values().length];
@@ -92,6 +122,12 @@ public final class Dataplane implements AutoCloseable {
     private Dataplane(Options options, PortListener listener) {
         Epoll.ensureAvailability();
         this.options = options;
+        String refused = options.io() == Io.EPOLL ? null : IoUring.unavailableReason();
+        if (options.io() == Io.IO_URING && refused != null) {
+            throw new IllegalStateException("dataplane.io is io_uring but the kernel refuses it: " + refused);
+        }
+        this.io = options.io() == Io.EPOLL || refused != null ? Io.EPOLL : Io.IO_URING;
+        this.ioNote = options.io() == Io.EPOLL ? "configured" : refused == null ? "" : "io_uring unavailable: " + refused;
         this.listener = listener;
         int threads = options.threads();
         int cpuCount = Runtime.getRuntime().availableProcessors();
@@ -122,7 +158,7 @@ public final class Dataplane implements AutoCloseable {
         for (EventExecutor executor : group) {
             errnoSlots[i] = new FrameIo.ErrnoSlot();
             loopLanes[i] = new Lane(i, (IoEventLoop) executor, grace, PooledByteBufAllocator.DEFAULT,
-                    options.batch(), options.maxFrame(), errnoSlots[i]);
+                    options.batch(), options.maxFrame(), errnoSlots[i], io == Io.IO_URING ? openRing() : null);
             i++;
         }
         errnoSlots[threads] = new FrameIo.ErrnoSlot();
@@ -179,6 +215,43 @@ public final class Dataplane implements AutoCloseable {
     }
 
     /** The errno slot of lane {@code lane} (the control lane's too), for native calls made on it. */
+    /** How TAP frames are read and written: {@link Io#IO_URING} or {@link Io#EPOLL}, chosen at start. */
+    public Io io() {
+        return io;
+    }
+
+    /** Why the I/O is what it is when that is not the default's choice ("configured", or io_uring's refusal); else "". */
+    public String ioNote() {
+        return ioNote;
+    }
+
+    /** io_uring_enter calls and TAP frames read and written through io_uring by all lanes so far. */
+    public long[] ringCounts() {
+        long[] c = new long[3];
+        for (Lane lane : loopLanes) {
+            TapRing r = lane.tapRing();
+            if (r != null) {
+                c[0] += r.enters();
+                c[1] += r.framesRead();
+                c[2] += r.framesWritten();
+            }
+        }
+        return c;
+    }
+
+    /** The io_uring of loop lane {@code lane}, or null (epoll I/O, or the control lane). */
+    TapRing tapRing(int lane) {
+        return lane < loopLanes.length ? loopLanes[lane].tapRing() : null;
+    }
+
+    private static TapRing openRing() {
+        try {
+            return new TapRing(IoUring.open(RING_ENTRIES));
+        } catch (io.vswitch.nativetap.NativeCallException e) {
+            throw new IllegalStateException("io_uring for a data-plane loop: " + e.getMessage(), e);
+        }
+    }
+
     public FrameIo.ErrnoSlot errnoSlot(int lane) {
         return errnoSlots[lane];
     }

@@ -14,8 +14,10 @@ import java.util.List;
  * A port backed by file descriptors on which every read returns one Ethernet frame and every
  * write sends one: the queues of a TAP device, or in tests one end of a SOCK_SEQPACKET socket
  * pair. Each queue is a {@link LaneHandle} read by one lane's loop. Any lane may transmit to the
- * port: it writes, with one {@code write(2)} per frame straight from the frame's memory, to its
- * own queue (lane i to queue i mod queues), so with one queue per loop no two threads share one.
+ * port: it writes straight from the frame's memory to its own queue (lane i to queue i mod
+ * queues), so with one queue per loop no two threads share one. With io_uring the writes of a
+ * batch are queued on the lane's {@link TapRing} and go out together; with epoll (or outside a
+ * batch) each is one {@code write(2)}.
  *
  * <p>Faults: when the device disappears (its namespace was deleted: reads and writes fail with
  * EBADFD, epoll reports EPOLLERR) the port fails once: it goes down, its queues stop being read,
@@ -126,10 +128,32 @@ public abstract class FdPort extends Port {
         write(fd, frame, 0, laneIndex);
     }
 
+    /**
+     * Writes a segment cut into scratch memory that is reused as soon as this returns: at once,
+     * after the writes the lane has queued (so the frames of a flow stay in order).
+     */
+    final void writeSegment(int fd, ByteBuf segment, int laneIndex) {
+        TapRing ring = dataplane.tapRing(laneIndex);
+        if (ring != null) {
+            ring.flush(laneIndex);
+        }
+        written(FrameIo.write(fd, segment.memoryAddress() + segment.readerIndex(), segment.readableBytes(),
+                dataplane.errnoSlot(laneIndex)), segment.readableBytes(), laneIndex);
+    }
+
     private void write(int fd, ByteBuf frame, int header, int laneIndex) {
+        TapRing ring = dataplane.tapRing(laneIndex);
+        if (ring != null && ring.batching()) {
+            ring.write(this, fd, frame, header, laneIndex);
+            return;
+        }
         int length = frame.readableBytes();
-        int n = FrameIo.write(fd, frame.memoryAddress() + frame.readerIndex() - header, length + header,
-                dataplane.errnoSlot(laneIndex));
+        written(FrameIo.write(fd, frame.memoryAddress() + frame.readerIndex() - header, length + header,
+                dataplane.errnoSlot(laneIndex)), length, laneIndex);
+    }
+
+    /** Counts the outcome {@code n} (bytes, or -errno) of a write of a {@code length}-byte frame. */
+    final void written(int n, int length, int laneIndex) {
         if (n >= 0) {
             countTx(laneIndex, length);
             return;

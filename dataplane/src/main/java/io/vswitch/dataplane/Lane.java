@@ -42,12 +42,15 @@ public final class Lane {
     private final int frameCapacity;
     private final FrameIo.ErrnoSlot errno;
     private Runnable[] afterBatch = new Runnable[0];
+    /** The lane's io_uring for TAP reads and writes, or null with epoll I/O. */
+    private final TapRing tapRing;
     /** Nanoseconds spent reading and forwarding; written by this lane only, read by metrics. */
     private volatile long busyNs;
 
     Lane(int index, IoEventLoop loop, GracePeriod grace, ByteBufAllocator allocator, int budget, int maxFrame,
-            FrameIo.ErrnoSlot errno) {
+            FrameIo.ErrnoSlot errno, TapRing tapRing) {
         this.index = index;
+        this.tapRing = tapRing;
         this.loop = loop;
         this.grace = grace;
         this.allocator = allocator;
@@ -124,8 +127,23 @@ public final class Lane {
      * Between {@link #enter} and {@link #exit}.
      */
     public void forward(Port ingress, ByteBuf[] frames, int count, long nowNs) {
-        pipeline.process(ingress, frames, count, nowNs);
+        TapRing ring = tapRing;
+        if (ring == null) {
+            pipeline.process(ingress, frames, count, nowNs);
+        } else {
+            ring.beginBatch();
+            try {
+                pipeline.process(ingress, frames, count, nowNs);
+            } finally {
+                ring.endBatch(index);
+            }
+        }
         runAfterBatch();
+    }
+
+    /** The lane's io_uring, or null when the data plane uses epoll I/O. */
+    TapRing tapRing() {
+        return tapRing;
     }
 
     /** A whole batch from a source that read into buffers of its own (a tunnel socket). */
@@ -168,6 +186,9 @@ public final class Lane {
     }
 
     void releaseBuffers() {
+        if (tapRing != null) {
+            tapRing.close();
+        }
         pipeline.release();
         for (int i = 0; i < ring.length; i++) {
             if (ring[i] != null) {

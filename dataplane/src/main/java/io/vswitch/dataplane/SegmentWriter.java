@@ -42,7 +42,7 @@ final class SegmentWriter implements Segmenter.SegmentSink {
 
     @Override
     public void accept(ByteBuf segment) {
-        port.writePlain(fd, segment, lane);
+        port.writeSegment(fd, segment, lane);
     }
 
     void release() {

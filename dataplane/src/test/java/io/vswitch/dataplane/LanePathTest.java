@@ -28,6 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The fd-level tier: the real event loops, lanes and write path, with ports over socket pairs
@@ -46,9 +47,15 @@ class LanePathTest {
     private final ByteBuf io = Unpooled.directBuffer(70_000);
     private Dataplane dataplane;
 
+    /** The I/O under test: the default (io_uring where the kernel allows it); see {@link LanePathEpollTest}. */
+    Dataplane.Io io() {
+        return Dataplane.Io.AUTO;
+    }
+
     @BeforeEach
     void start() {
-        dataplane = Dataplane.start(new Dataplane.Options(2, List.of(), 16, VirtioNetHeader.MAX_GSO_FRAME, 0, false),
+        dataplane = Dataplane.start(new Dataplane.Options(2, List.of(), 16, VirtioNetHeader.MAX_GSO_FRAME, 0, false,
+                        io()),
                 (port, domain, reason) -> failures.add(port.name() + ": " + reason));
     }
 
@@ -188,5 +195,46 @@ class LanePathTest {
         }
         assertEquals(payload, got);
         assertEquals(3, out.count(PortCounter.TX_FRAMES));
+    }
+
+    @Test
+    void aBurstIsReadAndWrittenWithFewKernelEntriesInOrderAndCounted() throws Exception {
+        BridgeDomain blue = network(3, false);
+        PipePort a = port(blue, "a", false);
+        PipePort b = port(blue, "b", false);
+        send(b, frame(-1L & 0xFFFF_FFFF_FFFFL, B, 60, 0)); // b's address is learned
+        assertNotNull(receive(a));
+        long[] before = dataplane.ringCounts();
+        int burst = 200;
+        // The loops wait while the burst is queued, so that they find it all at once.
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        for (int lane = 0; lane < dataplane.threads(); lane++) {
+            dataplane.lane(lane).loop().execute(() -> {
+                try {
+                    go.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+        }
+        for (int i = 0; i < burst; i++) {
+            send(a, frame(B, A, 60 + i, i));
+        }
+        go.countDown();
+        for (int i = 0; i < burst; i++) {
+            byte[] got = receive(b);
+            assertNotNull(got, "frame " + i);
+            assertEquals(60 + i, got.length, "in order");
+        }
+        assertEquals(burst + 0L, b.count(PortCounter.TX_FRAMES), "every write counted once");
+        long[] after = dataplane.ringCounts();
+        if (dataplane.io() == Dataplane.Io.IO_URING) {
+            assertEquals(burst, after[1] - before[1], "read through the ring");
+            assertEquals(burst, after[2] - before[2], "written through the ring");
+            assertTrue(after[0] - before[0] < burst, (after[0] - before[0]) + " kernel entries for " + burst
+                    + " frames read and " + burst + " written");
+        } else {
+            assertEquals(0, after[0], "epoll I/O makes no ring");
+        }
     }
 }

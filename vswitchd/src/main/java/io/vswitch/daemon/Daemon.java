@@ -128,7 +128,11 @@ public final class Daemon implements AutoCloseable {
         this.state = state;
         DaemonConfig.Dataplane dp = config.dataplane();
         this.dataplane = Dataplane.start(new Dataplane.Options(dp.threads(), dp.cpus(), dp.batch(),
-                VirtioNetHeader.MAX_GSO_FRAME, dp.busyPoll().toNanos(), dp.pin()), this::portFailed);
+                VirtioNetHeader.MAX_GSO_FRAME,
+                dp.adaptivePoll() ? Dataplane.ADAPTIVE_POLL : dp.busyPoll().toNanos(), dp.pin(), dp.io()), this::portFailed);
+        if (dataplane.io() == Dataplane.Io.EPOLL && dp.io() == Dataplane.Io.AUTO) {
+            LOG.warn("TAP I/O falls back to epoll, one system call per frame: {}", dataplane.ioNote());
+        }
     }
 
     /** Starts the switch with TAP ports. */

@@ -32,8 +32,12 @@ public record DaemonConfig(String source, Dataplane dataplane, Vxlan vxlan, Metr
                 java.net.InetAddress.ofLiteral("127.0.0.1"), 9477));
     }
 
-    /** {@code dataplane:} settings. */
-    public record Dataplane(int threads, List<Integer> cpus, int batch, Duration busyPoll, boolean pin, boolean multiQueue) {
+    /**
+     * {@code dataplane:} settings. {@code adaptivePoll}: the loops poll after frames for as long as
+     * frames keep coming ({@code busy-poll: adaptive}, the default), else for {@code busyPoll}.
+     */
+    public record Dataplane(int threads, List<Integer> cpus, int batch, Duration busyPoll, boolean adaptivePoll,
+            boolean pin, boolean multiQueue, io.vswitch.dataplane.Dataplane.Io io) {
     }
 
     /** {@code vxlan:} settings; {@code line} is where the section starts. */

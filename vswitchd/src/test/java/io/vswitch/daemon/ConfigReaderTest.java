@@ -85,7 +85,7 @@ class ConfigReaderTest {
             peer not an address  | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: a\\n    vni: 7\\n    peers: [host2]\\n | 6 | networks[0].peers[0] | expected an IPv4 address such as 198.19.0.2, got "host2"
             peer is local        | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: a\\n    vni: 7\\n    peers: [198.19.0.1]\\n | 6 | networks[0].peers[0] | a peer cannot be the local address
             vxlan without local  | vxlan:\\n  port: 4789\\nnetworks:\\n  - name: a\\n                     | 2 | vxlan.local            | missing
-            bad busy-poll        | dataplane:\\n  busy-poll: fast\\nnetworks:\\n  - name: a\\n          | 2 | dataplane.busy-poll    | expected a spin time such as 0, 50us or 2ms, got "fast"
+            bad busy-poll        | dataplane:\\n  busy-poll: fast\\nnetworks:\\n  - name: a\\n          | 2 | dataplane.busy-poll    | expected adaptive, 0 (never poll) or a spin time such as 50us or 2ms, got "fast"
             bad persist          | networks:\\n  - name: a\\n    persist: maybe\\n                     | 3 | networks[0].persist    | expected true or false, got "maybe"
             bad metrics listen   | metrics:\\n  listen: localhost\\nnetworks:\\n  - name: a\\n           | 2 | metrics.listen         | expected ADDRESS:PORT such as 127.0.0.1:9477, or off
             cluster, no vxlan    | cluster:\\n  etcd: [http://127.0.0.1:2379]\\n  host: h1\\n          | 2 | cluster                | a cluster needs this host's VTEP: add a vxlan: section
@@ -142,9 +142,11 @@ class ConfigReaderTest {
     }
 
     @Test
-    void loopsArePinnedUnlessToldNot() throws Exception {
+    void loopsArePinnedWhenCpusAreNamedOrPinIsSet() throws Exception {
         String nets = "networks:\n  - name: a\n";
-        assertTrue(ConfigReader.parse("f", nets).dataplane().pin());
+        assertTrue(!ConfigReader.parse("f", nets).dataplane().pin(), "the scheduler places them by default");
+        assertTrue(ConfigReader.parse("f", "dataplane:\n  cpus: [0]\n  threads: 1\n" + nets).dataplane().pin());
+        assertTrue(ConfigReader.parse("f", "dataplane:\n  pin: true\n" + nets).dataplane().pin());
         assertTrue(!ConfigReader.parse("f", "dataplane:\n  pin: false\n" + nets).dataplane().pin());
         ConfigException e = assertThrows(ConfigException.class,
                 () -> ConfigReader.parse("f", "dataplane:\n  pin: false\n  cpus: [0]\n" + nets));
@@ -152,11 +154,31 @@ class ConfigReaderTest {
     }
 
     @Test
-    void busyPollIsOffByDefaultAndTakesMicrosOrMillis() throws Exception {
+    void pollingIsAdaptiveByDefaultAndTakesOffOrAFixedSpin() throws Exception {
         String nets = "networks:\n  - name: a\n";
-        assertEquals(Duration.ZERO, ConfigReader.parse("f", nets).dataplane().busyPoll());
+        assertTrue(ConfigReader.parse("f", nets).dataplane().adaptivePoll());
+        assertTrue(ConfigReader.parse("f", "dataplane:\n  busy-poll: adaptive\n" + nets).dataplane().adaptivePoll());
+        assertTrue(!ConfigReader.parse("f", "dataplane:\n  busy-poll: 0\n" + nets).dataplane().adaptivePoll());
+        assertEquals(Duration.ZERO, ConfigReader.parse("f", "dataplane:\n  busy-poll: 0\n" + nets).dataplane().busyPoll());
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> ConfigReader.parse("f", "dataplane:\n  busy-poll: sometimes\n" + nets));
+        assertTrue(e.getMessage().contains("f:2") && e.getMessage().contains("dataplane.busy-poll"), e.getMessage());
         assertEquals(Duration.ofNanos(50_000), ConfigReader.parse("f", "dataplane:\n  busy-poll: 50us\n" + nets).dataplane().busyPoll());
         assertEquals(Duration.ofMillis(2), ConfigReader.parse("f", "dataplane:\n  busy-poll: 2ms\n" + nets).dataplane().busyPoll());
+    }
+
+    @Test
+    void ioIsAutoByDefaultAndNamesTheChoices() throws Exception {
+        String nets = "networks:\n  - name: a\n";
+        assertEquals(io.vswitch.dataplane.Dataplane.Io.AUTO, ConfigReader.parse("f", nets).dataplane().io());
+        assertEquals(io.vswitch.dataplane.Dataplane.Io.EPOLL,
+                ConfigReader.parse("f", "dataplane:\n  io: epoll\n" + nets).dataplane().io());
+        assertEquals(io.vswitch.dataplane.Dataplane.Io.IO_URING,
+                ConfigReader.parse("f", "dataplane:\n  io: io_uring\n" + nets).dataplane().io());
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> ConfigReader.parse("f", "dataplane:\n  io: aio\n" + nets));
+        assertTrue(e.getMessage().contains("f:2") && e.getMessage().contains("dataplane.io")
+                && e.getMessage().contains("auto, io_uring or epoll"), e.getMessage());
     }
 
     @Test

@@ -352,10 +352,19 @@ public final class ControlApi {
         return daemon.network(d.name()).vni();
     }
 
+    private Views.DataplaneStatus dataplaneStatus() {
+        io.vswitch.dataplane.Dataplane dp = daemon.dataplane();
+        long spin = dp.options().busyPollNs();
+        String polling = spin == io.vswitch.dataplane.Dataplane.ADAPTIVE_POLL ? "adaptive"
+                : spin == 0 ? "off" : spin % 1_000_000 == 0 ? spin / 1_000_000 + "ms" : spin / 1000 + "us";
+        long[] ring = dp.ringCounts();
+        return new Views.DataplaneStatus(dp.threads(), dp.io().label(), dp.ioNote(), polling, ring[0], ring[1], ring[2]);
+    }
+
     private Views.Show show() {
         daemon.refreshLinks();
         List<Views.Network> nets = daemon.networks().stream().map(s -> network(s, true)).toList();
-        return new Views.Show(nets, vxlan(), clusterStatus());
+        return new Views.Show(dataplaneStatus(), nets, vxlan(), clusterStatus());
     }
 
     private Views.ClusterStatus clusterStatus() {

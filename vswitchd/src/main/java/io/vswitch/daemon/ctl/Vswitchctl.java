@@ -108,6 +108,14 @@ public final class Vswitchctl {
                 printJson(out, show);
                 return 0;
             }
+            Views.DataplaneStatus dp = show.dataplane();
+            if (dp != null) {
+                String perFrame = dp.ringFramesRead() + dp.ringFramesWritten() > 0
+                        ? String.format(", %.3f kernel entries per TAP frame", (double) dp.ringEnters()
+                                / (dp.ringFramesRead() + dp.ringFramesWritten())) : "";
+                out.printf("dataplane: %d loops, io %s%s, polling %s%s%n", dp.threads(), dp.io(),
+                        dp.ioNote().isEmpty() ? "" : " (" + dp.ioNote() + ")", dp.polling(), perFrame);
+            }
             if (show.cluster() != null) {
                 ClusterCmd.status(out, show.cluster());
             }
