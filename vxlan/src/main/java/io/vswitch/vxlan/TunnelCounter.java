@@ -8,6 +8,7 @@ package io.vswitch.vxlan;
 public enum TunnelCounter {
     RX_DATAGRAMS("rx_datagrams", "VXLAN datagrams received"),
     RX_BYTES("rx_bytes", "bytes of VXLAN datagrams received"),
+    RX_COPIED("rx_copied", "inner frames copied out of the receive buffer (no room in front of them for a virtio-net header)"),
     TX_DATAGRAMS("tx_datagrams", "VXLAN datagrams sent"),
     TX_BYTES("tx_bytes", "bytes of VXLAN datagrams sent"),
     DROP_SHORT("drop_short", "datagram shorter than VXLAN header + Ethernet header"),

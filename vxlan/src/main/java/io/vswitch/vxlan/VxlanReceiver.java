@@ -24,10 +24,37 @@ import org.slf4j.LoggerFactory;
  * and its inner frame handed to the lane in batches: consecutive frames from the same peer form
  * one batch, which ends when the peer changes, the batch is full, or the wake-up's reads are
  * done. Nothing is allocated per datagram: the source address is an int, the datagram is a
- * reader/writer index range of the read buffer. Every inner frame is copied once, out of the
- * read buffer that the next read reuses, into a buffer of this receiver's with headroom (and an
- * empty virtio-net header), where the TCP segments of the same flow that follow it are joined to
- * it ({@link Coalescer}), also across reads of one wake-up.
+ * reader/writer index range of the read buffer.
+ *
+ * <h2>Frames stay where the kernel put them</h2>
+ * Each read of a wake-up has a buffer of its own, and a run is read into it
+ * {@link Lane#HEADROOM} bytes in, so the buffer the kernel copied the datagrams into is the one
+ * the TAP writes take them from:
+ * <pre>
+ *   read buffer r:  | headroom | VXLAN | inner frame 1 | VXLAN | inner frame 2 | ...
+ *                          [virtio-net]^                  ^ 8 bytes in front only
+ * </pre>
+ * An inner frame is handed on as a view of that buffer, its outer header stripped by moving the
+ * reader index. In an offload network its virtio-net header (10 bytes) is written in place in
+ * front of it, over the VXLAN header just read and what was before it: room there is for the
+ * first frame of a run (the headroom) and for any frame behind bytes that are no longer part of
+ * a frame (datagrams that were dropped, copied away, or whose payload was joined to the frame
+ * before them). A frame of a network without offloads needs nothing in front (no port of such a
+ * network has a virtio-net header) and is always left in place. Only a frame of an offload
+ * network that directly follows another frame left in place is copied, into a buffer of this
+ * receiver's with headroom (counted as {@code rx_copied}): its 8 bytes of VXLAN header are too
+ * few for the header, and writing it would overwrite the end of the frame before. In a run of
+ * segments that cannot be joined (UDP, fragments) that is every second frame.
+ *
+ * <p>The TCP segments of one flow that follow a frame are joined to it ({@link Coalescer}), so
+ * an offload TAP takes them with one write, its virtio-net header describing the whole as GSO;
+ * within one read that moves each joined payload back over the headers of the segments in
+ * between ({@code memmove} within the buffer, the bytes still in cache), across reads of one
+ * wake-up it copies the payload to the frame's buffer.
+ *
+ * <p>Buffer lifetime: frames are written by the TAPs before {@link Lane#process} returns, so a
+ * read buffer is free again at the next wake-up, unless a port kept a frame of it (retained
+ * it): then that buffer is left to the port and a fresh one takes its place.
  *
  * <h2>What is accepted</h2>
  * A datagram is dropped and counted by reason when it is shorter than 8 + 14 bytes, has the I
@@ -52,11 +79,21 @@ final class VxlanReceiver extends LaneHandle {
     private final Counters counters;
     private final UdpSocket socket;
     private final int maxFrame;
-    private final ByteBuf read;
-    private final long readAddress;
+    /** Frames one read buffer can be cut into as views (UDP GRO joins at most 64 datagrams). */
+    private static final int VIEWS_PER_READ = 64;
+
+    /** One buffer per read of a wake-up, {@link Lane#HEADROOM} + {@link #READ_CAPACITY} bytes. */
+    private final ByteBuf[] reads = new ByteBuf[READ_BUDGET];
+    /** Per read buffer, the views its frames are handed on as; made on first use, then reused. */
+    private final ByteBuf[][] views = new ByteBuf[READ_BUDGET][VIEWS_PER_READ];
     private final ByteBuf[] frames;
     private final ByteBuf[] copies;
+    private final boolean[] copied;
     private final boolean[] offloaded;
+    /** The read buffer being cut, its views handed out so far, and the last frame left in it. */
+    private int current;
+    private int viewsUsed;
+    private ByteBuf lastPlaced;
     private Lane lane;
     private int laneIndex;
     private int pending;
@@ -70,19 +107,27 @@ final class VxlanReceiver extends LaneHandle {
         this.overlays = overlays;
         this.counters = counters;
         this.maxFrame = maxFrame;
-        this.read = PooledByteBufAllocator.DEFAULT.directBuffer(READ_CAPACITY, READ_CAPACITY);
-        this.readAddress = read.memoryAddress();
+        for (int r = 0; r < READ_BUDGET; r++) {
+            reads[r] = newReadBuffer();
+        }
         this.frames = new ByteBuf[batch];
         this.copies = new ByteBuf[batch];
+        this.copied = new boolean[batch];
         this.offloaded = new boolean[batch];
+    }
+
+    private static ByteBuf newReadBuffer() {
+        return PooledByteBufAllocator.DEFAULT.directBuffer(Lane.HEADROOM + READ_CAPACITY, Lane.HEADROOM + READ_CAPACITY);
     }
 
     @Override
     protected void ready(Lane owner, boolean error) {
         lane = owner;
         laneIndex = owner.index();
-        for (int reads = 0; reads < READ_BUDGET; reads++) {
-            int n = socket.receive(readAddress, READ_CAPACITY);
+        int used = 0;
+        for (int r = 0; r < READ_BUDGET; r++) {
+            ByteBuf buffer = reads[r];
+            int n = socket.receive(buffer.memoryAddress() + Lane.HEADROOM, READ_CAPACITY);
             if (n < 0) {
                 if (n != -Errno.EAGAIN && n != -Errno.EINTR) {
                     socketError(-n);
@@ -90,6 +135,7 @@ final class VxlanReceiver extends LaneHandle {
                 }
                 break;
             }
+            used = r + 1;
             int source = socket.sourceAddress();
             if (socket.truncated()) {
                 counters.increment(laneIndex, TunnelCounter.RX_DATAGRAMS.ordinal());
@@ -102,12 +148,24 @@ final class VxlanReceiver extends LaneHandle {
                 counters.increment(laneIndex, TunnelCounter.DROP_SHORT.ordinal());
                 continue;
             }
-            for (int at = 0; at < n; at += size) {
-                datagram(at, Math.min(size, n - at), source);
+            current = r;
+            viewsUsed = 0;
+            lastPlaced = null;
+            int end = Lane.HEADROOM + n;
+            for (int at = Lane.HEADROOM; at < end; at += size) {
+                datagram(buffer, at, Math.min(size, end - at), source);
             }
         }
         if (pending > 0) {
             forward();
+        }
+        lastPlaced = null;
+        for (int r = 0; r < used; r++) {
+            if (reads[r].refCnt() > 1) { // a port kept a frame of it: leave it to that port
+                reads[r].release();
+                reads[r] = newReadBuffer();
+                java.util.Arrays.fill(views[r], null);
+            }
         }
     }
 
@@ -120,10 +178,10 @@ final class VxlanReceiver extends LaneHandle {
         }
     }
 
-    private void datagram(int at, int length, int source) {
+    private void datagram(ByteBuf buffer, int at, int length, int source) {
         counters.increment(laneIndex, TunnelCounter.RX_DATAGRAMS.ordinal());
         counters.add(laneIndex, TunnelCounter.RX_BYTES.ordinal(), length);
-        ByteBuf content = read.setIndex(at, at + length);
+        ByteBuf content = buffer.setIndex(at, at + length);
         TunnelPort peer = accept(content, source);
         if (peer == null) {
             return;
@@ -139,9 +197,46 @@ final class VxlanReceiver extends LaneHandle {
             return; // joined the TCP segments before it: one TAP write for all
         }
         offloaded[pending] = offload;
-        frames[pending] = copy(content, pending);
+        frames[pending] = place(content, offload, pending);
         pending++;
         pendingPort = peer;
+    }
+
+    /**
+     * The inner frame in {@code content} (a range of the current read buffer) as a frame to hand
+     * on: a view of the read buffer when there is room in front of it for what its network needs
+     * there (see the class comment), else a copy.
+     */
+    private ByteBuf place(ByteBuf content, boolean offload, int slot) {
+        int start = content.readerIndex();
+        int floor = lastPlaced == null ? 0 : lastPlaced.writerIndex();
+        if (viewsUsed < VIEWS_PER_READ && fitsInPlace(start, floor, offload)) {
+            ByteBuf view = views[current][viewsUsed];
+            if (view == null) {
+                view = views[current][viewsUsed] = reads[current].duplicate();
+            }
+            viewsUsed++;
+            view.setIndex(start, content.writerIndex());
+            if (offload) {
+                VirtioNetHeader.clear(view);
+            }
+            lastPlaced = view;
+            copied[slot] = false;
+            return view;
+        }
+        counters.increment(laneIndex, TunnelCounter.RX_COPIED.ordinal());
+        copied[slot] = true;
+        return copy(content, slot);
+    }
+
+    /**
+     * Whether an inner frame starting at {@code start} of a read buffer can be handed on where it
+     * lies: a frame of an offload network needs a virtio-net header in front of it, written over
+     * bytes from {@code floor} on (the first byte after every frame already cut from the buffer);
+     * other frames need nothing in front.
+     */
+    static boolean fitsInPlace(int start, int floor, boolean offload) {
+        return !offload || start - VirtioNetHeader.LENGTH >= floor;
     }
 
     /** Copies the inner frame into this receiver's buffer for {@code slot}, behind an empty virtio-net header. */
@@ -196,7 +291,9 @@ final class VxlanReceiver extends LaneHandle {
             lane.process(pendingPort, frames, count);
         } finally {
             for (int i = 0; i < count; i++) {
-                if (frames[i].refCnt() > 1) { // kept by someone: this slot gets a new buffer
+                // A copy kept by someone: this slot gets a new buffer. (A read buffer kept is
+                // replaced once the wake-up is done with it, in ready.)
+                if (copied[i] && frames[i].refCnt() > 1) {
                     frames[i].release();
                     copies[i] = null;
                 }
@@ -214,8 +311,11 @@ final class VxlanReceiver extends LaneHandle {
                 copies[i] = null;
             }
         }
-        if (read.refCnt() > 0) {
-            read.release();
+        for (int r = 0; r < reads.length; r++) {
+            if (reads[r] != null) {
+                reads[r].release();
+                reads[r] = null;
+            }
         }
     }
 }
