@@ -21,6 +21,7 @@ METRICS = [
     ("us_per_frame64", "switch CPU per 64 B frame", "us", "lower"),
     ("syscalls_per_frame64", "syscalls per 64 B frame", "calls", "lower"),
     ("syscalls_per_frame_tcp1", "syscalls per TCP 1 frame", "calls", "lower"),
+    ("io_syscalls_per_frame_tcp1", "  without epoll waits, yields", "calls", "lower"),
     ("ping_p50", "ping p50", "ms", "lower"),
     ("ping_p99", "ping p99", "ms", "lower"),
     ("idle_cpu_pct", "switch CPU idle", "% of a CPU", "lower"),

@@ -160,7 +160,9 @@ public final class UpstreamResolver implements Upstream, AutoCloseable {
     private void run() {
         try {
             while (!stopped) {
-                selector.select(100);
+                // Waits for answers or new queries; wakes every 100 ms only while queries are
+                // pending, to expire them: an idle daemon's forwarder sleeps.
+                selector.select(pending.isEmpty() ? 0 : 100);
                 for (Iterator<SelectionKey> it = selector.selectedKeys().iterator(); it.hasNext(); ) {
                     SelectionKey key = it.next();
                     it.remove();
