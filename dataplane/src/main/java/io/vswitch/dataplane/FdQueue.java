@@ -55,7 +55,13 @@ final class FdQueue extends LaneHandle {
             io.vswitch.nativetap.IoUring ring = tapRing.ring();
             int want = Math.min(reads, frames.length);
             for (int i = 0; i < want; i++) {
-                ring.read(fd, frames[i].memoryAddress() + Lane.HEADROOM - header, capacity + header);
+                long address = frames[i].memoryAddress() + Lane.HEADROOM - header;
+                int index = lane.fixedIndex(i);
+                if (index >= 0) {
+                    ring.readFixed(fd, address, capacity + header, index);
+                } else {
+                    ring.read(fd, address, capacity + header);
+                }
             }
             ring.submit();
             int error = 0;
@@ -69,11 +75,10 @@ final class FdQueue extends LaneHandle {
                     }
                     continue;
                 }
-                ByteBuf buf = frames[i];
                 if (i != count) {
-                    frames[i] = frames[count];
-                    frames[count] = buf;
+                    lane.swap(i, count);
                 }
+                ByteBuf buf = frames[count];
                 int n = Math.max(0, r - header);
                 buf.setIndex(Lane.HEADROOM, Lane.HEADROOM + n);
                 if (plainInOffloadNetwork) {
@@ -81,7 +86,11 @@ final class FdQueue extends LaneHandle {
                 }
                 count++;
             }
-            reads = count == want ? Math.min(want * 2, frames.length) : Math.max(TapRing.MIN_READS, count * 2);
+            // The next batch asks for what this one found and a quarter more (a read that finds
+            // nothing costs about as much as one that finds a frame), or twice as many when
+            // every read found one: level-triggered epoll calls again for what is left.
+            reads = count == want ? Math.min(want * 2, frames.length)
+                    : Math.max(TapRing.MIN_READS, Math.min(count + count / 4 + 1, frames.length));
             tapRing.countReads(count);
             if (count > 0) {
                 port.received(lane, frames, count, start);

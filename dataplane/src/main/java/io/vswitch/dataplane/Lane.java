@@ -39,6 +39,7 @@ public final class Lane {
     private final GracePeriod grace;
     private final ByteBufAllocator allocator;
     private final ByteBuf[] ring;
+    private final int[] fixed;
     private final int frameCapacity;
     private final FrameIo.ErrnoSlot errno;
     private Runnable[] afterBatch = new Runnable[0];
@@ -61,6 +62,40 @@ public final class Lane {
         for (int i = 0; i < budget; i++) {
             ring[i] = allocator.directBuffer(HEADROOM + maxFrame, HEADROOM + maxFrame);
         }
+        this.fixed = new int[budget];
+        Arrays.fill(fixed, -1);
+        if (tapRing != null) {
+            long[] addresses = new long[budget];
+            for (int i = 0; i < budget; i++) {
+                addresses[i] = ring[i].memoryAddress();
+            }
+            // Registered, a read into ring buffer i needs no page lookup of its own. Refused (no
+            // CAP_IPC_LOCK and a low RLIMIT_MEMLOCK), reads go to plain memory: the same frames.
+            if (tapRing.ring().registerBuffers(addresses, HEADROOM + maxFrame) == 0) {
+                for (int i = 0; i < budget; i++) {
+                    fixed[i] = i;
+                }
+            }
+        }
+    }
+
+    /**
+     * For each ring buffer, its index among the io_uring's registered buffers, or -1 (no
+     * io_uring, registration refused, or a buffer that replaced one a port kept). Moves with
+     * its buffer: swap both with {@link #swap}.
+     */
+    int fixedIndex(int slot) {
+        return fixed[slot];
+    }
+
+    /** Exchanges ring buffers {@code a} and {@code b} (and what is known of them). */
+    void swap(int a, int b) {
+        ByteBuf t = ring[a];
+        ring[a] = ring[b];
+        ring[b] = t;
+        int f = fixed[a];
+        fixed[a] = fixed[b];
+        fixed[b] = f;
     }
 
     public int index() {
@@ -179,6 +214,7 @@ public final class Lane {
             if (buf.refCnt() > 1) {
                 buf.release();
                 frames[i] = allocator.directBuffer(HEADROOM + frameCapacity, HEADROOM + frameCapacity);
+                fixed[i] = -1;
             } else {
                 buf.clear();
             }

@@ -17,12 +17,18 @@ import io.vswitch.nativetap.IoUring;
  * writes outside a batch go directly, after what is queued.
  *
  * <p>Reads: {@link FdQueue} queues as many reads as the last batches suggest will find a frame
- * (at least {@link #MIN_READS}, doubling while they all do), submits them with one enter and
+ * (what the last batch found and a quarter more, at least {@link #MIN_READS}, doubling
+ * while they all find one), submits them with one enter and
  * takes the frames that came; the rest fail with EAGAIN without waiting. Loop thread only.
  */
 final class TapRing implements AutoCloseable {
-    /** Reads queued at least per batch: a few EAGAINs cost less than another pass through epoll. */
-    static final int MIN_READS = 4;
+    /**
+     * Reads queued at least per batch: one for the frame that woke the loop, one to see whether
+     * another came behind it (what the epoll path does with its second, EAGAIN, read). A read
+     * that finds nothing is not free (~0.4 us, {@code bench/jmh RingReadBench}), so the count
+     * follows what the last batches found.
+     */
+    static final int MIN_READS = 2;
 
     private final IoUring ring;
     private final FdPort[] ports;
