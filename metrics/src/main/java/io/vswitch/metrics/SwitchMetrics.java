@@ -34,6 +34,8 @@ import java.util.function.Supplier;
  *   vswitch_network_mac_entries{network}                vswitch_network_{learned,moved,aged,limit_hit,forwarded,flooded}_total{network}
  *   vswitch_loop_busy_ratio{loop}                       vswitch_uptime_seconds, vswitch_build_info{version}
  *   vswitch_vxlan_{rx,tx}_{datagrams,bytes}_total       vswitch_vxlan_drops_total{reason}
+ *   vswitch_dataplane_io_info{io,polling}               vswitch_io_uring_enters_total
+ *   vswitch_io_uring_frames_total{direction}            (enters / frames: kernel entries per TAP frame)
  * </pre>
  */
 public final class SwitchMetrics {
@@ -54,6 +56,16 @@ public final class SwitchMetrics {
                 .description("the running build").register(registry);
         FunctionCounter.builder("vswitch.port.failures", dataplane, Dataplane::portFailures)
                 .description("ports that went down by themselves (device gone)").register(registry);
+        long spin = dataplane.options().busyPollNs();
+        Gauge.builder("vswitch.dataplane.io.info", () -> 1).tag("io", dataplane.io().label())
+                .tag("polling", spin == Dataplane.ADAPTIVE_POLL ? "adaptive" : spin == 0 ? "off" : spin + "ns")
+                .description("how the loops read and write TAP frames, and how they wait").register(registry);
+        FunctionCounter.builder("vswitch.io.uring.enters", dataplane, d -> d.ringCounts()[0])
+                .description("io_uring_enter calls made for TAP reads and writes").register(registry);
+        FunctionCounter.builder("vswitch.io.uring.frames", dataplane, d -> d.ringCounts()[1]).tag("direction", "rx")
+                .description("TAP frames read or written through io_uring").register(registry);
+        FunctionCounter.builder("vswitch.io.uring.frames", dataplane, d -> d.ringCounts()[2]).tag("direction", "tx")
+                .description("TAP frames read or written through io_uring").register(registry);
         for (int i = 0; i < dataplane.threads(); i++) {
             BusyRatio ratio = new BusyRatio(dataplane.lane(i));
             busyRatios.add(ratio);

@@ -26,7 +26,7 @@ class IoModeTest {
             String sw = netns.create("io");
             Path config = Vswitchd.writeConfig("""
                     dataplane: {threads: 2, io: %s}
-                    metrics: {listen: off}
+                    metrics: {listen: 127.0.0.1:9478}
                     dns: {upstream: []}
                     networks:
                       - name: fast
@@ -57,6 +57,10 @@ class IoModeTest {
                     assertTrue(dp.path("ringEnters").asLong() < frames,
                             "fewer kernel entries than TAP frames: " + dp);
                 }
+                String metrics = netns.must(10, sw, "curl", "-s", "--max-time", "5", "http://127.0.0.1:9478/metrics");
+                assertTrue(metrics.contains("vswitch_dataplane_io_info{io=\"" + (io.equals("epoll") ? "epoll" : "io_uring")
+                        + "\",polling=\"adaptive\"} 1"), metrics);
+                assertTrue(metrics.contains("vswitch_io_uring_enters_total "), metrics);
                 String text = daemon.ctl("show").out();
                 assertTrue(text.contains("io " + (io.equals("epoll") ? "epoll (configured)" : "io_uring")), text);
                 for (JsonNode n : daemon.json("show").path("networks")) {
