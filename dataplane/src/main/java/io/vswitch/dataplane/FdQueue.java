@@ -68,23 +68,13 @@ final class FdQueue extends LaneHandle {
             for (int i = 0; i < want; i++) {
                 int r = ring.result(i);
                 if (r <= 0) {
-                    if (r == 0) {
-                        error = Errno.EBADFD; // EOF: the device is gone
-                    } else if (r != -Errno.EAGAIN && r != -Errno.EINTR) {
-                        error = -r;
-                    }
+                    error = readError(r, error);
                     continue;
                 }
                 if (i != count) {
                     lane.swap(i, count);
                 }
-                ByteBuf buf = frames[count];
-                int n = Math.max(0, r - header);
-                buf.setIndex(Lane.HEADROOM, Lane.HEADROOM + n);
-                if (plainInOffloadNetwork) {
-                    VirtioNetHeader.clear(buf);
-                }
-                count++;
+                frameRead(frames[count++], r, header, plainInOffloadNetwork);
             }
             // The next batch asks for what this one found and a quarter more (a read that finds
             // nothing costs about as much as one that finds a frame), or twice as many when
@@ -92,13 +82,7 @@ final class FdQueue extends LaneHandle {
             reads = count == want ? Math.min(want * 2, frames.length)
                     : Math.max(TapRing.MIN_READS, Math.min(count + count / 4 + 1, frames.length));
             tapRing.countReads(count);
-            if (count > 0) {
-                port.received(lane, frames, count, start);
-                lane.recycle(count);
-            }
-            if (error != 0) {
-                port.failed(error, "read");
-            }
+            deliver(lane, frames, count, start, error);
         } finally {
             lane.exit(start);
         }
@@ -124,30 +108,44 @@ final class FdQueue extends LaneHandle {
                 ByteBuf buf = frames[count];
                 int r = FrameIo.read(fd, buf.memoryAddress() + Lane.HEADROOM - header, capacity + header, errno);
                 if (r <= 0) {
-                    if (r == 0) {
-                        error = Errno.EBADFD; // EOF: the device is gone
-                    } else if (r != -Errno.EAGAIN && r != -Errno.EINTR) {
-                        error = -r;
-                    }
+                    error = readError(r, error);
                     break;
                 }
-                int n = Math.max(0, r - header); // a read shorter than its header counts as a runt
-                buf.setIndex(Lane.HEADROOM, Lane.HEADROOM + n);
-                if (plainInOffloadNetwork) {
-                    VirtioNetHeader.clear(buf); // every frame of an offload network carries a header
-                }
+                frameRead(buf, r, header, plainInOffloadNetwork);
                 count++;
             }
-            if (count > 0) {
-                port.received(lane, frames, count, start);
-                lane.recycle(count);
-            }
-            if (error != 0) {
-                port.failed(error, "read");
-            }
+            deliver(lane, frames, count, start, error);
         } finally {
             lane.exit(start);
         }
         return count;
+    }
+
+    /** The error a read's result {@code r} (0: EOF, or -errno) stands for, or {@code error} for EAGAIN and EINTR. */
+    private static int readError(int r, int error) {
+        if (r == 0) {
+            return Errno.EBADFD; // EOF: the device is gone
+        }
+        return r != -Errno.EAGAIN && r != -Errno.EINTR ? -r : error;
+    }
+
+    /** Sets {@code buf} to the frame of a read of {@code r} bytes, {@code header} of them its virtio-net header. */
+    private static void frameRead(ByteBuf buf, int r, int header, boolean plainInOffloadNetwork) {
+        int n = Math.max(0, r - header); // a read shorter than its header counts as a runt
+        buf.setIndex(Lane.HEADROOM, Lane.HEADROOM + n);
+        if (plainInOffloadNetwork) {
+            VirtioNetHeader.clear(buf); // every frame of an offload network carries a header
+        }
+    }
+
+    /** Forwards the batch's frames, makes the ring ready again, and fails the port on a read error. */
+    private void deliver(Lane lane, ByteBuf[] frames, int count, long start, int error) {
+        if (count > 0) {
+            port.received(lane, frames, count, start);
+            lane.recycle(count);
+        }
+        if (error != 0) {
+            port.failed(error, "read");
+        }
     }
 }
