@@ -207,7 +207,8 @@ public final class Device implements AutoCloseable {
             if (to == Endpoint.NONE) {
                 return;
             }
-            if (hs.initiationSent() && !retransmit && nowNs - hs.sentNs() < Protocol.REKEY_TIMEOUT_NS) {
+            if (!retransmit && peer.lastHandshakeSentNs != PeerTimers.UNSET
+                    && nowNs - peer.lastHandshakeSentNs < Protocol.REKEY_TIMEOUT_NS) {
                 return;
             }
             if (hs.initiationSent()) {
@@ -221,6 +222,7 @@ public final class Device implements AutoCloseable {
             }
             peer.cookies.stamp(msg, msg.length, nowNs);
             peer.timers.initiationSent(nowNs, options.random().nextLong(Protocol.REKEY_TIMEOUT_JITTER_MAX_NS + 1));
+            peer.lastHandshakeSentNs = nowNs;
         }
         peer.timers.anyAuthenticatedSent(nowNs);
         increment(DeviceCounter.INITIATIONS_SENT);
@@ -343,6 +345,7 @@ public final class Device implements AutoCloseable {
             peer.timers.sessionDerivedNs = nowNs;
             response = r.message();
             peer.cookies.stamp(response, response.length, nowNs);
+            peer.lastHandshakeSentNs = nowNs;
         }
         peer.roamTo(source);
         peer.timers.anyAuthenticatedReceived(nowNs);

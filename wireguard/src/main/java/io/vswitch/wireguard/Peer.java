@@ -34,6 +34,12 @@ public final class Peer {
     byte[] greatestTimestamp;
     /** When we last consumed an initiation of this peer (flood guard). Guarded by this. */
     long lastInitiationConsumedNs = PeerTimers.UNSET;
+    /**
+     * When we last sent a handshake message, initiation or response: no new initiation within
+     * REKEY_TIMEOUT of it but a retransmission (the kernel's {@code last_sent_handshake}), so a
+     * responder does not start its own handshake while the peer's is completing. Guarded by this.
+     */
+    long lastHandshakeSentNs = PeerTimers.UNSET;
 
     Peer(byte[] publicKey, byte[] presharedKey, long endpoint, int persistentKeepaliveSeconds) {
         if (publicKey.length != X25519.KEY_LENGTH) {
