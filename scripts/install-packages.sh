@@ -5,7 +5,7 @@ vswitch_install_packages() {
     [mvn]=maven [ethtool]=ethtool [curl]=curl [nft]=nftables [iptables]=iptables [podman]=podman [runc]=runc
     [conmon]=conmon [busybox]=busybox-static [/usr/lib/cni/host-local]=containernetworking-plugins
     [/usr/sbin/dockerd]=docker.io [/usr/bin/docker]=docker.io [/usr/bin/etcd]=etcd-server [/usr/sbin/ovs-vswitchd]=openvswitch-switch
-    [/usr/sbin/trafgen]=netsniff-ng)
+    [/usr/sbin/trafgen]=netsniff-ng [wireguard-go]=wireguard-go [wg]=wireguard-tools)
   local missing=() cmd
   for cmd in "${!wanted[@]}"; do
     if [ "${cmd:0:1}" = / ]; then
