@@ -216,8 +216,12 @@ class AttachTest {
     void removingTheNetworkRemovesItsMasqueradeAndNothingElseOfTheFirewall() throws Exception {
         Sh.must(10, "ip", "netns", "exec", sw, "nft", "add", "table", "inet", "someone-else");
         assertEquals(0, daemon.ctl("network", "del", "apps").code());
+        String table = netns.must(10, sw, "nft", "list", "table", "inet", "vswitch");
+        assertFalse(table.contains("198.18.64.0/24") || table.contains("masquerade"), "lone's gateway rules stay: " + table);
+        assertEquals("0", netns.must(10, sw, "cat", "/proc/sys/net/ipv4/ip_forward").trim(), "forwarding back to what was found");
+        assertEquals(0, daemon.ctl("network", "del", "lone").code());
         String tables = netns.must(10, sw, "nft", "list", "tables");
-        assertFalse(tables.contains("inet vswitch"), tables);
+        assertFalse(tables.contains("inet vswitch"), "gone with the last gateway port: " + tables);
         assertTrue(tables.contains("inet someone-else"), "another table is untouched: " + tables);
     }
 }

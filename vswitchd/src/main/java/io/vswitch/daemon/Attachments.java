@@ -9,8 +9,7 @@ import io.vswitch.core.MacAddress;
 import io.vswitch.core.Port;
 import io.vswitch.core.Upstream;
 import io.vswitch.dataplane.Dataplane;
-import io.vswitch.hostnet.Forwarding;
-import io.vswitch.hostnet.Masquerade;
+import io.vswitch.hostnet.SwitchTable;
 import io.vswitch.ipam.AddressPool;
 import io.vswitch.ipam.Cidr;
 import io.vswitch.nativetap.NetworkNamespace;
@@ -81,7 +80,7 @@ public final class Attachments {
 
     private final Dataplane dataplane;
     private final PortFactory ports;
-    private final Masquerade masquerade;
+    private final SwitchTable table;
     private final Answers answers;
     private final Map<String, Book> books = new LinkedHashMap<>();
     private Claims claims = (network, address) -> true;
@@ -98,10 +97,10 @@ public final class Attachments {
     }
 
     /** {@code upstream}: where names a network does not know go (null: REFUSED at once). */
-    Attachments(Dataplane dataplane, PortFactory ports, Masquerade masquerade, Upstream upstream) {
+    Attachments(Dataplane dataplane, PortFactory ports, SwitchTable table, Upstream upstream) {
         this.dataplane = dataplane;
         this.ports = ports;
-        this.masquerade = masquerade;
+        this.table = table;
         this.answers = new Answers(dataplane, upstream);
     }
 
@@ -134,19 +133,19 @@ public final class Attachments {
                 book.gatewayPort = open(book, checked.gatewayPort(), false);
                 ports.configureHere(book.gatewayPort, Answers.gatewayMac(checked.name()), addresses);
             }
-            if (checked.masquerade()) {
+            if (checked.gatewayPort() != null) {
                 List<Cidr> subnets = new ArrayList<>();
-                if (book.pool4 != null) {
+                if (checked.masquerade() && book.pool4 != null) {
                     subnets.add(book.pool4.subnet());
                 }
-                if (book.pool6 != null) {
+                if (checked.masquerade() && book.pool6 != null) {
                     subnets.add(book.pool6.subnet());
                 }
                 try {
-                    Forwarding.ensure(book.pool6 != null, "the masquerade of network " + checked.name());
-                    masquerade.set(checked.name(), subnets);
+                    table.set(checked.name(), new SwitchTable.Gateway(checked.gatewayPort(), checked.icc(), subnets));
                 } catch (IOException e) {
-                    throw new PortFactory.OpenException("network " + checked.name() + ": masquerade: " + e.getMessage(), e);
+                    throw new PortFactory.OpenException("network " + checked.name() + ": gateway rules"
+                            + (checked.masquerade() ? " and masquerade" : "") + ": " + e.getMessage(), e);
                 }
             }
             publish(book, false);
@@ -173,11 +172,11 @@ public final class Attachments {
         if (book.gatewayPort != null) {
             dataplane.detach(book.gatewayPort);
         }
-        if (masquerade.has(network)) {
+        if (table.has(network)) {
             try {
-                masquerade.remove(network);
+                table.remove(network);
             } catch (IOException e) {
-                LOG.warn("network {}: cannot remove its masquerade rule: {}", network, e.getMessage());
+                LOG.warn("network {}: cannot remove its rules from table inet vswitch: {}", network, e.getMessage());
             }
         }
     }

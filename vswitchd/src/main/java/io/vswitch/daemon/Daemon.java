@@ -10,7 +10,7 @@ import io.vswitch.core.MacTable;
 import io.vswitch.core.Port;
 import io.vswitch.core.VirtioNetHeader;
 import io.vswitch.dataplane.Dataplane;
-import io.vswitch.hostnet.Masquerade;
+import io.vswitch.hostnet.SwitchTable;
 import io.vswitch.nativetap.NativeCallException;
 import io.vswitch.vxlan.TunnelPort;
 import io.vswitch.resolver.ResolvConf;
@@ -163,7 +163,7 @@ public final class Daemon implements AutoCloseable {
         try {
             daemon.ports = factory.apply(daemon.dataplane);
             daemon.resolver = startResolver(config, daemon.dataplane);
-            daemon.attachments = new Attachments(daemon.dataplane, daemon.ports, new Masquerade(), daemon.resolver);
+            daemon.attachments = new Attachments(daemon.dataplane, daemon.ports, new SwitchTable(), daemon.resolver);
             if (config.vxlan() != null) {
                 daemon.vxlan = openVxlan(config, daemon.dataplane);
             }
