@@ -62,10 +62,15 @@ class UpstreamResolverTest {
     }
 
     private UpstreamResolver resolver(Duration attempt, InetSocketAddress... servers) throws Exception {
+        return resolver(attempt, 0, 0, servers);
+    }
+
+    private UpstreamResolver resolver(Duration attempt, int pendingPerPort, int perSecondPerPort, InetSocketAddress... servers)
+            throws Exception {
         UpstreamResolver r = UpstreamResolver.start(List.of(servers), (lane, write, done) -> {
             write.run();
             done.run();
-        }, attempt);
+        }, attempt, pendingPerPort, perSecondPerPort);
         open.add(r);
         net.setDirectory(Directory.builder().gateway(GATEWAY, false, GATEWAY_IP, null).dns("apps", r).build());
         return r;
@@ -143,33 +148,41 @@ class UpstreamResolverTest {
     }
 
     private void ask(String name) {
+        ask(client, CLIENT, CLIENT_IP, name);
+    }
+
+    private void ask(ChannelPort from, long mac, byte[] ip, String name) {
         byte[] message = query(name);
         int length = 14 + 20 + 8 + message.length;
         ByteBuf f = Unpooled.directBuffer(length).writeZero(length);
         EthernetFrame.writeMac(f, 0, GATEWAY);
-        EthernetFrame.writeMac(f, 6, CLIENT);
+        EthernetFrame.writeMac(f, 6, mac);
         f.setShort(12, 0x0800);
         f.setByte(14, 0x45);
         f.setShort(16, 20 + 8 + message.length);
         f.setByte(22, 64);
         f.setByte(23, 17);
-        f.setBytes(26, CLIENT_IP);
+        f.setBytes(26, ip);
         f.setBytes(30, GATEWAY_IP);
         f.setShort(34, 40000);
         f.setShort(36, 53);
         f.setShort(38, 8 + message.length);
         f.setBytes(42, message);
-        pipeline.process(client, new ByteBuf[] {f}, 1, 5_000_000_000_000L);
+        pipeline.process(from, new ByteBuf[] {f}, 1, 5_000_000_000_000L);
         f.release();
     }
 
     /** The DNS message of the next frame sent to the client, waiting for it up to 10 s. */
     private byte[] answer() throws InterruptedException {
+        return answer(client, CLIENT);
+    }
+
+    private static byte[] answer(ChannelPort to, long mac) throws InterruptedException {
         for (int i = 0; i < 1000; i++) {
-            ByteBuf f = client.poll();
+            ByteBuf f = to.poll();
             if (f != null) {
                 try {
-                    assertEquals(CLIENT, EthernetFrame.destination(f));
+                    assertEquals(mac, EthernetFrame.destination(f));
                     assertEquals(GATEWAY, EthernetFrame.source(f));
                     byte[] m = new byte[f.getUnsignedShort(38) - 8];
                     f.getBytes(42, m);
@@ -261,6 +274,113 @@ class UpstreamResolverTest {
         byte[] m = answer();
         assertEquals(5, rcode(m));
         assertEquals(0, net.count(NetworkCounter.DNS_FORWARDED));
+    }
+
+    /** A resolver that records each question's source port and ID, and answers after {@code forger} (if any) forged one. */
+    private InetSocketAddress recordingServer(List<int[]> seen, DatagramSocket forger, long answerAfterMs) throws Exception {
+        DatagramSocket s = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        open.add(s);
+        Thread.ofPlatform().daemon().start(() -> {
+            byte[] buf = new byte[2048];
+            while (!s.isClosed()) {
+                DatagramPacket p = new DatagramPacket(buf, buf.length);
+                try {
+                    s.receive(p);
+                    byte[] q = java.util.Arrays.copyOf(p.getData(), p.getLength());
+                    synchronized (seen) {
+                        seen.add(new int[] {p.getPort(), ((q[0] & 0xFF) << 8) | (q[1] & 0xFF)});
+                    }
+                    if (forger != null) {
+                        // Everything right but where it comes from: the ID, the question, the port it goes to.
+                        byte[] forged = reply(q);
+                        forged[forged.length - 1] = 66;
+                        forger.send(new DatagramPacket(forged, forged.length, p.getSocketAddress()));
+                    }
+                    Thread.sleep(answerAfterMs);
+                    byte[] r = reply(q);
+                    s.send(new DatagramPacket(r, r.length, p.getSocketAddress()));
+                } catch (java.io.IOException | InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        return (InetSocketAddress) s.getLocalSocketAddress();
+    }
+
+    @Test
+    void eachQuestionGoesOutFromAFreshRandomPortUnderAFreshRandomId() throws Exception {
+        List<int[]> seen = new ArrayList<>();
+        resolver(Duration.ofSeconds(30), recordingServer(seen, null, 0));
+        java.util.Set<Integer> ports = new java.util.HashSet<>();
+        java.util.Set<Integer> ids = new java.util.HashSet<>();
+        for (int i = 0; i < 20; i++) {
+            ask("n" + i + ".example.org");
+            assertEquals(0, rcode(answer()));
+        }
+        synchronized (seen) {
+            for (int[] q : seen) {
+                ports.add(q[0]);
+                ids.add(q[1]);
+            }
+        }
+        System.out.printf("forwarder: 20 questions went out from %d ports (%s) under %d IDs%n", ports.size(), ports, ids.size());
+        // 20 draws from ~28,000 ports or 65,536 IDs collide twice with a chance below 1 in 10^4.
+        assertTrue(ports.size() >= 19, "a fresh port per question: " + ports);
+        assertTrue(ids.size() >= 19, "a fresh ID per question: " + ids);
+        assertTrue(ports.stream().mapToInt(Integer::intValue).max().getAsInt()
+                - ports.stream().mapToInt(Integer::intValue).min().getAsInt() > 1000, "spread, not sequential: " + ports);
+    }
+
+    @Test
+    void aRightAnswerFromAnotherAddressOrPortIsNotPassedOn() throws Exception {
+        for (String from : new String[] {"127.0.0.1", "127.0.0.2"}) {
+            DatagramSocket forger = new DatagramSocket(new InetSocketAddress(InetAddress.getByName(from), 0));
+            open.add(forger);
+            resolver(Duration.ofSeconds(30), recordingServer(new ArrayList<>(), forger, 300));
+            ask("example.org");
+            byte[] m = answer();
+            assertNotNull(m);
+            assertEquals(77, m[m.length - 1], "the resolver's record, not the one forged from " + from + ":" + forger.getLocalPort());
+        }
+    }
+
+    @Test
+    void aPortsQuestionsBeyondItsShareAreRefusedAndItsNeighboursAreStillForwarded() throws Exception {
+        AtomicInteger seen = new AtomicInteger();
+        UpstreamResolver r = resolver(Duration.ofSeconds(30), 4, 0, server(false, 0, seen));
+        for (int i = 0; i < 10; i++) {
+            ask("void" + i + ".example.org");
+        }
+        for (int i = 0; i < 6; i++) {
+            assertEquals(5, rcode(answer()), "REFUSED at once, beyond the port's 4");
+        }
+        byte[] otherIp = {(byte) 198, 18, 81, 3};
+        ask(other, 0x02_00_00_00_00_0BL, otherIp, "ok.example.org");
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (seen.get() < 5 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(5, seen.get(), "four of the first port's questions and the neighbour's went out");
+        assertEquals(0, other.pending(), "the neighbour's question is out, not refused");
+        assertEquals(new UpstreamResolver.Refusals(6, 0, 0), r.refusals());
+        assertEquals(5, r.inFlight());
+    }
+
+    @Test
+    void aPortAskingFasterThanItsRateIsRefusedBeyondIt() throws Exception {
+        AtomicInteger seen = new AtomicInteger();
+        UpstreamResolver r = resolver(Duration.ofSeconds(30), 0, 5, server(false, 0, seen));
+        for (int i = 0; i < 20; i++) {
+            ask("void" + i + ".example.org");
+        }
+        int refused = 0;
+        while (client.pending() > 0) {
+            assertEquals(5, rcode(answer()));
+            refused++;
+        }
+        // The test asks 20 within far less than the 200 ms that would earn a sixth.
+        assertTrue(refused >= 14 && refused <= 15, "refused " + refused);
+        assertEquals(refused, r.refusals().portRate());
     }
 
     @Test

@@ -438,21 +438,28 @@ public final class ConfigReader {
         if (node == null) {
             return DaemonConfig.Dns.DEFAULT;
         }
-        Map<String, Node> fields = mapping(node, "dns", Set.of("upstream"));
-        if (!fields.containsKey("upstream")) {
-            return DaemonConfig.Dns.DEFAULT;
-        }
-        List<Node> items = sequence(fields.get("upstream"), "dns.upstream");
-        List<InetSocketAddress> upstream = new ArrayList<>();
-        for (int i = 0; i < items.size(); i++) {
-            String text = string(items.get(i), "dns.upstream[" + i + "]").trim();
-            try {
-                upstream.add(io.vswitch.resolver.ResolvConf.parse(text));
-            } catch (IllegalArgumentException e) {
-                throw error(items.get(i), "dns.upstream[" + i + "]", e.getMessage());
+        Map<String, Node> fields = mapping(node, "dns", Set.of("upstream", "pending-per-port", "rate-per-port"));
+        List<InetSocketAddress> upstream = null;
+        if (fields.containsKey("upstream")) {
+            List<Node> items = sequence(fields.get("upstream"), "dns.upstream");
+            upstream = new ArrayList<>();
+            for (int i = 0; i < items.size(); i++) {
+                String text = string(items.get(i), "dns.upstream[" + i + "]").trim();
+                try {
+                    upstream.add(io.vswitch.resolver.ResolvConf.parse(text));
+                } catch (IllegalArgumentException e) {
+                    throw error(items.get(i), "dns.upstream[" + i + "]", e.getMessage());
+                }
             }
+            upstream = List.copyOf(upstream);
         }
-        return new DaemonConfig.Dns(List.copyOf(upstream));
+        int pending = fields.containsKey("pending-per-port")
+                ? integer(fields.get("pending-per-port"), "dns.pending-per-port", DaemonConfig.Dns.PER_PORT)
+                : DaemonConfig.Dns.DEFAULT.pendingPerPort();
+        int rate = fields.containsKey("rate-per-port")
+                ? integer(fields.get("rate-per-port"), "dns.rate-per-port", DaemonConfig.Dns.PER_PORT)
+                : DaemonConfig.Dns.DEFAULT.ratePerPort();
+        return new DaemonConfig.Dns(upstream, pending, rate);
     }
 
     private static final Pattern CLUSTER_HOST = Pattern.compile("[a-z0-9][a-z0-9.-]{0,62}");

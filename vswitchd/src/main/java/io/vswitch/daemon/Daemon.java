@@ -210,7 +210,7 @@ public final class Daemon implements AutoCloseable {
                         done.run();
                     }
                 });
-            }, java.time.Duration.ofMillis(1500));
+            }, java.time.Duration.ofMillis(1500), config.dns().pendingPerPort(), config.dns().ratePerPort());
         } catch (IOException e) {
             throw new StartException("dns: cannot start the forwarder: " + e.getMessage(), e);
         }

@@ -15,10 +15,13 @@ public record DaemonConfig(String source, Dataplane dataplane, Vxlan vxlan, Metr
 
     /**
      * {@code dns:} where names a network does not know are sent: {@code upstream} as listed, or
-     * null for the host's resolvers ({@code /etc/resolv.conf}); an empty list refuses them.
+     * null for the host's resolvers ({@code /etc/resolv.conf}); an empty list refuses them. Each
+     * port may have {@code pendingPerPort} questions out at once and ask {@code ratePerPort} a
+     * second (0: no bound); beyond, the switch answers REFUSED.
      */
-    public record Dns(List<InetSocketAddress> upstream) {
-        public static final Dns DEFAULT = new Dns(null);
+    public record Dns(List<InetSocketAddress> upstream, int pendingPerPort, int ratePerPort) {
+        public static final NetworkRules.Range PER_PORT = new NetworkRules.Range(0, 1_000_000);
+        public static final Dns DEFAULT = new Dns(null, 128, 1000);
     }
 
     /** {@code docker:} where the Docker network driver is served; null without the section. */

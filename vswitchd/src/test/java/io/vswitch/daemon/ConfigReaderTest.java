@@ -203,6 +203,14 @@ class ConfigReaderTest {
     void dnsGoesToTheHostsResolversUnlessToldAndANetworkAnswersNamesWhenAsked() throws Exception {
         assertEquals(null, ConfigReader.parse("vswitch.yaml", "networks: []\n").dns().upstream(), "resolv.conf");
         assertTrue(ConfigReader.parse("vswitch.yaml", "dns: {upstream: []}\n").dns().upstream().isEmpty(), "none: REFUSED");
+        DaemonConfig.Dns bounds = ConfigReader.parse("vswitch.yaml", "dns: {pending-per-port: 16, rate-per-port: 0}\n").dns();
+        assertEquals(16, bounds.pendingPerPort());
+        assertEquals(0, bounds.ratePerPort(), "0: no rate bound");
+        assertEquals(null, bounds.upstream(), "the host's resolvers still");
+        assertEquals(128, ConfigReader.parse("vswitch.yaml", "networks: []\n").dns().pendingPerPort());
+        ConfigException bad = assertThrows(ConfigException.class,
+                () -> ConfigReader.parse("vswitch.yaml", "dns:\n  rate-per-port: -1\n"));
+        assertTrue(bad.getMessage().contains("vswitch.yaml:2: dns.rate-per-port"), bad.getMessage());
         DaemonConfig c = ConfigReader.parse("vswitch.yaml",
                 "dns:\n  upstream: [\"127.0.0.1:5353\", \"[fd00::53]:53\"]\nnetworks:\n  - name: a\n    subnet: 198.18.90.0/24\n    dns: true\n");
         assertEquals(5353, c.dns().upstream().get(0).getPort());
