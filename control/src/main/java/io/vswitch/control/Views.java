@@ -27,11 +27,13 @@ public final class Views {
 
     /**
      * An attached container: the endpoint as kept, with the network's MTU and the gateways its
-     * default routes go through (null when it has none).
+     * default routes go through (null when it has none); {@code state} up, down (its link is down
+     * in its namespace) or gone (its namespace was deleted, or its interface not found after a
+     * restart: {@code reason} says which), until it is detached.
      */
     public record Endpoint(String network, String id, String name, String port, String netns, String ifname, String mac,
             String ipv4, String ipv6, String gateway, String gateway6, int mtu, String owner, List<String> aliases,
-            List<String> nameservers) {
+            List<String> nameservers, String state, String reason) {
     }
 
     /**

@@ -127,7 +127,7 @@ class GatewayIsolationTest {
         int direct = answered(a, ip(eb), 3);
         netns.must(10, a, "ip", "neigh", "replace", ip(eb), "lladdr", gatewayMac(a), "dev", "eth0");
         int viaGatewayMac = answered(a, ip(eb), 3);
-        String drops = netns.must(10, sw, "nft", "list", "chain", "inet", "vswitch", "forward");
+        String drops = netns.exec(10, sw, "nft", "list", "chain", "inet", "vswitch", "forward").out();
         System.out.printf("gateway isolation: neta -> netb through the gateway %d/5 answered, back %d/5, directly %d/3,"
                 + " on-link to the gateway's MAC %d/3%n%s%n", viaGateway, back, direct, viaGatewayMac, drops);
         assertEquals(0, viaGateway, "a1 reaches b1 through the gateway");
@@ -153,12 +153,14 @@ class GatewayIsolationTest {
     void twoContainersOfAnIccOffNetworkDoNotMeetThroughTheirGateway() throws Exception {
         String l1 = netns.createQuiet("gi-l1");
         String l2 = netns.createQuiet("gi-l2");
-        attach("lone", l1, "l1");
+        JsonNode e1 = attach("lone", l1, "l1");
         JsonNode e2 = attach("lone", l2, "l2");
         assertEquals(3, answered(l1, "198.18.72.1", 3), "l1 reaches its gateway");
         assertEquals(3, answered(l2, "198.18.72.1", 3), "l2 reaches its gateway");
-        // Hair-pin: l2's address through the gateway, whose MAC the switch lets through.
+        // Hair-pin: each other's address through the gateway, whose MAC the switch lets through
+        // (one way is enough for a flood; both, so that a ping's answer could come back).
         netns.must(10, l1, "ip", "route", "add", ip(e2) + "/32", "via", "198.18.72.1", "dev", "eth0");
+        netns.must(10, l2, "ip", "route", "add", ip(e1) + "/32", "via", "198.18.72.1", "dev", "eth0");
         int hairpin = answered(l1, ip(e2), 5);
         System.out.printf("gateway isolation: icc off, l1 -> l2 hair-pinned through the gateway %d/5 answered%n", hairpin);
         assertEquals(0, hairpin, "l1 reaches l2 through the gateway");

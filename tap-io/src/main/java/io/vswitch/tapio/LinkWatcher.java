@@ -34,6 +34,13 @@ import java.util.Map;
  * TAP as fast as the kernel writes it). The first sweep that finds a TAP in a new namespace
  * with a default discipline gives it noqueue, as the switch does for the TAPs it places itself;
  * a discipline someone chose (tc qdisc add ... netem, htb) is left alone.
+ *
+ * <p>A container's namespace deleted with its TAP inside: when the TAP's fds were opened in that
+ * namespace (the switch places containers' TAPs so) they hold it alive, and nothing fails
+ * ({@link NamespaceHolders} explains). Each sweep asks whether anything else still holds it; when
+ * nothing does, the port fails (down, counted in {@code port_failures}, told to the registry
+ * once), and once no loop can be using its fds any more they are closed, so the namespace and
+ * the device go.
  */
 public final class LinkWatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LinkWatcher.class);
@@ -42,6 +49,8 @@ public final class LinkWatcher implements AutoCloseable {
     private static final java.util.Set<String> DEFAULT_QDISCS = java.util.Set.of("mq", "pfifo_fast", "fq_codel", "fq");
 
     private final Dataplane dataplane;
+    private final NamespaceHolders holders = new NamespaceHolders(LinkWatcher::namespaceInode);
+    private long ownInode;
     private final Thread thread;
     private volatile boolean stopped;
     private boolean warned;
@@ -66,7 +75,8 @@ public final class LinkWatcher implements AutoCloseable {
         int own;
         try {
             own = NetworkNamespace.ownFd();
-        } catch (NativeCallException e) {
+            ownInode = NetworkNamespace.inodeOf(own);
+        } catch (IOException e) {
             LOG.warn("link states of TAPs are not watched: {}", e.getMessage());
             return;
         }
@@ -106,6 +116,7 @@ public final class LinkWatcher implements AutoCloseable {
     int sweep(int ownNs) {
         Map<Long, List<TapPort>> byNamespace = new LinkedHashMap<>();
         Map<Long, Integer> nsFds = new HashMap<>();
+        List<TapPort> abandoned = new ArrayList<>();
         int count = 0;
         for (Port p : dataplane.ports()) {
             if (!(p instanceof TapPort tap) || tap.hasFailed()) {
@@ -117,6 +128,10 @@ public final class LinkWatcher implements AutoCloseable {
                 long inode = NetworkNamespace.inodeOf(ns);
                 if (nsFds.putIfAbsent(inode, ns) != null) {
                     NetworkNamespace.close(ns);
+                }
+                if (tap.openedIn() != null && inode != ownInode && !holders.held(tap.openedIn(), inode)) {
+                    abandoned.add(tap);
+                    continue;
                 }
                 byNamespace.computeIfAbsent(inode, k -> new ArrayList<>()).add(tap);
                 tap.seenIn(inode);
@@ -145,7 +160,50 @@ public final class LinkWatcher implements AutoCloseable {
             }
             nsFds.values().forEach(NetworkNamespace::close);
         }
+        for (TapPort tap : abandoned) {
+            abandon(tap);
+        }
         return count;
+    }
+
+    /**
+     * Takes down a port whose namespace only its own fds still hold, then closes the fds (after
+     * every loop has let go of them: a closed fd's number is soon another file's), and the
+     * namespace goes with its device.
+     */
+    private void abandon(TapPort tap) {
+        if (!tap.fail("its namespace " + tap.openedIn() + " was deleted (only this port's fds held it)")) {
+            return;
+        }
+        dataplane.portFailed(tap);
+        try {
+            for (io.vswitch.dataplane.LaneHandle h : tap.handles()) {
+                if (h.lane() != null) {
+                    // Runs after the cancellation portFailed queued on the same loop.
+                    h.lane().loop().submit(() -> { }).await(1, java.util.concurrent.TimeUnit.SECONDS);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        if (dataplane.grace().await(1_000_000_000L)) {
+            tap.close();
+        }
+    }
+
+    /** The inode of the network namespace {@code path} names now, or -1. */
+    private static long namespaceInode(java.nio.file.Path path) {
+        try {
+            int fd = NetworkNamespace.open(path);
+            try {
+                return NetworkNamespace.inodeOf(fd);
+            } finally {
+                NetworkNamespace.close(fd);
+            }
+        } catch (IOException e) {
+            return -1;
+        }
     }
 
     private void look(int ns, List<TapPort> ports) throws NativeCallException {

@@ -15,6 +15,12 @@ public final class TapPort extends FdPort {
     private final List<TapDevice> devices;
 
     private volatile boolean persistentNow;
+    /**
+     * The path of the namespace the queues were opened in, when that is not the daemon's own
+     * (placed in a container, or re-attached there): their fds keep that namespace alive, so the
+     * link watcher must find out by other means when it is deleted ({@link NamespaceHolders}).
+     */
+    private volatile java.nio.file.Path openedIn;
     /** The namespace the link watcher last found the device in, and the one whose qdisc it checked. */
     private long namespaceSeen;
     private long queueCheckedIn;
@@ -38,6 +44,15 @@ public final class TapPort extends FdPort {
     /** Whether the device outlives the daemon (TUNSETPERSIST). */
     public boolean persistent() {
         return persistentNow;
+    }
+
+    /** Where the queues were opened, when it was inside a container's namespace; null: the daemon's own. */
+    public java.nio.file.Path openedIn() {
+        return openedIn;
+    }
+
+    void openedIn(java.nio.file.Path namespace) {
+        this.openedIn = namespace;
     }
 
     void seenIn(long namespaceInode) {

@@ -109,7 +109,11 @@ public final class Taps {
             queues.forEach(TapDevice::close);
             throw e;
         }
-        return new TapPort(queues, persist, dataplane);
+        TapPort port = new TapPort(queues, persist, dataplane);
+        if (queues.get(0).namespace() != null) {
+            port.openedIn(java.nio.file.Path.of(queues.get(0).namespace()));
+        }
+        return port;
     }
 
     /**
@@ -201,6 +205,7 @@ public final class Taps {
         }
         TapPort port = new TapPort(portName, queues, true, dataplane);
         port.markPersistent();
+        port.openedIn(p.netns());
         return port;
     }
 
@@ -280,7 +285,9 @@ public final class Taps {
             queues.forEach(TapDevice::close);
             throw new NativeCallException("setns", netns.toString(), Errno.ENOENT, e.getMessage());
         }
-        return new TapPort(port, queues, true, dataplane);
+        TapPort reopened = new TapPort(port, queues, true, dataplane);
+        reopened.openedIn(netns);
+        return reopened;
     }
 
     /** The name of the link carrying {@code alias} in {@code netns} (a runtime renamed it there). */

@@ -329,8 +329,12 @@ public final class ControlApi {
                 nameservers.add(checked.gateway6().getHostAddress());
             }
         }
+        // gone: its interface was not found after a restart, or its namespace was deleted (the port failed).
+        String state = e.port() == null || e.port().hasFailed() ? "gone" : e.port().linkUp() ? "up" : "down";
+        String reason = e.port() == null ? "its interface was not found in its namespace"
+                : e.port().hasFailed() ? e.port().failure() : null;
         return new Views.Endpoint(e.network(), s.id(), s.name(), s.port(), s.netns(), s.ifname(), s.mac(), s.ipv4(), s.ipv6(),
-                s.gateway(), s.gateway6(), mtu, s.owner(), s.aliases(), nameservers.isEmpty() ? null : nameservers);
+                s.gateway(), s.gateway6(), mtu, s.owner(), s.aliases(), nameservers.isEmpty() ? null : nameservers, state, reason);
     }
 
     private Views.Port port(Port p, BridgeDomain d) {

@@ -526,10 +526,11 @@ public final class Vswitchctl {
                 printJson(out(), list);
                 return 0;
             }
-            out().printf("%-10s %-24s %-12s %-8s %-18s %-20s %s%n", "network", "id", "port", "ifname", "ipv4", "mac", "netns");
+            out().printf("%-10s %-24s %-12s %-8s %-18s %-20s %-5s %s%n", "network", "id", "port", "ifname", "ipv4", "mac", "state",
+                    "netns");
             for (Views.Endpoint e : list) {
-                out().printf("%-10s %-24s %-12s %-8s %-18s %-20s %s%n", e.network(), e.id(), e.port(), e.ifname(),
-                        e.ipv4() == null ? "-" : e.ipv4(), e.mac(), e.netns());
+                out().printf("%-10s %-24s %-12s %-8s %-18s %-20s %-5s %s%n", e.network(), e.id(), e.port(), e.ifname(),
+                        e.ipv4() == null ? "-" : e.ipv4(), e.mac(), e.state(), e.netns());
             }
             return 0;
         }
