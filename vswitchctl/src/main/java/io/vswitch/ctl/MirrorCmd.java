@@ -1,4 +1,4 @@
-package io.vswitch.daemon.ctl;
+package io.vswitch.ctl;
 
 import io.vswitch.control.MirrorSpec;
 import io.vswitch.control.Views;
