@@ -2,19 +2,25 @@ package io.vswitch.cni;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.vswitch.control.Deadline;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * A standard IPAM plugin (host-local, static, dhcp) run as the spec says (SPEC.md section 4):
  * the binary named by {@code ipam.type}, found in CNI_PATH, executed with the same environment
  * but CNI_COMMAND, the whole network configuration on stdin; its stderr passes through, its
- * stdout is the result (or an error in the spec's form, passed on as it is).
+ * stdout is the result (or an error in the spec's form, passed on as it is). It runs within the
+ * call's deadline: a plugin that hangs is killed, it does not hold the call (or the daemon) up.
  */
 final class IpamDelegate {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -45,24 +51,55 @@ final class IpamDelegate {
         throw new CniException(CniException.INVALID_CONFIG, "IPAM plugin \"" + type + "\" not found in CNI_PATH \"" + path + "\"");
     }
 
-    /** Runs the plugin for {@code command} with {@code config}; its result, or null when it printed nothing. */
-    JsonNode run(String command, byte[] config) throws CniException {
+    /**
+     * Runs the plugin for {@code command} with {@code config}; its result, or null when it printed
+     * nothing. A plugin still running at {@code deadline} is killed with what it started, and the
+     * call fails with code 11 (try again later).
+     */
+    JsonNode run(String command, byte[] config, Deadline deadline) throws CniException {
         ProcessBuilder pb = new ProcessBuilder(binary.toString()).redirectError(ProcessBuilder.Redirect.INHERIT);
         pb.environment().clear();
         pb.environment().putAll(env);
         pb.environment().put("CNI_COMMAND", command);
+        Process p;
         try {
-            Process p = pb.start();
+            p = pb.start();
+        } catch (IOException e) {
+            throw new CniException(CniException.IO_FAILURE, "cannot run IPAM plugin " + binary + ": " + e.getMessage());
+        }
+        try {
+            // Its output is read beside it, so a plugin that writes much never blocks on a full pipe.
+            FutureTask<byte[]> output = new FutureTask<>(() -> p.getInputStream().readAllBytes());
+            Thread.ofVirtual().name("ipam-" + command).start(output);
             try (var in = p.getOutputStream()) {
                 in.write(config);
+            } catch (IOException e) {
+                // it exited without reading its configuration: its exit status says why
             }
-            byte[] out = p.getInputStream().readAllBytes();
-            if (!p.waitFor(60, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new CniException(CniException.IO_FAILURE, "IPAM plugin " + binary + " did not finish " + command + " in 60 s");
+            if (!p.waitFor(deadline.remainingNs(), TimeUnit.NANOSECONDS)) {
+                kill(p);
+                throw new CniException(CniException.TRY_AGAIN_LATER, "IPAM plugin " + binary.getFileName() + " did not finish "
+                        + command + " within " + deadline.budget() + " of the call; it was stopped");
+            }
+            byte[] out;
+            try {
+                out = output.get(1, TimeUnit.SECONDS);
+            } catch (TimeoutException e) {
+                kill(p); // it exited, but something it started still holds its output open
+                throw new CniException(CniException.IO_FAILURE, "IPAM plugin " + binary.getFileName() + " " + command
+                        + ": a process it started keeps its output open; stopped");
+            } catch (ExecutionException e) {
+                throw new CniException(CniException.IO_FAILURE, "cannot read IPAM plugin " + binary + ": "
+                        + e.getCause().getMessage());
             }
             String text = new String(out, StandardCharsets.UTF_8).trim();
-            JsonNode result = text.isEmpty() ? null : JSON.readTree(text);
+            JsonNode result;
+            try {
+                result = text.isEmpty() ? null : JSON.readTree(text);
+            } catch (IOException e) {
+                throw new CniException(CniException.IO_FAILURE, "IPAM plugin " + binary.getFileName() + " " + command
+                        + " printed no JSON: " + e.getMessage());
+            }
             if (p.exitValue() != 0) {
                 int code = result != null && result.path("code").isInt() ? result.path("code").asInt() : CniException.IO_FAILURE;
                 String msg = result != null ? result.path("msg").asText("IPAM plugin failed") : "IPAM plugin failed";
@@ -70,11 +107,17 @@ final class IpamDelegate {
                         result != null ? result.path("details").asText(null) : text);
             }
             return result;
-        } catch (IOException e) {
-            throw new CniException(CniException.IO_FAILURE, "cannot run IPAM plugin " + binary + ": " + e.getMessage());
         } catch (InterruptedException e) {
+            kill(p);
             Thread.currentThread().interrupt();
             throw new CniException(CniException.IO_FAILURE, "interrupted while running IPAM plugin " + binary);
         }
+    }
+
+    /** Kills the plugin and every process it started (gathered first: once it is dead they are no longer its). */
+    private static void kill(Process p) {
+        List<ProcessHandle> started = p.descendants().toList();
+        p.destroyForcibly();
+        started.forEach(ProcessHandle::destroyForcibly);
     }
 }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vswitch.control.ControlClient;
 import io.vswitch.control.ControlException;
+import io.vswitch.control.Deadline;
 import io.vswitch.control.Requests;
 import io.vswitch.control.Views;
 
@@ -15,6 +16,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -22,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Executor;
 
 /**
  * {@code bin/vswitch-cni}: a CNI plugin (SPEC.md, versions 1.0.0 and 1.1.0) that attaches a
@@ -44,31 +47,40 @@ import java.util.Set;
  * <p>Results and errors are the spec's JSON on stdout, errors with their well-known codes.
  */
 public final class VswitchCni {
-    static final List<String> SUPPORTED = List.of("1.0.0", "1.1.0");
-    static final String DEFAULT_SOCKET = "/run/vswitch/vswitchd.sock";
+    static final List<String> SUPPORTED = CniConfig.SUPPORTED;
+    /** How long a call of the plugin run on its own may take, IPAM plugins included. */
+    static final Duration STANDALONE_BUDGET = Duration.ofSeconds(55);
+    /** How long undoing an IPAM plugin's ADD (its DEL) may take, after the call failed. */
+    static final Duration UNDO_BUDGET = Duration.ofSeconds(10);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Map<String, String> env;
     private final byte[] stdin;
     private final PrintStream out;
     private final java.util.function.Function<Path, ControlClient> clients;
+    private final Deadline deadline;
+    private final Executor undo;
     private String version = "1.1.0";
 
     VswitchCni(Map<String, String> env, byte[] stdin, PrintStream out) {
-        this(env, stdin, out, ControlClient::new);
+        this(env, stdin, out, ControlClient::new, Deadline.in(STANDALONE_BUDGET), Runnable::run);
     }
 
     /**
      * One call of the plugin: the runtime's CNI_* variables, its configuration, where the result
-     * goes, and how the daemon named by the configuration's socket is reached ({@code clients}:
-     * over that socket, or, inside the daemon, straight to its API).
+     * goes, how the daemon named by the configuration's socket is reached ({@code clients}: over
+     * that socket, or, inside the daemon, straight to its API), by when the call must be answered
+     * ({@code deadline}: an IPAM plugin still running then is stopped), and where the undoing of
+     * a failed call's IPAM allocation runs ({@code undo}: after the answer, inside the daemon).
      */
     public VswitchCni(Map<String, String> env, byte[] stdin, PrintStream out,
-            java.util.function.Function<Path, ControlClient> clients) {
+            java.util.function.Function<Path, ControlClient> clients, Deadline deadline, Executor undo) {
         this.env = env;
         this.stdin = stdin;
         this.out = out;
         this.clients = clients;
+        this.deadline = deadline;
+        this.undo = undo;
     }
 
     public static void main(String[] args) throws IOException {
@@ -106,113 +118,16 @@ public final class VswitchCni {
         }
     }
 
-    // ---- configuration ----------------------------------------------------------------------
-
-    /** The network configuration on stdin, checked. */
-    private record Config(JsonNode raw, String cniVersion, String name, String network, Path socket, Integer mtu, String mac,
-            JsonNode ipam, List<String> ips, JsonNode dns, JsonNode prevResult, List<String> aliases) {
-        boolean delegatedIpam() {
-            return ipam != null && !ipam.path("type").asText("vswitch").equals("vswitch");
-        }
+    private CniConfig config() throws CniException {
+        return CniConfig.parse(stdin, cniArgs(), v -> version = v);
     }
 
-    private Config config() throws CniException {
-        JsonNode raw;
-        try {
-            raw = JSON.readTree(stdin);
-        } catch (IOException e) {
-            throw new CniException(CniException.DECODE_FAILURE, "the network configuration on stdin is not JSON: "
-                    + e.getMessage());
-        }
-        if (raw == null || !raw.isObject()) {
-            throw new CniException(CniException.DECODE_FAILURE, "the network configuration on stdin is not a JSON object");
-        }
-        if (raw.hasNonNull("cniVersion")) {
-            version = raw.get("cniVersion").asText();
-        }
-        if (!SUPPORTED.contains(version)) {
-            String asked = version;
-            version = "1.1.0";
-            throw new CniException(CniException.INCOMPATIBLE_VERSION, "incompatible CNI versions",
-                    "config is \"" + asked + "\", plugin supports " + SUPPORTED);
-        }
-        String name = text(raw, "name", true);
-        String network = raw.has("network") ? text(raw, "network", true) : name;
-        String socket = raw.has("socket") ? text(raw, "socket", true) : DEFAULT_SOCKET;
-        if (!socket.startsWith("/")) {
-            throw new CniException(CniException.INVALID_CONFIG, "\"socket\" must be an absolute path, got \"" + socket + "\"");
-        }
-        Integer mtu = null;
-        if (raw.has("mtu")) {
-            if (!raw.get("mtu").canConvertToInt() || !raw.get("mtu").isIntegralNumber()) {
-                throw new CniException(CniException.INVALID_CONFIG, "\"mtu\" must be an integer, got " + raw.get("mtu"));
-            }
-            mtu = raw.get("mtu").asInt();
-        }
-        JsonNode ipam = raw.get("ipam");
-        if (ipam != null && !ipam.isNull() && (!ipam.isObject() || !ipam.path("type").isTextual())) {
-            throw new CniException(CniException.INVALID_CONFIG, "\"ipam\" must be an object with a \"type\"");
-        }
-        Map<String, String> cniArgs = cniArgs();
-        JsonNode runtime = raw.path("runtimeConfig");
-        JsonNode args = raw.path("args").path("cni");
-        List<String> ips = strings(runtime.path("ips"));
-        if (ips.isEmpty()) {
-            ips = strings(args.path("ips"));
-        }
-        if (ips.isEmpty() && cniArgs.containsKey("IP")) {
-            ips = List.of(cniArgs.get("IP").split(","));
-        }
-        String mac = runtime.path("mac").asText(null);
-        if (mac == null) {
-            mac = args.path("mac").asText(null);
-        }
-        if (mac == null) {
-            mac = cniArgs.get("MAC");
-        }
-        if (mac == null && raw.has("mac")) {
-            mac = text(raw, "mac", true);
-        }
-        List<String> aliases = strings(runtime.path("aliases").path(name));
-        return new Config(raw, version, name, network, Path.of(socket), mtu, mac, ipam == null || ipam.isNull() ? null : ipam,
-                ips, raw.get("dns"), raw.get("prevResult"), aliases.isEmpty() ? null : aliases);
-    }
-
-    private static String text(JsonNode raw, String key, boolean required) throws CniException {
-        JsonNode v = raw.get(key);
-        if (v == null || v.isNull()) {
-            if (required) {
-                throw new CniException(CniException.INVALID_CONFIG, "the network configuration has no \"" + key + "\"");
-            }
-            return null;
-        }
-        if (!v.isTextual() || v.asText().isBlank()) {
-            throw new CniException(CniException.INVALID_CONFIG, "\"" + key + "\" must be a non-empty string, got " + v);
-        }
-        return v.asText();
+    private Map<String, String> cniArgs() {
+        return CniConfig.cniArgs(env);
     }
 
     private static List<String> strings(JsonNode array) {
-        List<String> list = new ArrayList<>();
-        if (array.isArray()) {
-            array.forEach(n -> list.add(n.asText()));
-        }
-        return list;
-    }
-
-    /** CNI_ARGS: "K=V;K=V". */
-    private Map<String, String> cniArgs() {
-        Map<String, String> map = new HashMap<>();
-        String text = env.get("CNI_ARGS");
-        if (text != null) {
-            for (String pair : text.split(";")) {
-                int eq = pair.indexOf('=');
-                if (eq > 0) {
-                    map.put(pair.substring(0, eq), pair.substring(eq + 1));
-                }
-            }
-        }
-        return map;
+        return CniConfig.strings(array);
     }
 
     private String require(String variable) throws CniException {
@@ -235,7 +150,7 @@ public final class VswitchCni {
         print(JSON.createObjectNode().put("cniVersion", version).set("supportedVersions", versions));
     }
 
-    private void add(Config c) throws CniException {
+    private void add(CniConfig c) throws CniException {
         String id = attachmentId();
         String netns = require("CNI_NETNS");
         String ifname = require("CNI_IFNAME");
@@ -251,9 +166,16 @@ public final class VswitchCni {
         IpamDelegate delegate = null;
         if (c.delegatedIpam()) {
             delegate = IpamDelegate.find(c.ipam().path("type").asText(), env);
-            ipamResult = delegate.run("ADD", stdin);
+            try {
+                ipamResult = delegate.run("ADD", stdin, deadline);
+            } catch (CniException e) {
+                if (e.code() == CniException.TRY_AGAIN_LATER) {
+                    undoIpam(delegate); // stopped at the deadline: what it may have allocated goes again
+                }
+                throw e;
+            }
             if (ipamResult == null || !ipamResult.path("ips").isArray() || ipamResult.path("ips").isEmpty()) {
-                delegate.run("DEL", stdin);
+                undoIpam(delegate);
                 throw new CniException(CniException.INVALID_CONFIG, "IPAM plugin returned no IP configuration");
             }
             for (JsonNode ip : ipamResult.path("ips")) {
@@ -288,19 +210,30 @@ public final class VswitchCni {
             e = call(c, client -> client.attach(c.network(), request));
         } catch (CniException ex) {
             if (delegate != null) {
-                try {
-                    delegate.run("DEL", stdin);
-                } catch (CniException ignored) {
-                    // The original error is the one to report.
-                }
+                undoIpam(delegate);
             }
             throw ex;
         }
         print(result(c, e, ipamResult));
     }
 
+    /**
+     * Gives back what the IPAM plugin allocated for a call that failed: its DEL, with a budget of
+     * its own, where {@code undo} runs it (after the answer, inside the daemon). Its own failure
+     * is not the call's: the original error is the one reported.
+     */
+    private void undoIpam(IpamDelegate delegate) {
+        undo.execute(() -> {
+            try {
+                delegate.run("DEL", stdin, Deadline.in(UNDO_BUDGET));
+            } catch (CniException ignored) {
+                // best effort; its stderr went to the log
+            }
+        });
+    }
+
     /** The Success result: this plugin's interface, its addresses and routes, after what came before. */
-    private ObjectNode result(Config c, Views.Endpoint e, JsonNode ipamResult) {
+    private ObjectNode result(CniConfig c, Views.Endpoint e, JsonNode ipamResult) {
         ObjectNode result = c.prevResult() != null && c.prevResult().isObject()
                 ? ((ObjectNode) c.prevResult()).deepCopy() : JSON.createObjectNode();
         result.put("cniVersion", c.cniVersion());
@@ -347,7 +280,7 @@ public final class VswitchCni {
         return result;
     }
 
-    private void del(Config c) throws CniException {
+    private void del(CniConfig c) throws CniException {
         String id = attachmentId();
         try {
             call(c, client -> client.detach(c.network(), new Requests.Detach(id, null, null, null)));
@@ -358,11 +291,11 @@ public final class VswitchCni {
             // Already gone (or never made): DEL succeeds, as often as it is asked.
         }
         if (c.delegatedIpam()) {
-            IpamDelegate.find(c.ipam().path("type").asText(), env).run("DEL", stdin);
+            IpamDelegate.find(c.ipam().path("type").asText(), env).run("DEL", stdin, deadline);
         }
     }
 
-    private void check(Config c) throws CniException {
+    private void check(CniConfig c) throws CniException {
         String id = attachmentId();
         if (c.prevResult() == null || !c.prevResult().isObject()) {
             throw new CniException(CniException.INVALID_CONFIG, "CHECK needs the prevResult of the ADD");
@@ -393,11 +326,11 @@ public final class VswitchCni {
             }
         }
         if (c.delegatedIpam()) {
-            IpamDelegate.find(c.ipam().path("type").asText(), env).run("CHECK", stdin);
+            IpamDelegate.find(c.ipam().path("type").asText(), env).run("CHECK", stdin, deadline);
         }
     }
 
-    private void status(Config c) throws CniException {
+    private void status(CniConfig c) throws CniException {
         try {
             List<Views.Network> networks = clients.apply(c.socket()).networks();
             if (networks.stream().noneMatch(n -> n.name().equals(c.network()))) {
@@ -411,13 +344,13 @@ public final class VswitchCni {
         if (c.delegatedIpam()) {
             IpamDelegate delegate = IpamDelegate.find(c.ipam().path("type").asText(), env);
             if (knowsVersion(delegate, "1.1.0")) {
-                delegate.run("STATUS", stdin);
+                delegate.run("STATUS", stdin, deadline);
             }
         }
     }
 
     /** GC: every attachment of this network made by CNI that the runtime no longer lists goes. */
-    private void gc(Config c) throws CniException {
+    private void gc(CniConfig c) throws CniException {
         JsonNode list = c.raw().has("cni.dev/valid-attachments") ? c.raw().get("cni.dev/valid-attachments")
                 : c.raw().get("cni.dev/attachments");
         if (list != null && !list.isArray()) {
@@ -441,7 +374,7 @@ public final class VswitchCni {
         if (c.delegatedIpam()) {
             IpamDelegate delegate = IpamDelegate.find(c.ipam().path("type").asText(), env);
             if (knowsVersion(delegate, "1.1.0")) {
-                delegate.run("GC", stdin);
+                delegate.run("GC", stdin, deadline);
             }
         }
         if (!failed.isEmpty()) {
@@ -451,7 +384,7 @@ public final class VswitchCni {
 
     /** Whether the delegate speaks {@code v} (a plugin older than 1.1.0 knows no STATUS and no GC). */
     private boolean knowsVersion(IpamDelegate delegate, String v) throws CniException {
-        JsonNode answer = delegate.run("VERSION", ("{\"cniVersion\":\"" + v + "\"}").getBytes(StandardCharsets.UTF_8));
+        JsonNode answer = delegate.run("VERSION", ("{\"cniVersion\":\"" + v + "\"}").getBytes(StandardCharsets.UTF_8), deadline);
         return answer != null && strings(answer.path("supportedVersions")).contains(v);
     }
 
@@ -463,7 +396,7 @@ public final class VswitchCni {
     }
 
     /** One call to the daemon; its refusals in the spec's codes. */
-    private <T> T call(Config c, Call<T> call) throws CniException {
+    private <T> T call(CniConfig c, Call<T> call) throws CniException {
         try {
             return call.run(clients.apply(c.socket()));
         } catch (IOException e) {
@@ -474,6 +407,7 @@ public final class VswitchCni {
                 case 404 -> e.getMessage().startsWith("no network named") ? CniException.INVALID_CONFIG
                         : CniException.UNKNOWN_CONTAINER;
                 case 400, 409 -> e.getMessage().startsWith("netns") ? CniException.INVALID_ENVIRONMENT : CniException.INVALID_CONFIG;
+                case 503 -> CniException.TRY_AGAIN_LATER;
                 default -> CniException.IO_FAILURE;
             };
             throw new CniException(code, "vswitchd: " + e.getMessage());

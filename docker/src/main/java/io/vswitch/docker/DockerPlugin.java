@@ -23,8 +23,8 @@ public final class DockerPlugin implements AutoCloseable {
 
     public static DockerPlugin start(Path socket, DriverBackend backend) throws IOException, InterruptedException {
         NetworkDriver driver = new NetworkDriver(backend);
-        UnixHttpServer server = UnixHttpServer.start(socket, "rw-rw----", "vswitch-docker", (method, path, body) -> {
-            NetworkDriver.Reply r = driver.handle(method, path, body);
+        UnixHttpServer server = UnixHttpServer.start(socket, "rw-rw----", "vswitch-docker", request -> {
+            NetworkDriver.Reply r = driver.handle(request.method(), request.path(), request.body());
             return new UnixHttpServer.Reply(r.status(), NetworkDriver.bytes(r), NetworkDriver.CONTENT_TYPE);
         });
         String name = socket.getFileName().toString().replaceFirst("\\.sock$", "");

@@ -1,29 +1,22 @@
 package io.vswitch.unixhttp;
 
-import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 
-import java.nio.charset.StandardCharsets;
 import java.util.regex.Pattern;
 
 /**
  * The control socket's door: a request the decoder could not read (a request line or headers
  * too long, a broken header), a Content-Length that is not a plain number, or a body over the
  * limit is answered at once with 400 or 413, and the connection is closed without reading the
- * rest. A connection that sends nothing for the idle timeout is closed. Everything else passes on
- * to the aggregator and the API.
+ * rest. Everything else passes on to the aggregator and the dispatch. Once a request of the
+ * connection is being handled, what follows it is only dropped: the answer comes first
+ * ({@link Dispatch}).
  */
 final class RequestGuard extends ChannelInboundHandlerAdapter {
     private static final Pattern DIGITS = Pattern.compile("\\d{1,10}");
@@ -77,36 +70,11 @@ final class RequestGuard extends ChannelInboundHandlerAdapter {
     private void reject(ChannelHandlerContext ctx, Object msg, HttpResponseStatus status, String reason) {
         ReferenceCountUtil.release(msg);
         rejected = true;
-        ctx.channel().config().setAutoRead(false);
-        byte[] body = ("{\"error\":" + quote(reason) + "}").getBytes(StandardCharsets.UTF_8);
-        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
-        response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-                .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length)
-                .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-        ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
-    }
-
-    private static String quote(String s) {
-        StringBuilder b = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
-            if (c == '"' || c == '\\') {
-                b.append('\\').append(c);
-            } else if (c < 0x20) {
-                b.append(String.format("\\u%04x", (int) c));
-            } else {
-                b.append(c);
-            }
-        }
-        return b.append('"').toString();
-    }
-
-    @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof IdleStateEvent) {
-            ctx.close(); // a client that says nothing gets no connection kept for it
+        if (Dispatch.started(ctx.channel())) {
+            ctx.channel().config().setAutoRead(false); // a pipelined request: the first one's answer comes first
             return;
         }
-        ctx.fireUserEventTriggered(evt);
+        ErrorReply.answerAndClose(ctx, status.code(), reason);
     }
 
     @Override

@@ -1,61 +1,68 @@
 package io.vswitch.unixhttp;
 
 import io.netty.bootstrap.ServerBootstrap;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.channel.unix.DomainSocketChannel;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.timeout.IdleStateHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 
 /**
- * HTTP/1.1 on a unix socket, served by an event loop of its own (never a data-plane loop) and
- * handled one request at a time on one worker thread, so the changes requests make are
- * serialised. Every connection answers one request and closes. The {@link RequestGuard} answers
- * malformed, oversized and idle requests itself.
+ * HTTP/1.1 on a unix socket, read by an event loop of its own (never a data-plane loop), each
+ * request handled on a virtual thread of its own, so one slow call holds up no other. Every
+ * connection answers one request and closes. What a hostile or buggy client can do is bounded:
+ * malformed and oversized requests are answered at once ({@link RequestGuard}); the headers and
+ * the body each have a deadline ({@link RequestDeadlines}); pipelined requests are never
+ * executed ({@link Dispatch}); the connections held open are capped with room left for the
+ * operator ({@link ConnectionCap}).
  */
 public final class UnixHttpServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(UnixHttpServer.class);
     /** The largest request body taken. */
     public static final int MAX_BODY = 1 << 20;
-    /** A connection idle this long is closed (-Dvswitch.api.idleSeconds to change it). */
-    public static final int IDLE_SECONDS = Integer.getInteger("vswitch.api.idleSeconds", 10);
+
+    /** A request as received; {@code receivedNs} ({@link System#nanoTime}) is when its call starts. */
+    public record Request(String method, String path, String body, long receivedNs) {
+    }
 
     /** An answer: status, body, its content type. */
     public record Reply(int status, byte[] body, String contentType) {
     }
 
-    /** Answers one request; runs on the worker thread. */
+    /** Answers one request, on a thread of its own. */
     @FunctionalInterface
     public interface Handler {
-        Reply handle(String method, String path, String body);
+        Reply handle(Request request);
+    }
+
+    /**
+     * What a client may take: connections open at once ({@code -Dvswitch.api.maxConnections},
+     * default 256), the time from connecting to the end of the headers
+     * ({@code -Dvswitch.api.headerMillis}, 5000) and from there to the end of the body
+     * ({@code -Dvswitch.api.bodyMillis}, 10000).
+     */
+    public record Limits(int maxConnections, Duration header, Duration body) {
+        public static Limits fromProperties() {
+            return new Limits(Integer.getInteger("vswitch.api.maxConnections", 256),
+                    Duration.ofMillis(Long.getLong("vswitch.api.headerMillis", 5000)),
+                    Duration.ofMillis(Long.getLong("vswitch.api.bodyMillis", 10_000)));
+        }
     }
 
     private final Path socket;
@@ -70,8 +77,13 @@ public final class UnixHttpServer implements AutoCloseable {
         this.channel = channel;
     }
 
-    /** Binds {@code socket} (replacing a stale file), with {@code permissions} such as rw-------. */
+    /** Binds {@code socket} (replacing a stale file), with {@code permissions} such as rw-------, and the limits the properties set. */
     public static UnixHttpServer start(Path socket, String permissions, String name, Handler handler)
+            throws IOException, InterruptedException {
+        return start(socket, permissions, name, Limits.fromProperties(), handler);
+    }
+
+    public static UnixHttpServer start(Path socket, String permissions, String name, Limits limits, Handler handler)
             throws IOException, InterruptedException {
         Files.deleteIfExists(socket);
         Path parent = socket.toAbsolutePath().getParent();
@@ -80,19 +92,16 @@ public final class UnixHttpServer implements AutoCloseable {
         }
         MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(1,
                 (ThreadFactory) r -> new Thread(r, name + "-io"), EpollIoHandler.newFactory());
-        ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, name);
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService worker = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name(name + "-", 0).factory());
+        ConnectionCap cap = new ConnectionCap(limits.maxConnections(), name);
         try {
             Channel channel = new ServerBootstrap().group(group).channel(EpollServerDomainSocketChannel.class)
                     .childHandler(new ChannelInitializer<DomainSocketChannel>() {
                         @Override
                         protected void initChannel(DomainSocketChannel ch) {
-                            ch.pipeline().addLast(new IdleStateHandler(0, 0, IDLE_SECONDS), new HttpServerCodec(),
+                            ch.pipeline().addLast(cap, new HttpServerCodec(), new RequestDeadlines(limits.header(), limits.body()),
                                     new RequestGuard(MAX_BODY), new HttpObjectAggregator(MAX_BODY),
-                                    new Dispatch(handler, worker));
+                                    new Dispatch(handler, worker, cap));
                         }
                     })
                     .bind(new DomainSocketAddress(socket.toString())).sync().channel();
@@ -107,46 +116,6 @@ public final class UnixHttpServer implements AutoCloseable {
 
     public Path socket() {
         return socket;
-    }
-
-    private static final class Dispatch extends SimpleChannelInboundHandler<FullHttpRequest> {
-        private final Handler handler;
-        private final ExecutorService worker;
-
-        Dispatch(Handler handler, ExecutorService worker) {
-            this.handler = handler;
-            this.worker = worker;
-        }
-
-        @Override
-        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
-            String method = request.method().name();
-            String uri = request.uri();
-            int query = uri.indexOf('?');
-            String path = query < 0 ? uri : uri.substring(0, query);
-            String body = request.content().toString(StandardCharsets.UTF_8);
-            worker.execute(() -> {
-                Reply reply;
-                try {
-                    reply = handler.handle(method, path, body);
-                } catch (RuntimeException e) {
-                    LOG.error("{} {} failed", method, path, e);
-                    reply = new Reply(500, ("{\"error\":\"internal error\"}").getBytes(StandardCharsets.UTF_8),
-                            "application/json");
-                }
-                FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-                        HttpResponseStatus.valueOf(reply.status()), Unpooled.wrappedBuffer(reply.body()));
-                response.headers().set(HttpHeaderNames.CONTENT_TYPE, reply.contentType())
-                        .setInt(HttpHeaderNames.CONTENT_LENGTH, reply.body().length)
-                        .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-                ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
-            });
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            ctx.close();
-        }
     }
 
     @Override

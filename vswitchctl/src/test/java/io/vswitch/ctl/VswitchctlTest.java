@@ -40,8 +40,8 @@ class VswitchctlTest {
     void start() throws Exception {
         dir = Files.createTempDirectory("vswitchctl-test-");
         socket = dir.resolve("api.sock");
-        server = UnixHttpServer.start(socket, "rw-------", "fake-vswitchd", (method, path, body) -> {
-            seen.add(new Seen(method, path, body));
+        server = UnixHttpServer.start(socket, "rw-------", "fake-vswitchd", request -> {
+            seen.add(new Seen(request.method(), request.path(), request.body()));
             return new UnixHttpServer.Reply(status, answer.getBytes(StandardCharsets.UTF_8), "application/json");
         });
     }

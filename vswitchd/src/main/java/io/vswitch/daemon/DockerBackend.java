@@ -1,5 +1,6 @@
 package io.vswitch.daemon;
 
+import io.vswitch.control.Deadline;
 import io.vswitch.control.NetworkSpec;
 import io.vswitch.control.Requests;
 import io.vswitch.docker.DriverBackend;
@@ -19,6 +20,9 @@ import java.util.Set;
  * its TAP made at CreateEndpoint and handed to Docker, which moves and configures it.
  */
 final class DockerBackend implements DriverBackend {
+    /** How long one of Docker's calls may take, from when it starts (-Dvswitch.docker.callSeconds). */
+    static final java.time.Duration BUDGET = java.time.Duration.ofSeconds(Integer.getInteger("vswitch.docker.callSeconds", 30));
+
     private static final Set<String> OPTIONS = Set.of("vswitch.vni", "vswitch.gateway", "vswitch.masquerade", "vswitch.icc",
             "vswitch.dns", "com.docker.network.driver.mtu");
 
@@ -52,12 +56,12 @@ final class DockerBackend implements DriverBackend {
             NetworkSpec spec = new NetworkSpec(name(r.networkId()), mtu, null, null, vni, null, null, null, null, null,
                     r.subnet4(), r.gateway4(), r.subnet6(), r.gateway6(), gateway ? true : null, masquerade ? true : null,
                     bool(o, "vswitch.icc", true) ? null : false, null, bool(o, "vswitch.dns", false) ? true : null);
-            daemon.addNetwork(spec);
+            daemon.addNetwork(spec, Deadline.in(BUDGET));
         } catch (NumberFormatException e) {
             throw new DriverException("driver option is not a number: " + e.getMessage());
         } catch (SpecException e) {
             throw new DriverException(e.field() + ": " + e.getMessage());
-        } catch (PortFactory.OpenException | Daemon.PersistException e) {
+        } catch (PortFactory.OpenException | Daemon.PersistException | Daemon.UnavailableException | Deadline.Exceeded e) {
             throw new DriverException(e.getMessage());
         }
     }
@@ -80,8 +84,9 @@ final class DockerBackend implements DriverBackend {
             throw new DriverException("no network " + networkId);
         }
         try {
-            daemon.removeNetwork(name);
-        } catch (SpecException | Daemon.PersistException e) {
+            daemon.removeNetwork(name, Deadline.in(BUDGET));
+        } catch (SpecException | PortFactory.OpenException | Daemon.PersistException | Daemon.UnavailableException
+                | Deadline.Exceeded e) {
             throw new DriverException(e.getMessage());
         }
     }
@@ -90,10 +95,9 @@ final class DockerBackend implements DriverBackend {
     public String createEndpoint(String networkId, String endpointId, String address4, String address6, String mac)
             throws DriverException {
         try {
-            return daemon.createEndpoint(network(networkId), endpointId, address4, address6, mac, "docker").spec().mac();
-        } catch (SpecException e) {
-            throw new DriverException(e.getMessage());
-        } catch (PortFactory.OpenException | Daemon.PersistException e) {
+            return daemon.createEndpoint(network(networkId), endpointId, address4, address6, mac, "docker",
+                    Deadline.in(BUDGET)).spec().mac();
+        } catch (SpecException | PortFactory.OpenException | Daemon.PersistException | Deadline.Exceeded e) {
             throw new DriverException(e.getMessage());
         }
     }
@@ -101,8 +105,8 @@ final class DockerBackend implements DriverBackend {
     @Override
     public void deleteEndpoint(String networkId, String endpointId) throws DriverException {
         try {
-            daemon.detach(network(networkId), new Requests.Detach(endpointId, null, null, null));
-        } catch (SpecException | Daemon.PersistException e) {
+            daemon.detach(network(networkId), new Requests.Detach(endpointId, null, null, null), Deadline.in(BUDGET));
+        } catch (SpecException | PortFactory.OpenException | Daemon.PersistException | Deadline.Exceeded e) {
             throw new DriverException(e.getMessage());
         }
     }
@@ -131,10 +135,10 @@ final class DockerBackend implements DriverBackend {
     public JoinInfo join(String networkId, String endpointId, String sandboxKey) throws DriverException {
         String net = network(networkId);
         try {
-            Attachments.Endpoint e = daemon.endpointMoved(net, endpointId, sandboxKey);
+            Attachments.Endpoint e = daemon.endpointMoved(net, endpointId, sandboxKey, Deadline.in(BUDGET));
             boolean gateway = daemon.hasGatewayPort(net);
             return new JoinInfo(e.spec().port(), gateway ? e.spec().gateway() : null, gateway ? e.spec().gateway6() : null);
-        } catch (SpecException | Daemon.PersistException e) {
+        } catch (SpecException | PortFactory.OpenException | Daemon.PersistException | Deadline.Exceeded e) {
             throw new DriverException(e.getMessage());
         }
     }
@@ -142,8 +146,8 @@ final class DockerBackend implements DriverBackend {
     @Override
     public void leave(String networkId, String endpointId) throws DriverException {
         try {
-            daemon.endpointMoved(network(networkId), endpointId, null);
-        } catch (SpecException | Daemon.PersistException e) {
+            daemon.endpointMoved(network(networkId), endpointId, null, Deadline.in(BUDGET));
+        } catch (SpecException | PortFactory.OpenException | Daemon.PersistException | Deadline.Exceeded e) {
             throw new DriverException(e.getMessage());
         }
     }

@@ -1,18 +1,11 @@
 package io.vswitch.daemon;
 
-import io.vswitch.control.ControlClient;
-import io.vswitch.daemon.api.ControlApi;
-import io.vswitch.daemon.api.ControlServer;
-import io.vswitch.docker.DockerPlugin;
-import io.vswitch.metrics.MetricsServer;
 import io.vswitch.nativetap.NativeCallException;
 import io.vswitch.nativetap.SdNotify;
-import io.vswitch.metrics.SwitchMetrics;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -71,92 +64,20 @@ public final class Main implements Callable<Integer> {
         }
         CountDownLatch stop = new CountDownLatch(1);
         installSignalHandlers(stop);
-        String holder = ControlClient.holderOf(controlSocket);
-        if (holder != null) {
-            err.println("vswitchd: control socket " + controlSocket + " is held by another vswitchd (" + holder
-                    + "); stop it or choose another --control-socket");
-            return EXIT_START_FAILED;
-        }
-        StateFile state;
+        Startup running;
         try {
-            state = StateFile.lock(stateFile != null ? stateFile : StateFile.besideConfig(config));
-        } catch (IOException e) {
-            err.println("vswitchd: " + e.getMessage());
-            return EXIT_START_FAILED;
-        }
-        Daemon daemon;
-        try {
-            daemon = Daemon.start(cfg, state);
+            running = Startup.start(cfg, controlSocket, stateFile != null ? stateFile : StateFile.besideConfig(config));
         } catch (Daemon.StartException e) {
             err.println("vswitchd: " + e.getMessage());
-            state.close();
             return EXIT_START_FAILED;
-        }
-        ClusterSync cluster = null;
-        if (cfg.cluster() != null) {
-            try {
-                cluster = ClusterSync.start(daemon, cfg.cluster(), cfg.vxlan().local(), cfg.vxlan().port());
-            } catch (io.vswitch.cluster.EtcdStore.StoreException e) {
-                daemon.close();
-                state.close();
-                err.println("vswitchd: " + e.getMessage());
-                return EXIT_START_FAILED;
-            }
-        }
-        ControlServer api;
-        try {
-            api = ControlServer.start(controlSocket, new ControlApi(daemon));
-        } catch (IOException e) {
-            daemon.close();
-            state.close();
-            err.println("vswitchd: cannot serve the control API: " + e.getMessage());
-            return EXIT_START_FAILED;
-        }
-        DockerPlugin docker = null;
-        if (cfg.docker() != null) {
-            try {
-                docker = DockerPlugin.start(cfg.docker().pluginSocket(), new DockerBackend(daemon));
-            } catch (IOException e) {
-                api.close();
-                daemon.close();
-                state.close();
-                err.println("vswitchd: cannot serve the Docker driver on " + cfg.docker().pluginSocket() + ": " + e.getMessage());
-                return EXIT_START_FAILED;
-            }
-        }
-        MetricsServer metrics = null;
-        if (cfg.metrics().listen() != null) {
-            SwitchMetrics meters = new SwitchMetrics(daemon.dataplane(), daemon.vxlan(), daemon::domains, ControlApi.VERSION);
-            if (cluster != null) {
-                io.vswitch.cluster.EtcdStore store = cluster.store();
-                meters.gauge("vswitch.cluster.connected", "1 while the session with etcd holds a lease and a watch",
-                        () -> store.connected() ? 1 : 0);
-                meters.gauge("vswitch.cluster.hosts", "hosts of the cluster known (the last known while etcd is away)",
-                        () -> store.view().hosts().size());
-                meters.gauge("vswitch.cluster.endpoints", "endpoints of the cluster known, all networks",
-                        () -> store.view().endpoints().values().stream().mapToInt(java.util.Map::size).sum());
-                meters.counter("vswitch.cluster.writes", "puts and deletes of this host's keys", store::writes);
-            }
-            metrics = MetricsServer.start(cfg.metrics().listen(), meters);
         }
         out.println("vswitchd ready");
         out.flush();
-        notifySystemd("READY=1\nSTATUS=forwarding: " + daemon.networks().size() + " networks\nMAINPID="
+        notifySystemd("READY=1\nSTATUS=forwarding: " + running.daemon().networks().size() + " networks\nMAINPID="
                 + ProcessHandle.current().pid());
         stop.await();
         notifySystemd("STOPPING=1");
-        if (docker != null) {
-            docker.close();
-        }
-        if (metrics != null) {
-            metrics.close();
-        }
-        api.close();
-        if (cluster != null) {
-            cluster.close(true);
-        }
-        daemon.close();
-        state.close();
+        running.close();
         err.println("vswitchd stopped");
         return 0;
     }

@@ -13,7 +13,7 @@ import java.util.List;
 /** In-memory ports for the registry: no device, no root. Remembers what it discarded. */
 public final class ChannelPortFactory implements PortFactory {
     private final Dataplane dataplane;
-    public final List<String> discarded = new ArrayList<>();
+    public final List<String> discarded = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public ChannelPortFactory(Dataplane dataplane) {
         this.dataplane = dataplane;
@@ -34,7 +34,7 @@ public final class ChannelPortFactory implements PortFactory {
     }
 
     /** Placements asked for, as "port -> ifname in netns". */
-    public final List<String> placed = new ArrayList<>();
+    public final List<String> placed = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     @Override
     public Opened openIn(NetworkRules.Network network, String portName, Taps.Placement p) throws OpenException {

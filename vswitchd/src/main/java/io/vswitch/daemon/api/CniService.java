@@ -3,6 +3,7 @@ package io.vswitch.daemon.api;
 import com.fasterxml.jackson.databind.ObjectWriter;
 import io.vswitch.cni.VswitchCni;
 import io.vswitch.control.ControlClient;
+import io.vswitch.control.Deadline;
 import io.vswitch.control.Json;
 import io.vswitch.unixhttp.UnixHttpServer;
 
@@ -11,6 +12,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.Executor;
 
 /**
  * The CNI plugin's verbs, run inside the daemon: {@code bin/vswitch-cni} is a shell shim that
@@ -27,6 +29,8 @@ import java.util.Map;
 final class CniService {
     private final ControlApi api;
     private final ObjectWriter json = Json.LENIENT.writer();
+    /** Where a failed call's IPAM allocation is given back: after its answer, on a thread of its own. */
+    private final Executor undo = command -> Thread.ofVirtual().name("vswitch-cni-undo").start(command);
 
     CniService(ControlApi api) {
         this.api = api;
@@ -38,10 +42,12 @@ final class CniService {
      */
     void warmUp() {
         Thread.ofPlatform().daemon().name("vswitch-cni-warmup").start(() -> handle(
-                "CNI_COMMAND=STATUS\n\n{\"cniVersion\":\"1.1.0\",\"name\":\"-warm-up-\",\"type\":\"vswitch-cni\"}"));
+                "CNI_COMMAND=STATUS\n\n{\"cniVersion\":\"1.1.0\",\"name\":\"-warm-up-\",\"type\":\"vswitch-cni\"}",
+                Deadline.in(ControlApi.CALL_BUDGET)));
     }
 
-    UnixHttpServer.Reply handle(String body) {
+    /** Runs one call, within {@code deadline}: an IPAM plugin still running then is stopped, an attach undone. */
+    UnixHttpServer.Reply handle(String body, Deadline deadline) {
         // NAME=VALUE lines, an empty line, the configuration (no variables at all: the empty line first).
         int split = body.startsWith("\n") ? -1 : body.indexOf("\n\n");
         String head = split < 0 ? "" : body.substring(0, split);
@@ -58,9 +64,9 @@ final class CniService {
         PrintStream print = new PrintStream(out, true, StandardCharsets.UTF_8);
         int code = new VswitchCni(env, config.getBytes(StandardCharsets.UTF_8), print,
                 socket -> new ControlClient(socket, (method, path, request) -> {
-                    ControlApi.Reply r = api.handle(method, path, request);
+                    ControlApi.Reply r = api.handle(method, path, request, deadline);
                     return new ControlClient.Response(r.status(), json.writeValueAsString(r.body()));
-                })).run();
+                }), deadline, undo).run();
         print.flush();
         return new UnixHttpServer.Reply(code == 0 ? 200 : 422, out.toByteArray(), "application/json");
     }

@@ -3,8 +3,7 @@ package io.vswitch.daemon.api;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
-import io.vswitch.cluster.ClusterView;
-import io.vswitch.cluster.EtcdStore;
+import io.vswitch.control.Deadline;
 import io.vswitch.control.Json;
 import io.vswitch.control.NetworkSpec;
 import io.vswitch.control.PortSpec;
@@ -12,38 +11,26 @@ import io.vswitch.control.Requests;
 import io.vswitch.control.StaticEntry;
 import io.vswitch.control.Views;
 import io.vswitch.core.BridgeDomain;
-import io.vswitch.core.DropReason;
-import io.vswitch.core.MacAddress;
-import io.vswitch.core.MacTable;
-import io.vswitch.core.NetworkCounter;
 import io.vswitch.core.Port;
-import io.vswitch.core.PortCounter;
-import io.vswitch.core.Trace;
-import io.vswitch.control.EndpointSpec;
 import io.vswitch.daemon.Attachments;
-import io.vswitch.daemon.ClusterSync;
 import io.vswitch.daemon.Daemon;
-import io.vswitch.daemon.NetworkRules;
-import io.vswitch.dataplane.Dataplane;
+import io.vswitch.daemon.NetworkState;
 import io.vswitch.daemon.PortFactory;
 import io.vswitch.daemon.SpecException;
-import io.vswitch.vxlan.TunnelCounter;
-import io.vswitch.vxlan.VxlanEndpoint;
 
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
+import java.time.Duration;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * The control API's resources. Request bodies are read strictly into the contract's records
- * ({@link Json#STRICT}); responses are the contract's {@link Views}. Reads come straight from the
- * structures the data plane publishes (counters are summed stripes, the MAC table is read
- * lock-free); changes go through the registry ({@link Daemon}), which checks them with the same
- * rules as the config file.
+ * ({@link Json#STRICT}); responses are the contract's {@link Views} ({@link ApiViews}). Reads come
+ * from the view of the networks the daemon's conductor publishes and the structures the data
+ * plane publishes (counters are summed stripes, the MAC table is read lock-free), so they answer
+ * while a change is in progress; changes go to the conductor ({@link Daemon}), which checks them
+ * with the same rules as the config file, each within a deadline that started when its request
+ * arrived ({@link #CALL_BUDGET}).
  *
  * <pre>
  *   GET    /v1/info                           pid, version, uptime
@@ -68,25 +55,35 @@ import java.util.Map;
  *   PUT    /v1/networks/NET/mirrors           {"mirrors": [{"name", "ports", "direction", "output"}]}
  * </pre>
  * A refused request answers 4xx with {"error": reason} and changes nothing; a change that could
- * not be saved answers 500 and is undone.
+ * not be saved answers 500 and is undone; one that did not finish within its deadline answers 503
+ * and was not made, or was undone.
  */
 public final class ControlApi {
     public static final String VERSION = "0.1.0";
+    /** How long a call may take, from when its request arrived (-Dvswitch.api.callMillis, default 30 s). */
+    public static final Duration CALL_BUDGET = Duration.ofMillis(Long.getLong("vswitch.api.callMillis", 30_000));
 
     /** What to answer: a status and a body of the contract. */
     public record Reply(int status, Object body) {
     }
 
     private final Daemon daemon;
+    private final ApiViews views;
 
     public ControlApi(Daemon daemon) {
         this.daemon = daemon;
+        this.views = new ApiViews(daemon);
+    }
+
+    /** Handles one request within the default budget from now. */
+    public Reply handle(String method, String path, String body) {
+        return handle(method, path, body, Deadline.in(CALL_BUDGET));
     }
 
     /** Handles one request; a refusal becomes a 4xx or 5xx reply with the reason. */
-    public Reply handle(String method, String path, String body) {
+    public Reply handle(String method, String path, String body, Deadline deadline) {
         try {
-            return route(method, path, body);
+            return route(method, path, body, deadline);
         } catch (ApiException e) {
             return new Reply(e.status(), new Views.Error(e.getMessage()));
         } catch (SpecException e) {
@@ -102,10 +99,14 @@ public final class ControlApi {
             return new Reply(503, new Views.Error(e.getMessage()));
         } catch (Daemon.PersistException e) {
             return new Reply(500, new Views.Error(e.getMessage()));
+        } catch (Deadline.Exceeded e) {
+            return new Reply(503, new Views.Error(e.getMessage()));
+        } catch (RejectedExecutionException e) {
+            return new Reply(503, new Views.Error(e.getMessage()));
         }
     }
 
-    private Reply route(String method, String path, String body) throws PortFactory.OpenException {
+    private Reply route(String method, String path, String body, Deadline deadline) throws PortFactory.OpenException {
         String[] parts = path.replaceAll("/+$", "").split("/", -1);
         if (parts.length < 3 || !parts[0].isEmpty() || !parts[1].equals("v1")) {
             throw ApiException.notFound("no such resource: " + path);
@@ -119,83 +120,86 @@ public final class ControlApi {
         switch (method) {
             case "GET" -> {
                 if (n == 3 && resource.equals("info")) {
-                    return ok(info());
+                    return ok(views.info());
                 }
                 if (n == 3 && resource.equals("show")) {
-                    return ok(show());
+                    return ok(views.show());
                 }
                 if (n == 3 && resource.equals("cluster")) {
-                    return ok(cluster());
+                    return ok(views.cluster());
                 }
                 if (n == 3 && resource.equals("captures")) {
-                    return ok(daemon.captures().list().stream().map(ControlApi::capture).toList());
+                    return ok(daemon.captures().list().stream().map(ApiViews::capture).toList());
                 }
                 if (n == 3 && resource.equals("stats")) {
-                    return ok(stats());
+                    return ok(views.stats());
                 }
                 if (n == 3 && resource.equals("endpoints")) {
-                    return ok(daemon.endpoints().stream().map(this::endpoint).toList());
+                    return ok(daemon.networks().stream().flatMap(s -> s.endpoints().stream().map(e -> views.endpoint(e, s))).toList());
                 }
                 if (resource.equals("networks")) {
                     if (n == 5 && parts[4].equals("endpoints")) {
-                        return ok(daemon.endpoints(parts[3]).stream().map(this::endpoint).toList());
+                        NetworkState s = daemon.network(parts[3]);
+                        return ok(s.endpoints().stream().map(e -> views.endpoint(e, s)).toList());
                     }
                     if (n == 3) {
-                        return ok(daemon.networks().stream().map(s -> network(s, false)).toList());
+                        return ok(daemon.networks().stream().map(s -> views.network(s, false)).toList());
                     }
                     if (n == 4) {
-                        return ok(network(daemon.network(parts[3]), false));
+                        return ok(views.network(daemon.network(parts[3]), false));
                     }
                     if (n == 5 && parts[4].equals("fdb")) {
-                        return ok(fdb(daemon.network(parts[3]).domain()));
+                        return ok(views.fdb(daemon.network(parts[3]).domain()));
                     }
                 }
             }
             case "POST" -> {
                 if (resource.equals("networks") && n == 3) {
-                    return created(network(daemon.addNetwork(read(body, NetworkSpec.class)), false));
+                    return created(views.network(daemon.addNetwork(read(body, NetworkSpec.class), deadline), false));
                 }
                 if (resource.equals("networks") && n == 5 && parts[4].equals("ports")) {
-                    Port port = daemon.addPort(parts[3], read(body, PortSpec.class));
-                    return created(port(port, port.domain()));
+                    Port port = daemon.addPort(parts[3], read(body, PortSpec.class), deadline);
+                    return created(views.port(port, port.domain(), null));
                 }
                 if (resource.equals("networks") && n == 5 && parts[4].equals("fdb")) {
                     StaticEntry entry = read(body, StaticEntry.class);
-                    daemon.addStatic(parts[3], entry);
+                    daemon.addStatic(parts[3], entry, deadline);
                     return created(new Views.Added(entry.mac()));
                 }
                 if (resource.equals("networks") && n == 6 && parts[4].equals("fdb") && parts[5].equals("flush")) {
                     Requests.Flush flush = body == null || body.isBlank() ? new Requests.Flush(null) : read(body, Requests.Flush.class);
-                    return ok(new Views.Flushed(daemon.flush(parts[3], flush.port())));
+                    return ok(new Views.Flushed(daemon.flush(parts[3], flush.port(), deadline)));
                 }
                 if (resource.equals("networks") && n == 5 && parts[4].equals("endpoints")) {
-                    return created(endpoint(daemon.attach(parts[3], read(body, Requests.Attach.class))));
+                    Attachments.Endpoint e = daemon.attach(parts[3], read(body, Requests.Attach.class), deadline);
+                    return created(views.endpoint(e, daemon.network(parts[3])));
                 }
                 if (resource.equals("networks") && n == 6 && parts[4].equals("endpoints") && parts[5].equals("detach")) {
-                    return ok(endpoint(daemon.detach(parts[3], read(body, Requests.Detach.class))));
+                    NetworkState before = daemon.network(parts[3]);
+                    return ok(views.endpoint(daemon.detach(parts[3], read(body, Requests.Detach.class), deadline), before));
                 }
                 if (resource.equals("networks") && n == 5 && parts[4].equals("capture")) {
                     try {
-                        return created(capture(startCapture(parts[3], read(body, Requests.Capture.class))));
+                        return created(ApiViews.capture(startCapture(parts[3], read(body, Requests.Capture.class))));
                     } catch (java.io.IOException e) {
                         throw new ApiException(503, "cannot start the capture: " + e.getMessage());
                     }
                 }
                 if (resource.equals("networks") && n == 5 && parts[4].equals("trace")) {
-                    return ok(trace(parts[3], read(body, Requests.Trace.class)));
+                    return ok(views.trace(parts[3], read(body, Requests.Trace.class)));
                 }
             }
             case "PUT" -> {
                 if (resource.equals("networks") && n == 5 && parts[4].equals("mirrors")) {
-                    return ok(network(daemon.setMirrors(parts[3], read(body, Requests.Mirrors.class).mirrors()), false));
+                    return ok(views.network(daemon.setMirrors(parts[3], read(body, Requests.Mirrors.class).mirrors(), deadline), false));
                 }
                 if (resource.equals("networks") && n == 5 && parts[4].equals("peers")) {
-                    return ok(network(daemon.setPeers(parts[3], read(body, Requests.Peers.class).peers()), false));
+                    return ok(views.network(daemon.setPeers(parts[3], read(body, Requests.Peers.class).peers(), deadline), false));
                 }
             }
             case "DELETE" -> {
                 if (resource.equals("networks") && n == 4) {
-                    return ok(new Views.Removed(parts[3], daemon.removeNetwork(parts[3])));
+                    return ok(new Views.Removed(parts[3], daemon.removeNetwork(parts[3], deadline)));
                 }
                 if (resource.equals("captures") && n == 4) {
                     long id;
@@ -210,11 +214,11 @@ public final class ControlApi {
                     return ok(new Views.Removed(parts[3]));
                 }
                 if (resource.equals("networks") && n == 6 && parts[4].equals("ports")) {
-                    daemon.removePort(parts[3], parts[5]);
+                    daemon.removePort(parts[3], parts[5], deadline);
                     return ok(new Views.Removed(parts[5]));
                 }
                 if (resource.equals("networks") && n == 6 && parts[4].equals("fdb")) {
-                    daemon.removeMac(parts[3], parts[5]);
+                    daemon.removeMac(parts[3], parts[5], deadline);
                     return ok(new Views.Removed(parts[5]));
                 }
             }
@@ -240,11 +244,6 @@ public final class ControlApi {
         } catch (IllegalStateException e) {
             throw SpecException.conflict("capture", e.getMessage());
         }
-    }
-
-    private static Views.Capture capture(io.vswitch.capture.CaptureSession s) {
-        return new Views.Capture(s.id(), s.network(), s.port(), s.filter(), s.count(), s.captured(), s.written(),
-                s.lost(), s.isRunning());
     }
 
     private static Reply ok(Object body) {
@@ -283,242 +282,5 @@ public final class ControlApi {
         } catch (JsonProcessingException e) {
             throw ApiException.badRequest("invalid JSON: " + e.getOriginalMessage());
         }
-    }
-
-    // ---- views ------------------------------------------------------------------------------
-
-    private Views.Info info() {
-        return new Views.Info(ProcessHandle.current().pid(), VERSION,
-                (System.currentTimeMillis() - daemon.startedMillis()) / 1000, daemon.config().source(),
-                daemon.dataplane().threads());
-    }
-
-    private Views.Network network(Daemon.NetworkState s, boolean full) {
-        BridgeDomain d = s.domain();
-        Map<String, Long> counters = null;
-        List<Views.Port> ports = null;
-        if (full) {
-            counters = new LinkedHashMap<>();
-            for (NetworkCounter c : NetworkCounter.values()) {
-                counters.put(c.label(), d.count(c));
-            }
-            ports = new ArrayList<>();
-            for (Port p : d.ports()) {
-                ports.add(port(p, d));
-            }
-        }
-        NetworkRules.Network c = s.checked();
-        return new Views.Network(d.name(), d.id(), d.mtu(), s.vni(), s.peers(), d.settings().macAging().toSeconds(),
-                d.settings().macLimit(), d.table().size(), d.settings().offload(), counters, ports,
-                c.subnet4() == null ? null : c.subnet4().toString(), c.gateway4() == null ? null : c.gateway4().getHostAddress(),
-                c.subnet6() == null ? null : c.subnet6().toString(), c.gateway6() == null ? null : c.gateway6().getHostAddress(),
-                c.gatewayPort() != null, c.masquerade(), c.icc(), daemon.endpoints(d.name()).size(), c.dns(),
-                c.spec().vlan(), d.settings().macMoveLimit(), daemon.mirrors(d.name()));
-    }
-
-    private Views.Endpoint endpoint(Attachments.Endpoint e) {
-        EndpointSpec s = e.spec();
-        int mtu = s.mtu() != null ? s.mtu() : daemon.network(e.network()).domain().mtu();
-        NetworkRules.Network checked = daemon.network(e.network()).checked();
-        List<String> nameservers = new ArrayList<>();
-        if (checked.dns()) {
-            if (s.ipv4() != null && checked.gateway4() != null) {
-                nameservers.add(checked.gateway4().getHostAddress());
-            }
-            if (s.ipv6() != null && checked.gateway6() != null) {
-                nameservers.add(checked.gateway6().getHostAddress());
-            }
-        }
-        // gone: its interface was not found after a restart, or its namespace was deleted (the port failed).
-        String state = e.port() == null || e.port().hasFailed() ? "gone" : e.port().linkUp() ? "up" : "down";
-        String reason = e.port() == null ? "its interface was not found in its namespace"
-                : e.port().hasFailed() ? e.port().failure() : null;
-        return new Views.Endpoint(e.network(), s.id(), s.name(), s.port(), s.netns(), s.ifname(), s.mac(), s.ipv4(), s.ipv6(),
-                s.gateway(), s.gateway6(), mtu, s.owner(), s.aliases(), nameservers.isEmpty() ? null : nameservers, state, reason);
-    }
-
-    private Views.Port port(Port p, BridgeDomain d) {
-        Map<String, Long> counters = new LinkedHashMap<>();
-        for (PortCounter c : PortCounter.values()) {
-            counters.put(c.label(), p.count(c));
-        }
-        Map<String, Long> drops = new LinkedHashMap<>();
-        for (DropReason r : DropReason.values()) {
-            drops.put(r.label(), p.drops(r));
-        }
-        Integer vni = p.remote() == null ? null : networkVni(d);
-        String reason = p.failure() != null ? p.failure() : !p.linkUp() ? "link down in its network namespace" : null;
-        return new Views.Port(p.name(), p.id(), p.kind(), p.isUp() && p.linkUp() ? "up" : "down", d.mtu(), reason,
-                p.queueCount(), p.offloads(), p.remote(), vni, counters, drops);
-    }
-
-    private Integer networkVni(BridgeDomain d) {
-        return daemon.network(d.name()).vni();
-    }
-
-    private Views.DataplaneStatus dataplaneStatus() {
-        io.vswitch.dataplane.Dataplane dp = daemon.dataplane();
-        long spin = dp.options().busyPollNs();
-        String polling = spin == io.vswitch.dataplane.Dataplane.ADAPTIVE_POLL ? "adaptive"
-                : spin == 0 ? "off" : spin % 1_000_000 == 0 ? spin / 1_000_000 + "ms" : spin / 1000 + "us";
-        long[] ring = dp.ringCounts();
-        return new Views.DataplaneStatus(dp.threads(), dp.io().label(), dp.ioNote(), polling, ring[0], ring[1], ring[2]);
-    }
-
-    private Views.Show show() {
-        daemon.refreshLinks();
-        List<Views.Network> nets = daemon.networks().stream().map(s -> network(s, true)).toList();
-        return new Views.Show(dataplaneStatus(), nets, vxlan(), clusterStatus());
-    }
-
-    private Views.ClusterStatus clusterStatus() {
-        ClusterSync c = daemon.cluster();
-        if (c == null) {
-            return null;
-        }
-        EtcdStore store = c.store();
-        ClusterView v = store.view();
-        return new Views.ClusterStatus(c.self(), store.connected(),
-                store.options().etcd().stream().map(Object::toString).toList(), store.options().prefix(), v.revision(),
-                v.hosts().size(), v.endpoints().values().stream().mapToInt(Map::size).sum());
-    }
-
-    private Views.Cluster cluster() {
-        ClusterSync c = daemon.cluster();
-        if (c == null) {
-            throw ApiException.notFound("this daemon is not in a cluster: its config has no cluster: section");
-        }
-        EtcdStore store = c.store();
-        ClusterView v = store.view();
-        long now = System.currentTimeMillis();
-        List<Views.ClusterHost> hosts = new java.util.ArrayList<>();
-        for (ClusterView.Host h : new java.util.TreeMap<>(v.hosts()).values()) {
-            List<String> nets = new java.util.ArrayList<>();
-            int endpoints = 0;
-            for (String net : new java.util.TreeSet<>(v.members().keySet())) {
-                if (v.members(net).contains(h.name())) {
-                    nets.add(net);
-                }
-            }
-            for (Map<String, ClusterView.Endpoint> m : v.endpoints().values()) {
-                for (ClusterView.Endpoint e : m.values()) {
-                    if (h.name().equals(e.host())) {
-                        endpoints++;
-                    }
-                }
-            }
-            hosts.add(new Views.ClusterHost(h.name(), h.vtep(), h.port(), h.name().equals(c.self()),
-                    h.since() > 0 ? Math.max(0, (now - h.since()) / 1000) : -1, store.leaseTtl(h.lease()), nets, endpoints));
-        }
-        List<Views.ClusterNetwork> networks = new java.util.ArrayList<>();
-        for (Map.Entry<String, String> e : new java.util.TreeMap<>(v.networks()).entrySet()) {
-            Integer vni = null;
-            try {
-                com.fasterxml.jackson.databind.JsonNode n = Json.LENIENT.readTree(e.getValue()).path("vni");
-                vni = n.isInt() ? n.asInt() : null;
-            } catch (Exception ignored) {
-                // shown without
-            }
-            networks.add(new Views.ClusterNetwork(e.getKey(), vni, List.copyOf(new java.util.TreeSet<>(v.members(e.getKey()))),
-                    v.endpoints(e.getKey()).size()));
-        }
-        return new Views.Cluster(clusterStatus(), (int) store.options().ttl().toSeconds(), hosts, networks);
-    }
-
-    private Views.Vxlan vxlan() {
-        VxlanEndpoint vx = daemon.vxlan();
-        if (vx == null) {
-            return null;
-        }
-        Map<String, Long> counters = new LinkedHashMap<>();
-        for (TunnelCounter c : TunnelCounter.values()) {
-            counters.put(c.label(), vx.count(c));
-        }
-        return new Views.Vxlan(vx.local().getHostAddress(), vx.port(), counters);
-    }
-
-    /** Totals over every port and network there is or was: they never go down. */
-    private Views.Stats stats() {
-        daemon.refreshLinks();
-        Dataplane dp = daemon.dataplane();
-        long rxFrames = dp.retiredPortCount(PortCounter.RX_FRAMES.ordinal());
-        long rxBytes = dp.retiredPortCount(PortCounter.RX_BYTES.ordinal());
-        long txFrames = dp.retiredPortCount(PortCounter.TX_FRAMES.ordinal());
-        long txBytes = dp.retiredPortCount(PortCounter.TX_BYTES.ordinal());
-        Map<String, Long> drops = new LinkedHashMap<>();
-        for (DropReason r : DropReason.values()) {
-            drops.put(r.label(), dp.retiredPortCount(PortCounter.dropIndex(r)));
-        }
-        Map<String, Long> network = new LinkedHashMap<>();
-        for (NetworkCounter c : NetworkCounter.values()) {
-            network.put(c.label(), dp.retiredNetworkCount(c));
-        }
-        for (Daemon.NetworkState s : daemon.networks()) {
-            BridgeDomain d = s.domain();
-            for (NetworkCounter c : NetworkCounter.values()) {
-                network.merge(c.label(), d.count(c), Long::sum);
-            }
-            for (Port p : d.ports()) {
-                rxFrames += p.count(PortCounter.RX_FRAMES);
-                rxBytes += p.count(PortCounter.RX_BYTES);
-                txFrames += p.count(PortCounter.TX_FRAMES);
-                txBytes += p.count(PortCounter.TX_BYTES);
-                for (DropReason r : DropReason.values()) {
-                    drops.merge(r.label(), p.drops(r), Long::sum);
-                }
-            }
-        }
-        Map<String, Long> totals = new LinkedHashMap<>();
-        totals.put("rx_frames", rxFrames);
-        totals.put("rx_bytes", rxBytes);
-        totals.put("tx_frames", txFrames);
-        totals.put("tx_bytes", txBytes);
-        totals.put("port_failures", daemon.dataplane().portFailures());
-        Views.Vxlan vx = vxlan();
-        return new Views.Stats(totals, drops, network, vx == null ? null : vx.counters());
-    }
-
-    private List<Views.FdbEntry> fdb(BridgeDomain d) {
-        int now = BridgeDomain.tick(System.nanoTime());
-        List<Views.FdbEntry> entries = new ArrayList<>();
-        d.table().forEach((mac, value) -> {
-            if (!d.isCurrent(value)) {
-                return;
-            }
-            Port p = d.port(MacTable.portId(value));
-            if (p == null) {
-                return;
-            }
-            boolean isStatic = MacTable.isStatic(value);
-            entries.add(new Views.FdbEntry(MacAddress.toString(mac), p.name(), p.remote(), isStatic ? "static" : "dynamic",
-                    isStatic ? null : (long) Math.max(0, now - MacTable.tick(value))));
-        });
-        entries.sort(Comparator.comparing(Views.FdbEntry::mac));
-        return entries;
-    }
-
-    private Views.Trace trace(String net, Requests.Trace request) {
-        BridgeDomain d = daemon.network(net).domain();
-        if (request.in() == null || request.src() == null || request.dst() == null) {
-            throw ApiException.badRequest("\"in\", \"src\" and \"dst\" are required");
-        }
-        Port ingress = d.port(request.in());
-        if (ingress == null) {
-            throw ApiException.notFound("network " + net + " has no port \"" + request.in() + "\"");
-        }
-        long src;
-        long dst;
-        try {
-            src = MacAddress.parse(request.src());
-            dst = MacAddress.parse(request.dst());
-        } catch (IllegalArgumentException e) {
-            throw ApiException.badRequest(e.getMessage());
-        }
-        int vlan = request.vlan() == null ? -1 : request.vlan();
-        if (vlan < -1 || vlan > 4095) {
-            throw ApiException.badRequest("\"vlan\" must be 0..4095, got " + vlan);
-        }
-        Trace.Result r = Trace.run(d, ingress, src, dst, vlan, System.nanoTime());
-        return new Views.Trace(r.network(), r.in(), r.src(), r.dst(), r.vlan(), r.steps(), r.decision(), r.egress(), r.reason());
     }
 }

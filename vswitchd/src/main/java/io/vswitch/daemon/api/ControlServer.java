@@ -2,6 +2,7 @@ package io.vswitch.daemon.api;
 
 import com.fasterxml.jackson.databind.ObjectWriter;
 import io.vswitch.control.ControlClient;
+import io.vswitch.control.Deadline;
 import io.vswitch.control.Json;
 import io.vswitch.unixhttp.UnixHttpServer;
 import org.slf4j.Logger;
@@ -14,9 +15,9 @@ import java.nio.file.Path;
 
 /**
  * The control API's transport: HTTP/1.1 with JSON bodies on a unix socket (mode 0600), off the
- * data plane ({@link UnixHttpServer}). Requests are handled one at a time, so changes are
- * serialised; a change reaches the data plane as commands run on the loops (see
- * {@link ControlApi}).
+ * data plane ({@link UnixHttpServer}). Each request is handled on a thread of its own within a
+ * deadline that starts when it arrives ({@link ControlApi#CALL_BUDGET}); changes are serialised
+ * by the daemon's conductor, and reach the data plane as commands run on the loops.
  */
 public final class ControlServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ControlServer.class);
@@ -41,11 +42,12 @@ public final class ControlServer implements AutoCloseable {
         }
         ObjectWriter json = Json.LENIENT.writerWithDefaultPrettyPrinter();
         CniService cni = new CniService(api);
-        UnixHttpServer server = UnixHttpServer.start(socket, "rw-------", "vswitch-api", (method, path, body) -> {
-            if (method.equals("POST") && path.equals("/v1/cni")) {
-                return cni.handle(body);
+        UnixHttpServer server = UnixHttpServer.start(socket, "rw-------", "vswitch-api", request -> {
+            Deadline deadline = Deadline.from(request.receivedNs(), ControlApi.CALL_BUDGET);
+            if (request.method().equals("POST") && request.path().equals("/v1/cni")) {
+                return cni.handle(request.body(), deadline);
             }
-            ControlApi.Reply reply = api.handle(method, path, body);
+            ControlApi.Reply reply = api.handle(request.method(), request.path(), request.body(), deadline);
             byte[] bytes;
             try {
                 bytes = json.writeValueAsBytes(reply.body());
