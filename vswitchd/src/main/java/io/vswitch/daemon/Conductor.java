@@ -130,6 +130,9 @@ public final class Conductor implements AutoCloseable {
         if (inThread()) {
             return work.run();
         }
+        if (deadline.passed()) {
+            throw new Deadline.Exceeded(what + " came after its deadline (" + deadline.budget() + "); nothing was changed");
+        }
         Command<T> command = new Command<>(work);
         enqueue(what, command);
         try {

@@ -35,9 +35,22 @@ public final class ChannelPortFactory implements PortFactory {
 
     /** Placements asked for, as "port -> ifname in netns". */
     public final List<String> placed = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** A placement as "slow..." waits here, as a namespace that takes its time would. */
+    public final java.util.concurrent.CountDownLatch slowGate = new java.util.concurrent.CountDownLatch(1);
+    /** Slow placements that have begun (and wait at the gate). */
+    public final java.util.concurrent.atomic.AtomicInteger slowStarted = new java.util.concurrent.atomic.AtomicInteger();
 
     @Override
     public Opened openIn(NetworkRules.Network network, String portName, Taps.Placement p) throws OpenException {
+        if (p.ifname().startsWith("slow")) {
+            slowStarted.incrementAndGet();
+            try {
+                slowGate.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new OpenException("interrupted", e);
+            }
+        }
         if (p.ifname().startsWith("busy")) {
             throw new OpenException("cannot make " + portName + " in " + p.netns() + ": RTM_NEWLINK failed: EEXIST", null);
         }
