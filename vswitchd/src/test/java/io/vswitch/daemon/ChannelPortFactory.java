@@ -7,7 +7,6 @@ import io.vswitch.core.ChannelPort;
 import io.vswitch.core.Port;
 import io.vswitch.dataplane.Dataplane;
 
-import java.util.ArrayList;
 import java.util.List;
 
 /** In-memory ports for the registry: no device, no root. Remembers what it discarded. */
