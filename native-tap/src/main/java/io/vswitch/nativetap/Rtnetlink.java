@@ -4,7 +4,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -67,7 +66,7 @@ public final class Rtnetlink implements AutoCloseable {
     static final int AF_INET6 = 10;
     static final int TCA_KIND = 1;
     public static final int IFF_UP = 0x1;
-    private static final int HEADER = 16;
+    private static final int HEADER = NetlinkMessage.HEADER;
     private static final int BUFFER = 64 * 1024;
 
     // ssize_t send(int fd, const void *buf, size_t len, int flags); ssize_t recv(...)
@@ -89,8 +88,7 @@ public final class Rtnetlink implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment buffer = arena.allocate(BUFFER, 8);
     private final MemorySegment state = Libc.errnoState(arena);
-    private int seq;
-    private int at;
+    private final NetlinkMessage message = new NetlinkMessage(buffer);
     private boolean closed;
 
     private Rtnetlink(int fd) {
@@ -113,16 +111,16 @@ public final class Rtnetlink implements AutoCloseable {
 
     /** The link named {@code name}; ENODEV when there is none. */
     public Link link(String name) throws NativeCallException {
-        start(RTM_GETLINK, 0);
-        ifinfo(0, 0, 0);
-        attr(IFLA_IFNAME, name);
+        message.start(RTM_GETLINK, 0);
+        message.ifinfo(0, 0, 0);
+        message.attr(IFLA_IFNAME, name);
         return oneLink("RTM_GETLINK", name);
     }
 
     /** The link with index {@code index}. */
     public Link link(int index) throws NativeCallException {
-        start(RTM_GETLINK, 0);
-        ifinfo(index, 0, 0);
+        message.start(RTM_GETLINK, 0);
+        message.ifinfo(index, 0, 0);
         return oneLink("RTM_GETLINK", "ifindex " + index);
     }
 
@@ -130,7 +128,7 @@ public final class Rtnetlink implements AutoCloseable {
         Link[] found = new Link[1];
         transact(what, device, m -> {
             if (buffer.get(JAVA_SHORT, m + 4) == RTM_NEWLINK) {
-                found[0] = parseLink(m);
+                found[0] = message.link(m);
             }
         });
         if (found[0] == null) {
@@ -141,12 +139,12 @@ public final class Rtnetlink implements AutoCloseable {
 
     /** Every link of this namespace, in one dump. */
     public List<Link> links() throws NativeCallException {
-        start(RTM_GETLINK, NLM_F_DUMP);
-        ifinfo(0, 0, 0);
+        message.start(RTM_GETLINK, NLM_F_DUMP);
+        message.ifinfo(0, 0, 0);
         List<Link> links = new ArrayList<>();
         transact("RTM_GETLINK(dump)", "all", m -> {
             if (buffer.get(JAVA_SHORT, m + 4) == RTM_NEWLINK) {
-                links.add(parseLink(m));
+                links.add(message.link(m));
             }
         });
         return links;
@@ -154,24 +152,24 @@ public final class Rtnetlink implements AutoCloseable {
 
     /** Puts the link in device group {@code group} ({@code ip link set X group N}). */
     public void setGroup(int index, int group) throws NativeCallException {
-        start(RTM_NEWLINK, 0);
-        ifinfo(index, 0, 0);
-        attr(IFLA_GROUP, group);
+        message.start(RTM_NEWLINK, 0);
+        message.ifinfo(index, 0, 0);
+        message.attr(IFLA_GROUP, group);
         transact("RTM_NEWLINK(group " + group + ")", "ifindex " + index);
     }
 
     /** Sets the link administratively up or down. */
     public void setUp(int index, boolean up) throws NativeCallException {
-        start(RTM_NEWLINK, 0);
-        ifinfo(index, up ? IFF_UP : 0, IFF_UP);
+        message.start(RTM_NEWLINK, 0);
+        message.ifinfo(index, up ? IFF_UP : 0, IFF_UP);
         transact("RTM_NEWLINK(" + (up ? "up" : "down") + ")", "ifindex " + index);
     }
 
     /** Sets the link's MTU. */
     public void setMtu(int index, int mtu) throws NativeCallException {
-        start(RTM_NEWLINK, 0);
-        ifinfo(index, 0, 0);
-        attr(IFLA_MTU, mtu);
+        message.start(RTM_NEWLINK, 0);
+        message.ifinfo(index, 0, 0);
+        message.attr(IFLA_MTU, mtu);
         transact("RTM_NEWLINK(mtu " + mtu + ")", "ifindex " + index);
     }
 
@@ -181,9 +179,9 @@ public final class Rtnetlink implements AutoCloseable {
      * one by one costs one each).
      */
     public void deleteGroup(int group) throws NativeCallException {
-        start(RTM_DELLINK, 0);
-        ifinfo(0, 0, 0);
-        attr(IFLA_GROUP, group);
+        message.start(RTM_DELLINK, 0);
+        message.ifinfo(0, 0, 0);
+        message.attr(IFLA_GROUP, group);
         try {
             transact("RTM_DELLINK(group " + group + ")", "group " + group);
         } catch (NativeCallException e) {
@@ -201,15 +199,15 @@ public final class Rtnetlink implements AutoCloseable {
      * down, no default qdisc is ever made.
      */
     public void setNoQueue(int index) throws NativeCallException {
-        start(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE);
+        message.start(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE);
         // struct tcmsg: family, pad, ifindex, handle, parent (TC_H_ROOT), info
-        buffer.set(JAVA_INT, at, 0);
-        buffer.set(JAVA_INT, at + 4, index);
-        buffer.set(JAVA_INT, at + 8, 0);
-        buffer.set(JAVA_INT, at + 12, 0xFFFF_FFFF);
-        buffer.set(JAVA_INT, at + 16, 0);
-        at += 20;
-        attr(TCA_KIND, "noqueue");
+        int s = message.reserve(20);
+        buffer.set(JAVA_INT, s, 0);
+        buffer.set(JAVA_INT, s + 4, index);
+        buffer.set(JAVA_INT, s + 8, 0);
+        buffer.set(JAVA_INT, s + 12, 0xFFFF_FFFF);
+        buffer.set(JAVA_INT, s + 16, 0);
+        message.attr(TCA_KIND, "noqueue");
         transact("RTM_NEWQDISC(root noqueue)", "ifindex " + index);
     }
 
@@ -219,47 +217,47 @@ public final class Rtnetlink implements AutoCloseable {
      * addresses; the link keeps its MAC, MTU, alias and group.
      */
     public void moveToNamespace(int index, int nsFd, String newName) throws NativeCallException {
-        start(RTM_NEWLINK, 0);
-        ifinfo(index, 0, 0);
-        attr(IFLA_NET_NS_FD, nsFd);
+        message.start(RTM_NEWLINK, 0);
+        message.ifinfo(index, 0, 0);
+        message.attr(IFLA_NET_NS_FD, nsFd);
         if (newName != null) {
-            attr(IFLA_IFNAME, newName);
+            message.attr(IFLA_IFNAME, newName);
         }
         transact("RTM_NEWLINK(netns" + (newName != null ? ", name " + newName : "") + ")", "ifindex " + index);
     }
 
     /** Renames a link (it must be down; the kernel refuses an existing name with EEXIST). */
     public void rename(int index, String newName) throws NativeCallException {
-        start(RTM_NEWLINK, 0);
-        ifinfo(index, 0, 0);
-        attr(IFLA_IFNAME, newName);
+        message.start(RTM_NEWLINK, 0);
+        message.ifinfo(index, 0, 0);
+        message.attr(IFLA_IFNAME, newName);
         transact("RTM_NEWLINK(name " + newName + ")", "ifindex " + index);
     }
 
     /** Sets the link's MAC address (48 bits, first octet most significant). */
     public void setMac(int index, long mac) throws NativeCallException {
-        start(RTM_NEWLINK, 0);
-        ifinfo(index, 0, 0);
+        message.start(RTM_NEWLINK, 0);
+        message.ifinfo(index, 0, 0);
         byte[] bytes = new byte[6];
         for (int i = 0; i < 6; i++) {
             bytes[i] = (byte) (mac >>> (40 - 8 * i));
         }
-        attr(IFLA_ADDRESS, bytes, false);
+        message.attr(IFLA_ADDRESS, bytes, false);
         transact("RTM_NEWLINK(address)", "ifindex " + index);
     }
 
     /** Sets the link's alias ({@code ip link set X alias TEXT}): what it is, for operators and for finding it again. */
     public void setAlias(int index, String alias) throws NativeCallException {
-        start(RTM_NEWLINK, 0);
-        ifinfo(index, 0, 0);
-        attr(IFLA_IFALIAS, alias);
+        message.start(RTM_NEWLINK, 0);
+        message.ifinfo(index, 0, 0);
+        message.attr(IFLA_IFALIAS, alias);
         transact("RTM_NEWLINK(alias)", "ifindex " + index);
     }
 
     /** Deletes the link. */
     public void deleteLink(int index) throws NativeCallException {
-        start(RTM_DELLINK, 0);
-        ifinfo(index, 0, 0);
+        message.start(RTM_DELLINK, 0);
+        message.ifinfo(index, 0, 0);
         transact("RTM_DELLINK", "ifindex " + index);
     }
 
@@ -270,82 +268,38 @@ public final class Rtnetlink implements AutoCloseable {
      */
     public void addAddress(int index, byte[] address, int prefix) throws NativeCallException {
         boolean v6 = address.length == 16;
-        start(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
-        buffer.set(JAVA_BYTE, at, (byte) (v6 ? AF_INET6 : AF_INET));
-        buffer.set(JAVA_BYTE, at + 1, (byte) prefix);
-        buffer.set(JAVA_BYTE, at + 2, (byte) (v6 ? IFA_F_NODAD : 0));
-        buffer.set(JAVA_BYTE, at + 3, (byte) 0); // RT_SCOPE_UNIVERSE
-        buffer.set(JAVA_INT, at + 4, index);
-        at += 8;
-        attr(IFA_LOCAL, address, false);
-        attr(IFA_ADDRESS, address, false);
+        message.start(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+        int s = message.reserve(8);
+        buffer.set(JAVA_BYTE, s, (byte) (v6 ? AF_INET6 : AF_INET));
+        buffer.set(JAVA_BYTE, s + 1, (byte) prefix);
+        buffer.set(JAVA_BYTE, s + 2, (byte) (v6 ? IFA_F_NODAD : 0));
+        buffer.set(JAVA_BYTE, s + 3, (byte) 0); // RT_SCOPE_UNIVERSE
+        buffer.set(JAVA_INT, s + 4, index);
+        message.attr(IFA_LOCAL, address, false);
+        message.attr(IFA_ADDRESS, address, false);
         transact("RTM_NEWADDR", "ifindex " + index);
     }
 
     /** Adds a default route via {@code gateway} (4 or 16 bytes) out of the link, in the main table. */
     public void addDefaultRoute(int index, byte[] gateway) throws NativeCallException {
         boolean v6 = gateway.length == 16;
-        start(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
-        buffer.set(JAVA_BYTE, at, (byte) (v6 ? AF_INET6 : AF_INET));
-        buffer.set(JAVA_BYTE, at + 1, (byte) 0);   // dst_len: default
-        buffer.set(JAVA_BYTE, at + 2, (byte) 0);   // src_len
-        buffer.set(JAVA_BYTE, at + 3, (byte) 0);   // tos
-        buffer.set(JAVA_BYTE, at + 4, (byte) 254); // RT_TABLE_MAIN
-        buffer.set(JAVA_BYTE, at + 5, (byte) 3);   // RTPROT_BOOT, as ip route add
-        buffer.set(JAVA_BYTE, at + 6, (byte) 0);   // RT_SCOPE_UNIVERSE
-        buffer.set(JAVA_BYTE, at + 7, (byte) 1);   // RTN_UNICAST
-        buffer.set(JAVA_INT, at + 8, 0);
-        at += 12;
-        attr(RTA_GATEWAY, gateway, false);
-        attr(RTA_OIF, index);
+        message.start(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+        int s = message.reserve(12);
+        buffer.set(JAVA_BYTE, s, (byte) (v6 ? AF_INET6 : AF_INET));
+        buffer.set(JAVA_BYTE, s + 1, (byte) 0);   // dst_len: default
+        buffer.set(JAVA_BYTE, s + 2, (byte) 0);   // src_len
+        buffer.set(JAVA_BYTE, s + 3, (byte) 0);   // tos
+        buffer.set(JAVA_BYTE, s + 4, (byte) 254); // RT_TABLE_MAIN
+        buffer.set(JAVA_BYTE, s + 5, (byte) 3);   // RTPROT_BOOT, as ip route add
+        buffer.set(JAVA_BYTE, s + 6, (byte) 0);   // RT_SCOPE_UNIVERSE
+        buffer.set(JAVA_BYTE, s + 7, (byte) 1);   // RTN_UNICAST
+        buffer.set(JAVA_INT, s + 8, 0);
+        message.attr(RTA_GATEWAY, gateway, false);
+        message.attr(RTA_OIF, index);
         transact("RTM_NEWROUTE(default via gateway)", "ifindex " + index);
     }
 
     // ---- messages ---------------------------------------------------------------------------
-
-    private void start(int type, int flags) {
-        at = 0;
-        buffer.set(JAVA_INT, 0, 0);
-        buffer.set(JAVA_SHORT, 4, (short) type);
-        buffer.set(JAVA_SHORT, 6, (short) (NLM_F_REQUEST | NLM_F_ACK | flags));
-        buffer.set(JAVA_INT, 8, ++seq);
-        buffer.set(JAVA_INT, 12, 0);
-        at = HEADER;
-    }
-
-    private void ifinfo(int index, int flags, int change) {
-        buffer.set(JAVA_BYTE, at, (byte) 0);        // AF_UNSPEC
-        buffer.set(JAVA_BYTE, at + 1, (byte) 0);
-        buffer.set(JAVA_SHORT, at + 2, (short) 0);
-        buffer.set(JAVA_INT, at + 4, index);
-        buffer.set(JAVA_INT, at + 8, flags);
-        buffer.set(JAVA_INT, at + 12, change);
-        at += 16;
-    }
-
-    private void attr(int type, int value) {
-        buffer.set(JAVA_SHORT, at, (short) 8);
-        buffer.set(JAVA_SHORT, at + 2, (short) type);
-        buffer.set(JAVA_INT, at + 4, value);
-        at += 8;
-    }
-
-    private void attr(int type, String value) {
-        byte[] bytes = value.getBytes(StandardCharsets.US_ASCII);
-        attr(type, bytes, true);
-    }
-
-    private void attr(int type, byte[] value, boolean nulTerminated) {
-        int length = 4 + value.length + (nulTerminated ? 1 : 0);
-        buffer.set(JAVA_SHORT, at, (short) length);
-        buffer.set(JAVA_SHORT, at + 2, (short) type);
-        MemorySegment.copy(value, 0, buffer, JAVA_BYTE, at + 4, value.length);
-        int padded = (length + 3) & ~3;
-        for (int i = 4 + value.length; i < padded; i++) {
-            buffer.set(JAVA_BYTE, at + i, (byte) 0);
-        }
-        at += padded;
-    }
 
     /** Sees one reply message at an offset of the buffer, valid only during the call. */
     @FunctionalInterface
@@ -363,11 +317,11 @@ public final class Rtnetlink implements AutoCloseable {
      * dump), showing every other message of the answer to {@code replies} as it arrives.
      */
     private void transact(String what, String device, Replies replies) throws NativeCallException {
-        buffer.set(JAVA_INT, 0, at);
-        int expect = buffer.get(JAVA_INT, 8);
+        int request = message.finish();
+        int expect = message.seq();
         long n;
         try {
-            n = (long) SEND.invokeExact(state, fd, buffer.address(), (long) at, 0);
+            n = (long) SEND.invokeExact(state, fd, buffer.address(), (long) request, 0);
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
@@ -410,52 +364,6 @@ public final class Rtnetlink implements AutoCloseable {
             }
         }
     }
-
-    private Link parseLink(int m) {
-        int length = buffer.get(JAVA_INT, m);
-        int info = m + HEADER;
-        int index = buffer.get(JAVA_INT, info + 4);
-        int flags = buffer.get(JAVA_INT, info + 8);
-        String name = null;
-        String alias = null;
-        String qdisc = null;
-        long mac = 0;
-        int oper = 0;
-        long rxDropped = 0;
-        long txDropped = 0;
-        for (int a = info + 16; a + 4 <= m + length; ) {
-            int alen = buffer.get(JAVA_SHORT, a) & 0xFFFF;
-            int type = buffer.get(JAVA_SHORT, a + 2) & 0x3FFF;
-            if (alen < 4) {
-                break;
-            }
-            switch (type) {
-                case IFLA_IFNAME -> name = buffer.getString(a + 4, StandardCharsets.US_ASCII);
-                case IFLA_OPERSTATE -> oper = buffer.get(JAVA_BYTE, a + 4) & 0xFF;
-                case IFLA_IFALIAS -> alias = buffer.getString(a + 4, StandardCharsets.UTF_8);
-                case IFLA_QDISC -> qdisc = buffer.getString(a + 4, StandardCharsets.US_ASCII);
-                case IFLA_ADDRESS -> {
-                    if (alen - 4 == 6) {
-                        for (int i = 0; i < 6; i++) {
-                            mac = (mac << 8) | (buffer.get(JAVA_BYTE, a + 4 + i) & 0xFF);
-                        }
-                    }
-                }
-                case IFLA_STATS64 -> {
-                    // struct rtnl_link_stats64: rx_packets, tx_packets, rx_bytes, tx_bytes, rx_errors,
-                    // tx_errors, rx_dropped, tx_dropped, ... (u64 each)
-                    rxDropped = buffer.get(JAVA_LONG_UNALIGNED, a + 4 + 6 * 8);
-                    txDropped = buffer.get(JAVA_LONG_UNALIGNED, a + 4 + 7 * 8);
-                }
-                default -> {
-                }
-            }
-            a += (alen + 3) & ~3;
-        }
-        return new Link(index, name, flags, oper, rxDropped, txDropped, alias, mac, qdisc);
-    }
-
-    private static final java.lang.foreign.ValueLayout.OfLong JAVA_LONG_UNALIGNED = JAVA_LONG.withByteAlignment(1);
 
     @Override
     public synchronized void close() {
