@@ -68,7 +68,7 @@ class HostileTest {
                     ports: [h0, hc1, hc2, {name: hc3, offload: false}]
                 """);
         socket = Files.createTempDirectory("vswitchd-hostile").resolve("vswitchd.sock");
-        daemon = Vswitchd.start(sw, config, socket, Map.of("VSWITCHD_JAVA_OPTS", "-Dvswitch.api.idleSeconds=2"));
+        daemon = Vswitchd.start(sw, config, socket, Map.of("VSWITCHD_JAVA_OPTS", "-Dvswitch.api.headerMillis=2000"));
         String attacker = netns.createQuiet("h-att");
         Sh.must(10, "ip", "-n", sw, "link", "set", "h0", "netns", attacker);
         Sh.must(10, "ip", "-n", attacker, "link", "set", "h0", "mtu", "9000", "up");
@@ -332,7 +332,7 @@ class HostileTest {
                 ch.connect(UnixDomainSocketAddress.of(socket));
                 idle.add(ch);
             }
-            long deadline = System.nanoTime() + 15_000_000_000L; // idle timeout here: 2 s
+            long deadline = System.nanoTime() + 15_000_000_000L; // header deadline here: 2 s
             for (SocketChannel ch : idle) {
                 ch.configureBlocking(true);
                 ByteBuffer one = ByteBuffer.allocate(1);
