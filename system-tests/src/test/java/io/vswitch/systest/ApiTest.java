@@ -303,8 +303,9 @@ class ApiTest {
             System.out.printf("daemon fds: %d before, %d with 2000 connections held by a client (cap %d)%n", before, during,
                     CAP);
             assertTrue(during <= before + CAP + 16, "fds " + during + " with the cap at " + CAP + " over " + before);
-            String evicted = readAll(flood.getFirst());
-            assertTrue(statuses(evicted).equals(List.of(503)) || statuses(evicted).equals(List.of(408)), evicted);
+            String evicted = readAll(flood.getFirst()); // returns once the daemon closed it
+            assertTrue(statuses(evicted).equals(List.of(503)) || evicted.isEmpty(),
+                    "the oldest was closed to make room (503), or at its header deadline: " + evicted);
         } finally {
             for (SocketChannel ch : flood) {
                 ch.close();

@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.AttributeKey;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,6 +24,7 @@ import java.util.ArrayDeque;
 final class ConnectionCap extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(ConnectionCap.class);
     private static final long LOG_EVERY_NS = 10_000_000_000L;
+    private static final AttributeKey<Boolean> SPOKE = AttributeKey.valueOf("vswitch.connection.spoke");
 
     private final int max;
     private final String name;
@@ -61,6 +63,20 @@ final class ConnectionCap extends ChannelInboundHandlerAdapter {
             }
         }
         ctx.fireChannelActive();
+    }
+
+    /** Notes that the client has sent something: a deadline missed then is answered (408), not just closed. */
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!ctx.channel().hasAttr(SPOKE)) {
+            ctx.channel().attr(SPOKE).set(true);
+        }
+        ctx.fireChannelRead(msg);
+    }
+
+    /** Whether anything at all arrived on the connection. */
+    static boolean spoke(Channel ch) {
+        return ch.hasAttr(SPOKE);
     }
 
     /** The connection's request has arrived and is being handled: it is not closed for another. */

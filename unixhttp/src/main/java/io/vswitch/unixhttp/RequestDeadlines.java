@@ -13,7 +13,8 @@ import java.util.concurrent.TimeUnit;
  * Deadlines for a slow client (slowloris): the request line and headers must have arrived
  * {@code header} after the connection was accepted, and the body {@code body} after the headers;
  * a byte now and then does not extend them, unlike an idle timeout. A connection that misses one
- * is answered 408 and closed. Once the request is complete its call has a deadline of its own
+ * is answered 408 and closed (one that sent nothing at all is only closed: there is no request
+ * to answer). Once the request is complete its call has a deadline of its own
  * (the handler's); only the connection's first request is timed ({@link Dispatch}).
  */
 final class RequestDeadlines extends ChannelInboundHandlerAdapter {
@@ -55,7 +56,11 @@ final class RequestDeadlines extends ChannelInboundHandlerAdapter {
         return ctx.executor().schedule(() -> {
             if (!done && ctx.channel().isActive() && !Dispatch.started(ctx.channel())) {
                 done = true;
-                ErrorReply.answerAndClose(ctx, 408, reason);
+                if (ConnectionCap.spoke(ctx.channel())) {
+                    ErrorReply.answerAndClose(ctx, 408, reason);
+                } else {
+                    ctx.close(); // it said nothing: there is no request to answer
+                }
             }
         }, after.toNanos(), TimeUnit.NANOSECONDS);
     }

@@ -195,6 +195,14 @@ class UnixHttpServerTest {
     }
 
     @Test
+    void aConnectionThatSaysNothingIsClosedWithoutAnAnswer() throws Exception {
+        start(16, Duration.ofMillis(300), Duration.ofSeconds(5));
+        try (SocketChannel ch = connect()) {
+            assertEquals("", readAll(ch), "closed at the header deadline, nothing to answer");
+        }
+    }
+
+    @Test
     void aBodyThatDoesNotArriveInTimeIs408() throws Exception {
         start(16, Duration.ofSeconds(5), Duration.ofMillis(300));
         try (SocketChannel ch = connect()) {
