@@ -118,6 +118,16 @@ class UnixHttpServerTest {
         }
     }
 
+    private CompletableFuture<String> callAsync(String path) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return call(path);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+    }
+
     @Test
     void answersOneRequestAndClosesTheConnection() throws Exception {
         start(16, Duration.ofSeconds(5), Duration.ofSeconds(5));
@@ -130,13 +140,7 @@ class UnixHttpServerTest {
     @Test
     void aSlowCallHoldsUpNoOtherCall() throws Exception {
         start(16, Duration.ofSeconds(5), Duration.ofSeconds(5));
-        CompletableFuture<String> slow = CompletableFuture.supplyAsync(() -> {
-            try {
-                return call("/slow");
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        });
+        CompletableFuture<String> slow = callAsync("/slow");
         assertTrue(slowStarted.await(10, TimeUnit.SECONDS));
         for (int i = 0; i < 20; i++) {
             assertEquals(List.of(200), statuses(call("/fast")), "answered while /slow runs");
@@ -244,13 +248,7 @@ class UnixHttpServerTest {
     @Test
     void connectionsWhoseCallsRunAreNeverClosedForAnother() throws Exception {
         start(1, Duration.ofSeconds(30), Duration.ofSeconds(30));
-        CompletableFuture<String> slow = CompletableFuture.supplyAsync(() -> {
-            try {
-                return call("/slow");
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        });
+        CompletableFuture<String> slow = callAsync("/slow");
         assertTrue(slowStarted.await(10, TimeUnit.SECONDS));
         String refused = call("/another");
         assertEquals(List.of(503), statuses(refused), refused);

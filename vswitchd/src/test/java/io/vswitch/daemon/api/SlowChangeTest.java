@@ -74,6 +74,17 @@ class SlowChangeTest {
         return new Requests.Attach(HERE, null, id, id, ifname, ip, null, null, null, null, null, null, "cli", null);
     }
 
+    /** An attach whose namespace work waits at the gate, on a thread of its own. */
+    private CompletableFuture<Attachments.Endpoint> attachSlowly(String ip, Deadline deadline) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return daemon.attach("apps", attach("slow", "slow0", ip), deadline);
+            } catch (Exception e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        });
+    }
+
     private static void await(String what, BooleanSupplier condition) throws InterruptedException {
         for (int i = 0; i < 2000 && !condition.getAsBoolean(); i++) {
             Thread.sleep(5);
@@ -83,13 +94,7 @@ class SlowChangeTest {
 
     @Test
     void aCallerToldFailedNeverHasTheChangeMadeBehindItsBack() throws Exception {
-        CompletableFuture<Attachments.Endpoint> slow = CompletableFuture.supplyAsync(() -> {
-            try {
-                return daemon.attach("apps", attach("slow", "slow0", "198.18.64.9/24"), Deadline.in(Duration.ofMillis(300)));
-            } catch (Exception e) {
-                throw new java.util.concurrent.CompletionException(e);
-            }
-        });
+        CompletableFuture<Attachments.Endpoint> slow = attachSlowly("198.18.64.9/24", Deadline.in(Duration.ofMillis(300)));
         await("the slow placement began", () -> ports.slowStarted.get() == 1);
 
         // Meanwhile the conductor takes other changes and readers are answered.
@@ -117,13 +122,7 @@ class SlowChangeTest {
 
     @Test
     void aSlowStepThatEndsInTimeIsCommitted() throws Exception {
-        CompletableFuture<Attachments.Endpoint> slow = CompletableFuture.supplyAsync(() -> {
-            try {
-                return daemon.attach("apps", attach("slow", "slow0", null), Deadline.in(Duration.ofSeconds(30)));
-            } catch (Exception e) {
-                throw new java.util.concurrent.CompletionException(e);
-            }
-        });
+        CompletableFuture<Attachments.Endpoint> slow = attachSlowly(null, Deadline.in(Duration.ofSeconds(30)));
         await("the slow placement began", () -> ports.slowStarted.get() == 1);
         ports.slowGate.countDown();
         Attachments.Endpoint e = slow.get(10, TimeUnit.SECONDS);
@@ -134,13 +133,7 @@ class SlowChangeTest {
 
     @Test
     void aNetworkRemovedWhileItsEndpointIsMadeTakesNothingWithIt() throws Exception {
-        CompletableFuture<Attachments.Endpoint> slow = CompletableFuture.supplyAsync(() -> {
-            try {
-                return daemon.attach("apps", attach("slow", "slow0", null), Deadline.in(Duration.ofSeconds(30)));
-            } catch (Exception e) {
-                throw new java.util.concurrent.CompletionException(e);
-            }
-        });
+        CompletableFuture<Attachments.Endpoint> slow = attachSlowly(null, Deadline.in(Duration.ofSeconds(30)));
         await("the slow placement began", () -> ports.slowStarted.get() == 1);
         client.removeNetwork("apps");
         ports.slowGate.countDown();
