@@ -18,7 +18,9 @@ import java.util.Map;
  *
  * <p>Immutable: the control thread builds a new one whenever an endpoint comes or goes and
  * publishes it on the {@link BridgeDomain}; lanes read it without locks. Lookups allocate
- * nothing: addresses are primitive keys, names are matched as bytes.
+ * nothing: addresses are primitive keys, names are matched as bytes. The endpoints of other
+ * hosts of a cluster are not in it but in a {@link RemoteNeighbors} it refers to, which changes
+ * one address at a time: a cluster's tens of thousands are never rebuilt for one change.
  */
 public final class Directory {
     /** A network that knows no address: nothing answered, everything forwarded as before. */
@@ -41,6 +43,8 @@ public final class Directory {
     private final NameTable names;
     private final byte[] domain;
     private final int addressCount;
+    /** Other hosts' endpoints (a cluster's), looked up when the address is not one of this network's here; or null. */
+    private final RemoteNeighbors remote;
 
     private Directory(Builder b) {
         this.gatewayMac = b.gatewayMac;
@@ -83,6 +87,7 @@ public final class Directory {
             count++;
         }
         this.addressCount = count;
+        this.remote = b.remote;
         this.domain = b.domain == null ? new byte[0] : b.domain.getBytes(StandardCharsets.US_ASCII);
         this.names = new NameTable(b.names, domain);
     }
@@ -93,7 +98,8 @@ public final class Directory {
 
     /** The MAC behind an IPv4 address ({@code ip} as a big-endian int), or 0. */
     public long macOf4(int ip) {
-        return v4.get(ip & 0xFFFFFFFFL);
+        long mac = v4.get(ip & 0xFFFFFFFFL);
+        return mac == MISSING && remote != null ? remote.macOf4(ip) : mac;
     }
 
     /** The MAC behind an IPv6 address (its two big-endian halves), or 0. */
@@ -106,7 +112,7 @@ public final class Directory {
                 }
             }
         }
-        return MISSING;
+        return remote != null ? remote.macOf6(hi, lo) : MISSING;
     }
 
     /** The gateway's MAC (its port's, or one the switch answers for), or 0 without a gateway. */
@@ -146,14 +152,14 @@ public final class Directory {
         return domain;
     }
 
-    /** Addresses known (endpoints and gateway). */
+    /** Addresses known (endpoints here, the gateway, and endpoints of other hosts). */
     public int addresses() {
-        return addressCount;
+        return addressCount + (remote == null ? 0 : remote.size());
     }
 
     /** Whether there is anything to answer: otherwise the pipeline does not look. */
     public boolean isActive() {
-        return addressCount > 0 || gatewayMac != 0;
+        return addressCount > 0 || gatewayMac != 0 || (remote != null && remote.size() > 0);
     }
 
     /** An IPv4 address (4 bytes) as a big-endian int. */
@@ -193,6 +199,17 @@ public final class Directory {
         private String domain;
         private final Map<Addr, Long> neighbors = new LinkedHashMap<>();
         private final Map<String, List<byte[]>> names = new LinkedHashMap<>();
+        private RemoteNeighbors remote;
+
+        /**
+         * Other hosts' endpoints, answered for addresses this network has none of here. Shared, not
+         * copied: it changes in place, one address at a time, and every directory built with it
+         * sees the change.
+         */
+        public Builder remote(RemoteNeighbors remote) {
+            this.remote = remote;
+            return this;
+        }
 
         /**
          * The gateway: its MAC, whether a port holds it (a gateway port) and its addresses (4 or
