@@ -1,177 +1,457 @@
 package io.vswitch.cluster;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
+
+import io.vswitch.cluster.KeyTable.NetHost;
+import io.vswitch.cluster.KeyTable.NetIp;
+import io.vswitch.cluster.KeyTable.NetMac;
 
 /**
- * The cluster's keys folded into maps, one put or delete at a time ({@link #apply}); a list
- * starts from {@link #clear()}. Not thread-safe: the store's session thread owns it. Values that
- * cannot be read are left out and counted, never fatal: one bad writer must not stop the rest.
+ * The cluster's keys as this host believes them, and what it applies from them.
+ *
+ * <p><b>Raw entries.</b> Each put is read by {@link KeyReader}; a refused value is counted
+ * ({@link Refusals}) and not folded in: the key's earlier accepted value stays. A put that reads
+ * well is still refused when the rest of the cluster contradicts it: a key naming a known host
+ * but under another lease than that host's ({@link Refusal#LEASE}), an endpoint whose address
+ * another host has claimed ({@link Refusal#CLAIM}), a claim outside its network's subnet
+ * ({@link Refusal#SUBNET}), a key naming this host that it did not write
+ * ({@link Refusal#FORGED_SELF}, deleted again by the store). This host's own keys are the
+ * store's ({@link Owner}): another writer's value for one is not folded in but written back.
+ *
+ * <p><b>Applied.</b> From the raw entries follow, each a pure function of them: a network's peers
+ * (members whose host is known, under that host's lease), the remote MACs (an endpoint of a peer,
+ * under its lease, whose address is claimed by the same host inside the network's subnet) and
+ * the addresses other hosts hold. Every change marks what depends on it (a host: its members,
+ * endpoints and claims; a member: its endpoints; a claim: the endpoints naming it) and
+ * {@link #commit} derives only those, recording what differs in {@link ClusterChanges}. So a
+ * change costs work in proportion to what depends on it, never the table.
+ *
+ * <p><b>Lingering deletes.</b> etcd deletes all keys of a lease in one revision when it expires or
+ * is revoked. A host key deleted while keys of its lease remain, a member while the host's
+ * endpoints in that network remain, a claim while the host's endpoint still names the address,
+ * was deleted by a writer, not by the lease: it lingers (still applied) until its dependents go
+ * or its owner writes it back. So one delete stops no forwarding, and an address whose claim was
+ * deleted is not handed out again meanwhile. Decided at {@link #commit}, after a whole watch
+ * response, so a lease's keys going together never linger.
+ *
+ * <p>Not thread-safe: the store holds its lock around every call.
  */
 public final class ClusterState {
-    private static final Logger LOG = LoggerFactory.getLogger(ClusterState.class);
-    static final ObjectMapper JSON = new ObjectMapper();
+    /** The store's side of this host's own keys. */
+    public interface Owner {
+        /** What to do with a put of an own key. */
+        enum Verdict { APPLY, IGNORE, KEEP, RELEASED }
 
-    private final Map<String, ClusterView.Host> hosts = new TreeMap<>();
-    private final Map<String, String> networks = new TreeMap<>();
-    private final Map<String, Set<String>> members = new TreeMap<>();
-    private final Map<String, Map<String, ClusterView.Endpoint>> endpoints = new TreeMap<>();
-    private final Map<String, Map<String, String>> addresses = new TreeMap<>();
-    private final Set<String> ignored = new HashSet<>();
-    /** Immutable copies of each network's endpoints as of the last view, dropped when they change. */
-    private final Map<String, Map<String, ClusterView.Endpoint>> endpointCopies = new HashMap<>();
+        boolean owns(String rel);
+
+        /**
+         * A put of own key {@code rel}: APPLY when it is this host's own write as it stands, IGNORE
+         * when an earlier write of its own, KEEP when someone else's (not folded in; written back), RELEASED when the host gives the key up
+         * ({@code legitOther}: another live host claimed the address after this host's claim
+         * vanished) and it is folded in as any other.
+         */
+        Verdict ownPut(String rel, String value, long lease, long modRevision, boolean legitOther);
+
+        /**
+         * Someone deleted own key {@code rel}: written back; returns true when the key was not
+         * really this host's (a claim it had given up), so the delete is folded in.
+         */
+        boolean ownDeleted(String rel);
+
+        /**
+         * {@code rel} names this host, which did not write it: deleted again (if unchanged since);
+         * returns whether it counts as forged (not before this host has put all of its keys once:
+         * until then it may be its own from before a restart).
+         */
+        boolean stray(String rel, long modRevision);
+    }
+
+    private final String self;
+    private final KeyReader reader;
+    private final Refusals refusals;
+    private final Owner owner;
+    private final KeyTable t = new KeyTable();
+    private final KeyTable.Dirty dirty = t.dirty;
+
+    /** Applied, by network: host -> VTEP; MAC -> remote; address -> the other host holding it; and the networks. */
+    private final Map<String, Map<String, Inet4Address>> peers = new HashMap<>();
+    private final Map<String, Map<Long, ClusterChanges.Remote>> remote = new HashMap<>();
+    private final Map<String, Map<InetAddress, String>> held = new HashMap<>();
+    private final Map<String, String> applied = new HashMap<>();
+    private ClusterChanges changes = new ClusterChanges();
     private long revision;
 
+    public ClusterState(String self, KeyReader reader, Refusals refusals, Owner owner) {
+        this.self = self;
+        this.reader = reader;
+        this.refusals = refusals;
+        this.owner = owner;
+    }
+
+    /** A put of {@code rel} (the key without the prefix), as the watch or a list gives it. */
+    public void put(String rel, String value, long lease, long version, long modRevision) {
+        KeyReader.Read read = reader.read(rel, value, lease, version);
+        Entry e = read.entry();
+        if (owner.owns(rel)) {
+            boolean legit = e instanceof Entry.Claim c && c.version() == 1 && !c.host().equals(self)
+                    && leaseOf(c.host()) == lease;
+            switch (owner.ownPut(rel, value, lease, modRevision, legit)) {
+                case KEEP -> refusals.refuse(rel, Refusal.OURS, "written back");
+                case APPLY -> {
+                    if (e != null) {
+                        accept(rel, e);
+                    }
+                }
+                case IGNORE -> { }
+                case RELEASED -> admit(rel, read);
+            }
+            return;
+        }
+        if (e != null && !(e instanceof Entry.Network) && self.equals(hostOf(e))) {
+            if (owner.stray(rel, modRevision)) {
+                refusals.refuse(rel, Refusal.FORGED_SELF, "deleted again");
+            }
+            return;
+        }
+        admit(rel, read);
+    }
+
+    /** Folds in a key of another host, unless it was refused or the rest of the cluster contradicts it. */
+    private void admit(String rel, KeyReader.Read read) {
+        Entry e = read.entry();
+        if (e == null) {
+            refusals.refuse(rel, read.refusal(), read.detail());
+            return;
+        }
+        Refusal context = contradiction(e);
+        if (context != null) {
+            refusals.refuse(rel, context, contradictionDetail(e, context));
+            return;
+        }
+        accept(rel, e);
+    }
+
+    private void accept(String rel, Entry e) {
+        refusals.accepted(rel);
+        dirty.deletes.remove(rel);
+        Entry before = t.byRel.get(rel);
+        if (before != null && same(before, e) && !t.lingering.contains(rel)) {
+            return;
+        }
+        if (before != null) {
+            t.unfold(before);
+        }
+        t.lingering.remove(rel);
+        t.fold(e);
+    }
+
+    /** A delete of {@code rel}: applied at {@link #commit}, or lingering (see the class comment). */
+    public void delete(String rel) {
+        refusals.accepted(rel);
+        if (owner.owns(rel) && !owner.ownDeleted(rel)) {
+            return;
+        }
+        if (t.byRel.containsKey(rel)) {
+            dirty.deletes.add(rel);
+        }
+    }
+
+    /** Forgets every raw entry (a list follows): what is applied stays, to be diffed at {@link #commit}. */
     public void clear() {
-        hosts.clear();
-        networks.clear();
-        members.clear();
-        endpoints.clear();
-        endpointCopies.clear();
-        addresses.clear();
-        ignored.clear();
+        t.clear();
+        refusals.clearKeys();
     }
 
     public void revision(long revision) {
+        if (revision < this.revision) {
+            changes.wentBack = true;
+        }
         this.revision = revision;
     }
 
+    public long revision() {
+        return revision;
+    }
+
+    // ---- checks that need the rest of the cluster ------------------------------------------
+
+    private Refusal contradiction(Entry e) {
+        String host = hostOf(e);
+        if (host != null && !(e instanceof Entry.Host)) {
+            long l = leaseOf(host);
+            if (l != 0 && l != e.lease()) {
+                return Refusal.LEASE;
+            }
+        }
+        if (e instanceof Entry.Claim c) {
+            Entry.Network n = t.networks.get(c.network());
+            if (n != null && !n.admits(c.ip())) {
+                return Refusal.SUBNET;
+            }
+        }
+        if (e instanceof Entry.Endpoint ep && ep.ip() != null) {
+            Entry.Network n = t.networks.get(ep.network());
+            if (n != null && !n.admits(ep.ip())) {
+                return Refusal.SUBNET;
+            }
+            String holder = holder(ep.network(), ep.ip());
+            if (holder != null && !holder.equals(ep.host())) {
+                return Refusal.CLAIM;
+            }
+        }
+        return null;
+    }
+
+    private String contradictionDetail(Entry e, Refusal r) {
+        return switch (r) {
+            case LEASE -> "under lease " + Long.toHexString(e.lease()) + ", host " + hostOf(e) + "'s is "
+                    + Long.toHexString(leaseOf(hostOf(e)));
+            case CLAIM -> "address claimed by " + holder(((Entry.Endpoint) e).network(), ((Entry.Endpoint) e).ip());
+            default -> "outside the network's subnet";
+        };
+    }
+
+    private static String hostOf(Entry e) {
+        return KeyTable.hostOf(e);
+    }
+
+    private long leaseOf(String host) {
+        return t.leaseOf(host);
+    }
+
+    private static boolean same(Entry a, Entry b) {
+        if (a instanceof Entry.Network na && b instanceof Entry.Network nb) {
+            return na.spec().equals(nb.spec());
+        }
+        if (a instanceof Entry.Claim ca && b instanceof Entry.Claim cb) {
+            return ca.host().equals(cb.host()) && ca.lease() == cb.lease();
+        }
+        return a.equals(b);
+    }
+
+    // ---- deriving what is applied -----------------------------------------------------------
+
     /**
-     * Folds in one key ({@code rel}: without the prefix): a put with {@code value}, or a delete
-     * when it is null. {@code lease} is the key's lease (0: none).
+     * Ends a batch (a watch response, a list): decides the deletes (applied or lingering), then
+     * derives everything marked and records what differs; returns whether anything did.
      */
-    public void apply(String rel, String value, long lease) {
-        try {
-            if (rel.startsWith(Keys.HOSTS)) {
-                String name = single(rel.substring(Keys.HOSTS.length()));
-                if (value == null) {
-                    hosts.remove(name);
-                } else {
-                    JsonNode n = JSON.readTree(value);
-                    String vtep = text(n, "vtep");
-                    hosts.put(name, new ClusterView.Host(name, vtep, n.path("port").asInt(4789),
-                            n.path("since").asLong(0), lease));
+    public boolean commit() {
+        // Endpoints and networks first (they never linger), then what depends on endpoints, then hosts.
+        for (int pass = 0; pass < 3; pass++) {
+            for (String rel : new ArrayList<>(dirty.deletes)) {
+                Entry e = t.byRel.get(rel);
+                int order = e instanceof Entry.Host ? 2 : e instanceof Entry.Member || e instanceof Entry.Claim ? 1 : 0;
+                if (order != pass) {
+                    continue;
                 }
-            } else if (rel.startsWith(Keys.NETWORKS)) {
-                String name = single(rel.substring(Keys.NETWORKS.length()));
-                if (value == null) {
-                    networks.remove(name);
-                } else {
-                    JsonNode n = JSON.readTree(value);
-                    if (!n.path("spec").isObject()) {
-                        throw new IllegalArgumentException("no \"spec\" object");
-                    }
-                    networks.put(name, JSON.writeValueAsString(n.get("spec")));
+                dirty.deletes.remove(rel);
+                if (e != null && t.needed(e)) {
+                    t.lingering.add(rel);
+                } else if (e != null) {
+                    t.lingering.remove(rel);
+                    t.unfold(e);
                 }
-            } else if (rel.startsWith(Keys.MEMBERS)) {
-                String[] p = pair(rel.substring(Keys.MEMBERS.length()));
-                if (value == null) {
-                    Set<String> s = members.get(p[0]);
-                    if (s != null && s.remove(p[1]) && s.isEmpty()) {
-                        members.remove(p[0]);
-                    }
-                } else {
-                    members.computeIfAbsent(p[0], k -> new java.util.TreeSet<>()).add(p[1]);
-                }
-            } else if (rel.startsWith(Keys.ENDPOINTS)) {
-                String[] p = pair(rel.substring(Keys.ENDPOINTS.length()));
-                endpointCopies.remove(p[0]);
-                if (value == null) {
-                    Map<String, ClusterView.Endpoint> m = endpoints.get(p[0]);
-                    if (m != null && m.remove(p[1]) != null && m.isEmpty()) {
-                        endpoints.remove(p[0]);
-                    }
-                } else {
-                    JsonNode n = JSON.readTree(value);
-                    String ip = n.path("ip").isTextual() ? n.get("ip").asText() : null;
-                    endpoints.computeIfAbsent(p[0], k -> new HashMap<>())
-                            .put(p[1], new ClusterView.Endpoint(p[1], mac(p[1]), ip, text(n, "host")));
-                }
-            } else if (rel.startsWith(Keys.ADDRESSES)) {
-                String[] p = pair(rel.substring(Keys.ADDRESSES.length()));
-                if (value == null) {
-                    Map<String, String> m = addresses.get(p[0]);
-                    if (m != null && m.remove(p[1]) != null && m.isEmpty()) {
-                        addresses.remove(p[0]);
-                    }
-                } else {
-                    addresses.computeIfAbsent(p[0], k -> new HashMap<>()).put(p[1], text(JSON.readTree(value), "host"));
-                }
-            } else {
-                throw new IllegalArgumentException("not a key of this layout");
-            }
-            ignored.remove(rel);
-        } catch (Exception e) {
-            if (ignored.add(rel)) {
-                LOG.warn("cluster: key {} ignored: {}", rel, e.getMessage());
             }
         }
-    }
-
-    /** A MAC written aa:bb:cc:dd:ee:ff (as the daemons write them) as a number. */
-    static long mac(String text) {
-        if (text.length() != 17) {
-            throw new IllegalArgumentException("expected a MAC such as 02:00:00:00:00:01, got " + text);
+        for (String h : dirty.hosts) {
+            for (String rel : t.relsOf(h)) {
+                mark(t.byRel.get(rel));
+            }
         }
-        long v = 0;
-        for (int i = 0; i < 17; i++) {
-            char c = text.charAt(i);
-            if (i % 3 == 2) {
-                if (c != ':') {
-                    throw new IllegalArgumentException("expected a MAC such as 02:00:00:00:00:01, got " + text);
+        for (String n : dirty.networks) {
+            Entry.Network now = t.networks.get(n);
+            String spec = now == null ? null : now.spec();
+            if (!java.util.Objects.equals(spec, applied.get(n))) {
+                if (spec == null) {
+                    applied.remove(n);
+                } else {
+                    applied.put(n, spec);
                 }
-                continue;
+                changes.network(n, spec);
             }
-            int d = Character.digit(c, 16);
-            if (d < 0) {
-                throw new IllegalArgumentException("expected a MAC such as 02:00:00:00:00:01, got " + text);
+            for (InetAddress ip : t.claimsIn(n)) {
+                dirty.claims.add(new NetIp(n, ip));
             }
-            v = (v << 4) | d;
         }
-        return v;
+        for (NetHost k : dirty.members) {
+            derivePeer(k);
+            dirty.endpoints.addAll(t.endpointsOf(k));
+        }
+        for (NetIp k : dirty.claims) {
+            deriveHeld(k);
+            dirty.endpoints.addAll(t.endpointsAt(k));
+        }
+        for (NetMac k : dirty.endpoints) {
+            deriveRemote(k);
+        }
+        dirty.clear();
+        changes.revision = revision;
+        return !changes.isEmpty();
     }
 
-    private static String text(JsonNode n, String field) {
-        JsonNode v = n.get(field);
-        if (v == null || !v.isTextual() || v.asText().isEmpty()) {
-            throw new IllegalArgumentException("no \"" + field + "\"");
+    private void mark(Entry e) {
+        switch (e) {
+            case Entry.Member m -> dirty.members.add(new NetHost(m.network(), m.host()));
+            case Entry.Endpoint ep -> dirty.endpoints.add(new NetMac(ep.network(), ep.value()));
+            case Entry.Claim c -> dirty.claims.add(new NetIp(c.network(), c.ip()));
+            case null, default -> { }
         }
-        return v.asText();
     }
 
-    private static String single(String part) {
-        if (part.isEmpty() || part.contains("/")) {
-            throw new IllegalArgumentException("expected one name after the kind");
+    /** The VTEP of {@code host} as a peer of {@code net}, or null. */
+    private Inet4Address peer(String net, String host) {
+        Entry.Member m = t.members.get(new NetHost(net, host));
+        Entry.Host h = t.hosts.get(host);
+        if (m == null || h == null || m.lease() != h.lease() || host.equals(self)) {
+            return null;
         }
-        return part;
+        return Underlay.address(Underlay.parseIpv4(h.vtep()));
     }
 
-    private static String[] pair(String part) {
-        String[] p = part.split("/", -1);
-        if (p.length != 2 || p[0].isEmpty() || p[1].isEmpty()) {
-            throw new IllegalArgumentException("expected NET/NAME after the kind");
+    /** The host holding {@code ip} of {@code net} (this one included), or null. */
+    public String holder(String net, InetAddress ip) {
+        Entry.Claim c = t.claims.get(new NetIp(net, ip));
+        if (c == null || c.host().equals(self)) {
+            return c == null ? null : self;
         }
-        return p;
+        Entry.Network n = t.networks.get(net);
+        return leaseOf(c.host()) == c.lease() && (n == null || n.admits(ip)) ? c.host() : null;
     }
 
-    /** An immutable copy as of now. */
+    private void derivePeer(NetHost k) {
+        Inet4Address vtep = peer(k.net(), k.host());
+        Map<String, Inet4Address> m = peers.get(k.net());
+        Inet4Address had = m == null ? null : m.get(k.host());
+        if (java.util.Objects.equals(vtep, had)) {
+            return;
+        }
+        if (vtep == null) {
+            m.remove(k.host());
+            if (m.isEmpty()) {
+                peers.remove(k.net());
+            }
+        } else {
+            peers.computeIfAbsent(k.net(), x -> new HashMap<>()).put(k.host(), vtep);
+        }
+        changes.peers.add(k.net());
+    }
+
+    private void deriveHeld(NetIp k) {
+        String h = holder(k.net(), k.ip());
+        String now = self.equals(h) ? null : h;
+        if (!java.util.Objects.equals(now, held.getOrDefault(k.net(), Map.of()).get(k.ip()))) {
+            set(held, k.net(), k.ip(), now);
+            changes.held(k.net(), k.ip(), now);
+        }
+    }
+
+    private void deriveRemote(NetMac k) {
+        Entry.Endpoint ep = t.endpoints.get(k);
+        ClusterChanges.Remote now = null;
+        if (ep != null && !ep.host().equals(self) && leaseOf(ep.host()) == ep.lease()) {
+            Inet4Address vtep = peer(k.net(), ep.host());
+            if (vtep != null && (ep.ip() == null || ep.host().equals(holder(k.net(), ep.ip())))) {
+                now = new ClusterChanges.Remote(vtep, ep.host(), ep.ip());
+            }
+        }
+        if (!java.util.Objects.equals(now, remote.getOrDefault(k.net(), Map.of()).get(k.mac()))) {
+            set(remote, k.net(), k.mac(), now);
+            changes.remote(k.net(), k.mac(), now);
+        }
+    }
+
+    private static <K, V> void set(Map<String, Map<K, V>> byNet, String net, K key, V value) {
+        if (value != null) {
+            byNet.computeIfAbsent(net, x -> new HashMap<>()).put(key, value);
+            return;
+        }
+        Map<K, V> m = byNet.get(net);
+        if (m != null && m.remove(key) != null && m.isEmpty()) {
+            byNet.remove(net);
+        }
+    }
+
+    // ---- reading ----------------------------------------------------------------------------
+
+    /**
+     * All that applies to {@code net} now, as changes from nothing: for a network the daemon has
+     * just added (the changes before it had it went nowhere).
+     */
+    public ClusterChanges snapshot(String net) {
+        ClusterChanges c = new ClusterChanges();
+        if (applied.containsKey(net)) {
+            c.network(net, applied.get(net));
+        }
+        c.peers.add(net);
+        remote.getOrDefault(net, Map.of()).forEach((mac, r) -> c.remote(net, mac, r));
+        held.getOrDefault(net, Map.of()).forEach((ip, h) -> c.held(net, ip, h));
+        c.revision = revision;
+        return c;
+    }
+
+    /** What changed since the last call; the next changes start empty. */
+    public ClusterChanges takeChanges() {
+        ClusterChanges c = changes;
+        changes = new ClusterChanges();
+        c.revision = revision;
+        return c;
+    }
+
+    /** The VTEPs of {@code net}'s peers, in address order. */
+    public List<Inet4Address> peers(String net) {
+        List<Inet4Address> out = new ArrayList<>(new HashSet<>(peers.getOrDefault(net, Map.of()).values()));
+        out.sort(java.util.Comparator.comparingLong(a -> Integer.toUnsignedLong(Underlay.ipv4(a))));
+        return out;
+    }
+
+    /** The other hosts with ports in {@code net}, by name. */
+    public List<String> peerHosts(String net) {
+        return new ArrayList<>(new java.util.TreeSet<>(peers.getOrDefault(net, Map.of()).keySet()));
+    }
+
+    /** Networks the cluster has now: name -> spec. */
+    public Map<String, String> networks() {
+        return Map.copyOf(applied);
+    }
+
+    public boolean hasNetwork(String name) {
+        return applied.containsKey(name);
+    }
+
+    public int hostCount() {
+        return t.hosts.size();
+    }
+
+    public int endpointCount() {
+        return t.endpoints.size();
+    }
+
+    public int lingeringCount() {
+        return t.lingering.size();
+    }
+
+    /** A copy for operators ({@code cluster show}): raw entries, as accepted. */
     public ClusterView view() {
-        Map<String, Set<String>> m = new LinkedHashMap<>();
-        members.forEach((k, v) -> m.put(k, Set.copyOf(v)));
-        Map<String, Map<String, ClusterView.Endpoint>> e = new LinkedHashMap<>();
-        endpoints.forEach((k, v) -> e.put(k, endpointCopies.computeIfAbsent(k, x -> Map.copyOf(v))));
-        Map<String, Map<String, String>> a = new LinkedHashMap<>();
-        addresses.forEach((k, v) -> a.put(k, Map.copyOf(v)));
-        return new ClusterView(Map.copyOf(hosts), Map.copyOf(networks), Map.copyOf(m), Map.copyOf(e), Map.copyOf(a),
-                revision, ignored.size());
+        Map<String, ClusterView.Host> h = new HashMap<>();
+        t.hosts.forEach((n, e) -> h.put(n, new ClusterView.Host(n, e.vtep(), e.port(), e.since(), e.lease())));
+        Map<String, Set<String>> m = new HashMap<>();
+        t.members.keySet().forEach(k -> m.computeIfAbsent(k.net(), x -> new java.util.TreeSet<>()).add(k.host()));
+        Map<String, Map<String, ClusterView.Endpoint>> ep = new HashMap<>();
+        t.endpoints.forEach((k, e) -> ep.computeIfAbsent(k.net(), x -> new HashMap<>())
+                .put(e.mac(), new ClusterView.Endpoint(e.mac(), e.value(), e.ipText(), e.host())));
+        Map<String, Map<String, String>> a = new HashMap<>();
+        t.claims.forEach((k, c) -> a.computeIfAbsent(k.net(), x -> new HashMap<>()).put(k.ip().getHostAddress(), c.host()));
+        m.replaceAll((k, v) -> Set.copyOf(v));
+        ep.replaceAll((k, v) -> Map.copyOf(v));
+        a.replaceAll((k, v) -> Map.copyOf(v));
+        return new ClusterView(Map.copyOf(h), Map.copyOf(applied), Map.copyOf(m), Map.copyOf(ep), Map.copyOf(a), revision,
+                refusals.refusedKeys(), refusals.counts(), t.lingering.size());
     }
 }

@@ -4,8 +4,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * What the cluster holds, as of {@code revision}: immutable, handed to the daemon after every
- * change (and again after a reconnect's list).
+ * What the cluster holds, as of {@code revision}, for operators ({@code cluster show}): an
+ * immutable copy made when asked for. The daemon applies {@link ClusterChanges}, never this.
  *
  * @param hosts     by name: their VTEPs
  * @param networks  by name: the network's spec as JSON (the daemon reads it)
@@ -13,13 +13,16 @@ import java.util.Set;
  * @param endpoints network -> MAC -> where it lives
  * @param addresses network -> address (no prefix length) -> the host that gave it out
  * @param revision  etcd's revision this view reflects
- * @param ignored   keys under the prefix that could not be read (logged once each)
+ * @param ignored   keys under the prefix whose latest value was refused
+ * @param refused   values refused so far, by reason
+ * @param lingering keys deleted in etcd that are kept while keys of the same lease need them
  */
 public record ClusterView(Map<String, Host> hosts, Map<String, String> networks, Map<String, Set<String>> members,
         Map<String, Map<String, Endpoint>> endpoints, Map<String, Map<String, String>> addresses, long revision,
-        int ignored) {
+        int ignored, Map<Refusal, Long> refused, int lingering) {
 
-    public static final ClusterView EMPTY = new ClusterView(Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), 0, 0);
+    public static final ClusterView EMPTY = new ClusterView(Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), 0, 0,
+            Map.of(), 0);
 
     /** A host: its VTEP's address and UDP port, when it joined (epoch ms), its lease. */
     public record Host(String name, String vtep, int port, long since, long lease) {

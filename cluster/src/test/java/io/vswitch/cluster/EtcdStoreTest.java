@@ -1,11 +1,17 @@
 package io.vswitch.cluster;
 
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.PutOption;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CyclicBarrier;
@@ -41,7 +47,7 @@ class EtcdStoreTest {
 
     private EtcdStore store(String prefix, String host, String vtep) throws Exception {
         return EtcdStore.start(new ClusterOptions(List.of(etcd.url()), prefix, host, Duration.ofSeconds(2), null, null, null),
-                vtep, 4789, v -> { });
+                vtep, 4789, () -> { });
     }
 
     private static void await(EtcdStore s, String what, Predicate<ClusterView> ok, long millis) throws InterruptedException {
@@ -135,6 +141,70 @@ class EtcdStoreTest {
             b.putOwn(key, "{\"host\":\"b\"}"); // and does not fight over it
             Thread.sleep(300);
             assertEquals("a", a.view().addresses("blue").get("198.18.0.7"));
+        }
+    }
+
+    private static ByteSequence bytes(String s) {
+        return ByteSequence.from(s, StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void anOwnKeyOverwrittenOrDeletedByAnotherWriterIsWrittenBack() throws Exception {
+        try (EtcdStore a = store("/t6", "a", "198.19.0.1"); EtcdStore b = store("/t6", "b", "198.19.0.2");
+                Client intruder = Client.builder().endpoints(etcd.url()).build()) {
+            String key = a.keys().endpoint("blue", "02:00:00:00:00:0a");
+            a.putOwn(key, "{\"host\":\"a\"}");
+            a.putOwn(a.keys().member("blue", "a"), "{}");
+            await(b, "a's endpoint", v -> "a".equals(host(v, "02:00:00:00:00:0a")), 5000);
+            // b's MAC claimed for b by a writer without b's lease: refused by b and by a
+            intruder.getKVClient().put(bytes(key), bytes("{\"host\":\"b\"}")).get(5, TimeUnit.SECONDS);
+            await(b, "a's endpoint written back", v -> "a".equals(host(v, "02:00:00:00:00:0a"))
+                    && a.rewrites() >= 1, 5000);
+            assertEquals("{\"host\":\"a\"}", value(intruder, key), "etcd holds a's value again");
+            intruder.getKVClient().delete(bytes(key)).get(5, TimeUnit.SECONDS);
+            intruder.getKVClient().delete(bytes(a.keys().host("a"))).get(5, TimeUnit.SECONDS);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while ((value(intruder, key) == null || value(intruder, a.keys().host("a")) == null) && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertEquals("{\"host\":\"a\"}", value(intruder, key), "the deleted endpoint is back");
+            assertTrue(value(intruder, a.keys().host("a")).contains("198.19.0.1"), "the deleted host key is back");
+            assertTrue(b.view().hosts().containsKey("a"), "b never lost a");
+            assertTrue(b.refusals().count(Refusal.LEASE) >= 1, "b refused the unleased value");
+        }
+    }
+
+    private static String host(ClusterView v, String mac) {
+        ClusterView.Endpoint e = v.endpoints("blue").get(mac);
+        return e == null ? null : e.host();
+    }
+
+    private static String value(Client c, String key) throws Exception {
+        var kvs = c.getKVClient().get(bytes(key)).get(5, TimeUnit.SECONDS).getKvs();
+        return kvs.isEmpty() ? null : kvs.getFirst().getValue().toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aPrefixOfMoreThanFourMebibytesIsReadInPages() throws Exception {
+        String prefix = "/t7/";
+        try (Client writer = Client.builder().endpoints(etcd.url()).build()) {
+            long lease = writer.getLeaseClient().grant(60).get(5, TimeUnit.SECONDS).getID();
+            writer.getKVClient().put(bytes(prefix + "hosts/big"), bytes("{\"vtep\":\"198.19.0.9\"}"),
+                    PutOption.builder().withLeaseId(lease).build()).get(5, TimeUnit.SECONDS);
+            String pad = "p".repeat(900);
+            List<Op> ops = new ArrayList<>();
+            for (int i = 0; i < 6000; i++) {
+                ops.add(Op.put(bytes(prefix + String.format("endpoints/blue/02:00:00:00:%02x:%02x", i / 256, i % 256)),
+                        bytes("{\"host\":\"big\",\"pad\":\"" + pad + "\"}"), PutOption.builder().withLeaseId(lease).build()));
+                if (ops.size() == 100) {
+                    writer.getKVClient().txn().Then(ops.toArray(Op[]::new)).commit().get(10, TimeUnit.SECONDS);
+                    ops.clear();
+                }
+            }
+            try (EtcdStore a = store("/t7", "a", "198.19.0.1")) {
+                await(a, "6,000 endpoints (5.6 MB) read", v -> v.endpoints("blue").size() == 6000, 15000);
+                assertTrue(a.connected());
+            }
         }
     }
 

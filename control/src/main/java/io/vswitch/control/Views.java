@@ -73,8 +73,14 @@ public final class Views {
             int hosts, int endpoints) {
     }
 
-    /** {@code GET /v1/cluster}: the session, then every host with its VTEP, lease and networks. */
-    public record Cluster(ClusterStatus status, int ttlSeconds, List<ClusterHost> hosts, List<ClusterNetwork> networks) {
+    /**
+     * {@code GET /v1/cluster}: the session, then every host with its VTEP, lease and networks;
+     * then what the session refused: values by reason (never applied), keys whose latest value
+     * was refused, deleted keys kept lingering (keys of the same lease still need them), and this
+     * host's keys written back after another writer changed or deleted them.
+     */
+    public record Cluster(ClusterStatus status, int ttlSeconds, List<ClusterHost> hosts, List<ClusterNetwork> networks,
+            Map<String, Long> refused, int refusedKeys, int lingering, long rewrites) {
     }
 
     /**

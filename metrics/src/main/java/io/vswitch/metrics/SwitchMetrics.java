@@ -99,6 +99,13 @@ public final class SwitchMetrics {
         FunctionCounter.builder(name, value, v -> v.getAsLong()).description(description).register(registry);
     }
 
+    /** A counter of another part of the daemon with one tag (such as a reason), read when scraped. */
+    public synchronized void counter(String name, String description, String tag, String value,
+            java.util.function.LongSupplier count) {
+        held.add(count);
+        FunctionCounter.builder(name, count, v -> v.getAsLong()).description(description).tag(tag, value).register(registry);
+    }
+
     /** Busy time between two samples over the wall time between them. */
     private static final class BusyRatio {
         private final Lane lane;

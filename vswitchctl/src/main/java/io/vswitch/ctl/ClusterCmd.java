@@ -20,6 +20,13 @@ final class ClusterCmd {
                 s.prefix(), s.revision(), s.hosts(), s.endpoints());
     }
 
+    /** What the session refused and healed: values by reason, lingering deletes, keys written back. */
+    static void refusals(PrintWriter out, Views.Cluster c) {
+        out.printf("%nrefused values: %s (%d keys now); lingering deletes: %d; own keys written back: %d%n",
+                c.refused().isEmpty() ? "none" : String.join(", ", c.refused().entrySet().stream()
+                        .map(e -> e.getKey() + " " + e.getValue()).toList()), c.refusedKeys(), c.lingering(), c.rewrites());
+    }
+
     @Command(name = "show", description = "Hosts with their VTEPs, lease age and TTL left, the networks each has ports in;"
             + " then the cluster's networks.")
     static final class ShowCluster extends Vswitchctl.Base {
@@ -46,6 +53,7 @@ final class ClusterCmd {
                 out.printf("%-16s %9s %9d  %s%n", n.name(), n.vni() == null ? "-" : n.vni(), n.endpoints(),
                         n.hosts().isEmpty() ? "-" : String.join(" ", n.hosts()));
             }
+            refusals(out, c);
             return 0;
         }
     }

@@ -57,7 +57,7 @@ final class Answers {
      * is gone, or whose spec cannot be read, are left out (logged), never the whole directory.
      */
     void publish(BridgeDomain domain, NetworkRules.Network checked, boolean gatewayPort, InetAddress gateway4,
-            InetAddress gateway6, Collection<Attachments.Endpoint> endpoints, java.util.Map<InetAddress, Long> remote,
+            InetAddress gateway6, Collection<Attachments.Endpoint> endpoints, io.vswitch.core.RemoteNeighbors remote,
             boolean announce) {
         Directory before = domain.directory();
         List<Runnable> announcements = new ArrayList<>();
@@ -71,7 +71,7 @@ final class Answers {
         if (dns) {
             b.dns(network, upstream);
         }
-        remote.forEach((ip, mac) -> b.neighbor(ip.getAddress(), mac));
+        b.remote(remote);
         for (Attachments.Endpoint e : endpoints) {
             if (e.port() == null) {
                 continue;

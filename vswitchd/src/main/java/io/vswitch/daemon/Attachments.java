@@ -333,21 +333,29 @@ public final class Attachments {
     private void publish(EndpointBook book, boolean announce) {
         answers.publish(book.domain, book.checked, book.gatewayPort != null,
                 book.pool4 == null ? null : book.pool4.gateway(), book.pool6 == null ? null : book.pool6.gateway(),
-                book.endpoints.values(), book.remote, announce);
+                book.endpoints.values(), book.neighbors, announce);
     }
 
     /**
-     * The endpoints other hosts of a cluster hold in this network (address -> MAC): ARP and
-     * neighbour solicitations for them are answered here, and the pools hand out none of their
-     * addresses. Republished only when it changed.
+     * Changes what other hosts of a cluster hold in this network: address -> the MAC of their
+     * endpoint (ARP and neighbour solicitations answered here), 0 for an address in use with no
+     * endpoint known, null for one no longer theirs. Neither kind is handed out here. Costs work
+     * per address changed ({@link io.vswitch.core.RemoteNeighbors}), not per address held.
      */
-    void setRemote(String network, Map<InetAddress, Long> remote) {
+    void updateRemote(String network, Map<InetAddress, Long> changes) {
         EndpointBook book = books.get(network);
-        if (book == null || book.remote.equals(remote)) {
+        if (book == null) {
             return;
         }
-        book.remote = Map.copyOf(remote);
-        publish(book, false);
+        changes.forEach((ip, mac) -> {
+            if (mac == null) {
+                book.remote.remove(ip);
+                book.neighbors.remove(ip.getAddress());
+            } else {
+                book.remote.put(ip, mac);
+                book.neighbors.put(ip.getAddress(), mac);
+            }
+        });
     }
 
     /** A network's directory as published, for show and tests. */

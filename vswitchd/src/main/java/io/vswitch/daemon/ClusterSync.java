@@ -1,50 +1,30 @@
 package io.vswitch.daemon;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.vswitch.cluster.ClusterChanges;
 import io.vswitch.cluster.ClusterOptions;
-import io.vswitch.cluster.ClusterView;
 import io.vswitch.cluster.EtcdStore;
-import io.vswitch.cluster.Keys;
 import io.vswitch.control.Json;
 import io.vswitch.control.NetworkSpec;
-import io.vswitch.core.BridgeDomain;
-import io.vswitch.core.MacAddress;
-import io.vswitch.core.MacTable;
-import io.vswitch.core.Port;
-import io.vswitch.ipam.Cidr;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The daemon's side of a cluster ({@code cluster:} in the config): what etcd says becomes
- * networks, tunnel ports and static MAC entries here, and what this host has becomes keys there.
+ * networks, tunnel ports and static MAC entries here ({@link ClusterApply}), and what this host
+ * has becomes keys there ({@link ClusterScan}, every {@link #SCAN_MS} ms). Both run on one
+ * thread of their own, never on a loop; the store ({@link EtcdStore}) validates every value it
+ * reads and hands over only what changed.
  *
- * <p>From the cluster, on every new view ({@link #apply}): a network the cluster has and this host
- * has not is added; one it had from the cluster and the cluster dropped is removed; each overlay
- * network's peers become the VTEPs of the hosts with ports in it (none of the others: they get no
- * floods), and each remote endpoint a static entry on its VTEP's tunnel port, so known unicast is
- * never flooded, with its address answered here (ARP suppression).
- *
- * <p>To the cluster, every {@link #SCAN_MS} ms ({@link #scan}): this host is a member of each
- * overlay network where it has ports, and every MAC on a local port of one (learned or static;
- * with the address an attachment gave it) is an endpoint. The store writes only what changed,
- * under this host's lease. Overlay networks of this host the cluster does not know (from the
- * config or the state file) are created in it.
- *
- * <p>Both run on one thread of their own, never on a loop.
+ * <p>The API's calls (under the daemon's lock) create, claim in and delete from the cluster.
  */
 public final class ClusterSync implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ClusterSync.class);
@@ -54,16 +34,9 @@ public final class ClusterSync implements AutoCloseable {
     private final EtcdStore store;
     private final String self;
     private final ScheduledExecutorService worker;
-    private final AtomicReference<ClusterView> pending = new AtomicReference<>();
-    /** Networks seen in the cluster: one that vanishes from it goes here too. */
-    private final Set<String> seen = new HashSet<>();
-    /** Problems logged once each (a network that cannot be added, a refused spec). */
-    private final Set<String> logged = new HashSet<>();
-    private final Map<String, InetAddress> addressCache = new HashMap<>();
-    /** The revision of the last view applied: one lower means etcd was reset. */
-    private long lastRevision;
-    /** When each address claim was made (System.nanoTime): a fresh one is kept while its attach finishes. */
-    private final Map<String, Long> claimedAt = new java.util.concurrent.ConcurrentHashMap<>();
+    private final AtomicBoolean pending = new AtomicBoolean();
+    private final ClusterApply apply;
+    private final ClusterScan scan;
 
     private ClusterSync(Daemon daemon, ClusterOptions options, String vtep, int port) throws EtcdStore.StoreException {
         this.daemon = daemon;
@@ -71,6 +44,8 @@ public final class ClusterSync implements AutoCloseable {
         this.worker = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("vswitch-cluster-sync")
                 .daemon().unstarted(r));
         this.store = EtcdStore.start(options, vtep, port, this::offer);
+        this.apply = new ClusterApply(daemon, store);
+        this.scan = new ClusterScan(daemon, store, apply, self);
         worker.scheduleWithFixedDelay(this::scanSafely, SCAN_MS, SCAN_MS, TimeUnit.MILLISECONDS);
     }
 
@@ -107,9 +82,11 @@ public final class ClusterSync implements AutoCloseable {
         }
         if (c.created()) {
             LOG.info("cluster: network {} created for the cluster (vni {})", spec.name(), spec.vni());
+            added(spec.name());
             return true;
         }
         if (c.existing() != null && same(json, c.existing())) {
+            added(spec.name());
             return false;
         }
         throw SpecException.conflict("name", "the cluster already has a network " + spec.name() + " with other settings: "
@@ -124,13 +101,13 @@ public final class ClusterSync implements AutoCloseable {
      */
     boolean claim(String network, InetAddress address) {
         String ip = address.getHostAddress();
-        String holder = store.view().addresses(network).get(ip);
+        String holder = store.holder(network, address);
         if (holder != null && !holder.equals(self)) {
             return false;
         }
         String key = store.keys().address(network, ip);
         String value = "{\"host\":\"" + self + "\"}";
-        claimedAt.put(key, System.nanoTime());
+        scan.claimedAt.put(key, System.nanoTime());
         if (!store.connected()) {
             return true;
         }
@@ -162,8 +139,18 @@ public final class ClusterSync implements AutoCloseable {
         }
     }
 
-    /** Deletes a network from the cluster (every host removes it); refused while etcd is away. */
+    /**
+     * Deletes a network from the cluster (every host removes it); refused while etcd is away, and
+     * while other hosts have ports in it (they would create it again: their containers use it).
+     */
     void delete(String name) {
+        List<String> users = store.peerHosts(name);
+        if (!users.isEmpty()) {
+            throw SpecException.conflict("name", "network " + name + " is in use on " + users.size() + " other host"
+                    + (users.size() == 1 ? "" : "s") + " of the cluster (" + String.join(", ", users.subList(0,
+                    Math.min(5, users.size()))) + (users.size() > 5 ? ", ..." : "") + "): detach their containers first;"
+                    + " nothing was changed");
+        }
         try {
             store.deleteNetwork(name);
         } catch (EtcdStore.StoreException e) {
@@ -186,7 +173,7 @@ public final class ClusterSync implements AutoCloseable {
         }
     }
 
-    private static boolean same(String a, String b) {
+    static boolean same(String a, String b) {
         try {
             return Json.LENIENT.readTree(a).equals(Json.LENIENT.readTree(b));
         } catch (Exception e) {
@@ -194,11 +181,28 @@ public final class ClusterSync implements AutoCloseable {
         }
     }
 
-    // ---- from the cluster -------------------------------------------------------------------
+    /** The session's meters: connected, hosts and endpoints known, writes, write-backs, refusals by reason. */
+    public void meters(io.vswitch.metrics.SwitchMetrics meters) {
+        meters.gauge("vswitch.cluster.connected", "1 while the session with etcd holds a lease and a watch",
+                () -> store.connected() ? 1 : 0);
+        meters.gauge("vswitch.cluster.hosts", "hosts of the cluster known (the last known while etcd is away)",
+                store::hostCount);
+        meters.gauge("vswitch.cluster.endpoints", "endpoints of the cluster known, all networks", store::endpointCount);
+        meters.counter("vswitch.cluster.writes", "puts and deletes of this host's keys", store::writes);
+        meters.counter("vswitch.cluster.rewrites", "this host's keys written back after another writer changed or"
+                + " deleted them, and keys naming this host that it did not write deleted", store::rewrites);
+        meters.gauge("vswitch.cluster.refused.keys", "keys whose latest value was refused", () -> store.refusals().refusedKeys());
+        for (io.vswitch.cluster.Refusal r : io.vswitch.cluster.Refusal.values()) {
+            meters.counter("vswitch.cluster.refused", "values read from etcd and refused, never applied, by reason",
+                    "reason", r.label(), () -> store.refusals().count(r));
+        }
+    }
 
-    /** Called on the store's thread: the newest view wins, applied on the worker. */
-    private void offer(ClusterView view) {
-        if (pending.getAndSet(view) == null) {
+    // ---- the worker ---------------------------------------------------------------------------
+
+    /** Called on the store's thread when there are changes: taken and applied on the worker, a burst as one. */
+    private void offer() {
+        if (pending.compareAndSet(false, true)) {
             try {
                 worker.execute(this::applyPending);
             } catch (java.util.concurrent.RejectedExecutionException closing) {
@@ -208,246 +212,40 @@ public final class ClusterSync implements AutoCloseable {
     }
 
     private void applyPending() {
-        ClusterView view = pending.getAndSet(null);
-        if (view != null) {
-            try {
-                apply(view);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (RuntimeException | Error e) {
-                LOG.error("cluster: applying revision {} failed", view.revision(), e);
-            }
+        pending.set(false);
+        ClusterChanges c = store.takeChanges();
+        if (c.isEmpty()) {
+            return;
         }
-    }
-
-    private void apply(ClusterView view) throws InterruptedException {
-        Map<String, NetworkSpec> local = daemon.overlaySpecs();
-        if (view.revision() < lastRevision) {
-            // etcd went back in time (reset, or restored from an older snapshot): what it lacks
-            // was not deleted. Nothing is removed; this host's networks are created there again.
-            LOG.warn("cluster: etcd's revision went back from {} to {} (reset or restored?); keeping this host's"
-                    + " networks and creating them in the cluster again", lastRevision, view.revision());
-            seen.clear();
-        }
-        lastRevision = view.revision();
-        for (Map.Entry<String, String> e : view.networks().entrySet()) {
-            String name = e.getKey();
-            seen.add(name);
-            if (local.containsKey(name)) {
-                if (!same(json(local.get(name)), e.getValue()) && logged.add("differs " + name + e.getValue())) {
-                    LOG.warn("cluster: network {} here differs from the cluster's ({}); keeping this host's settings",
-                            name, e.getValue());
-                }
-                continue;
-            }
-            if (daemon.hasNetwork(name)) {
-                if (logged.add("local " + name)) {
-                    LOG.warn("cluster: the cluster has an overlay network {}, this host a local one of that name: not joined",
-                            name);
-                }
-                continue;
-            }
-            try {
-                NetworkSpec spec = Json.LENIENT.readValue(e.getValue(), NetworkSpec.class);
-                if (!name.equals(spec.name()) || spec.vni() == null) {
-                    throw new SpecException("name", "the key's network is " + name + ", its spec names " + spec.name()
-                            + (spec.vni() == null ? " and has no vni" : ""));
-                }
-                daemon.addClusterNetwork(spec);
-                LOG.info("cluster: network {} (vni {}) added from the cluster", name, spec.vni());
-            } catch (Exception ex) {
-                if (logged.add("add " + name + e.getValue())) {
-                    LOG.warn("cluster: network {} of the cluster cannot be added here: {}", name, ex.getMessage());
-                }
-            }
-        }
-        for (String name : new ArrayList<>(seen)) {
-            if (!view.networks().containsKey(name)) {
-                seen.remove(name);
-                if (local.containsKey(name)) {
-                    daemon.removeClusterNetwork(name);
-                    LOG.info("cluster: network {} removed (the cluster no longer has it)", name);
-                }
-            }
-        }
-        for (String name : daemon.overlaySpecs().keySet()) {
-            List<Inet4Address> peers = new ArrayList<>();
-            Map<String, Inet4Address> vteps = new HashMap<>();
-            for (String host : view.members(name)) {
-                ClusterView.Host h = view.hosts().get(host);
-                if (h == null || host.equals(self)) {
-                    continue;
-                }
-                Inet4Address a = vtep(h);
-                if (a != null) {
-                    vteps.put(host, a);
-                    if (!peers.contains(a)) {
-                        peers.add(a);
-                    }
-                }
-            }
-            peers.sort(java.util.Comparator.comparing(InetAddress::getHostAddress));
-            Map<Long, Inet4Address> macs = new HashMap<>();
-            Map<InetAddress, Long> neighbors = new HashMap<>();
-            for (ClusterView.Endpoint ep : view.endpoints(name).values()) {
-                Inet4Address a = vteps.get(ep.host());
-                if (a == null) {
-                    continue;
-                }
-                try {
-                    long mac = ep.value();
-                    macs.put(mac, a);
-                    if (ep.ip() != null) {
-                        neighbors.put(address(ep.ip()), mac);
-                    }
-                } catch (IllegalArgumentException bad) {
-                    if (logged.add("endpoint " + name + ep)) {
-                        LOG.warn("cluster: endpoint {} of network {} ignored: {}", ep.mac(), name, bad.getMessage());
-                    }
-                }
-            }
-            for (Map.Entry<String, String> a : view.addresses(name).entrySet()) {
-                if (!a.getValue().equals(self)) {
-                    try {
-                        neighbors.putIfAbsent(InetAddress.ofLiteral(a.getKey()), 0L);
-                    } catch (IllegalArgumentException bad) {
-                        // not an address: ignored
-                    }
-                }
-            }
-            daemon.applyCluster(name, peers, macs, neighbors);
-        }
-    }
-
-    /** An endpoint's address (CIDR or bare), parsed once per text. Worker thread only. */
-    private InetAddress address(String text) {
-        InetAddress a = addressCache.get(text);
-        if (a == null) {
-            int slash = text.indexOf('/');
-            a = InetAddress.ofLiteral(slash < 0 ? text : text.substring(0, slash));
-            if (addressCache.size() > 1_000_000) {
-                addressCache.clear();
-            }
-            addressCache.put(text, a);
-        }
-        return a;
-    }
-
-    private Inet4Address vtep(ClusterView.Host h) {
         try {
-            if (h.port() != daemon.config().vxlan().port()) {
-                if (logged.add("port " + h.name() + h.port())) {
-                    LOG.warn("cluster: host {} listens on VXLAN port {}, this host on {}: not a peer", h.name(), h.port(),
-                            daemon.config().vxlan().port());
-                }
-                return null;
-            }
-            return (Inet4Address) InetAddress.ofLiteral(h.vtep());
-        } catch (IllegalArgumentException | ClassCastException e) {
-            if (logged.add("vtep " + h.name() + h.vtep())) {
-                LOG.warn("cluster: host {} has VTEP \"{}\", not an IPv4 address: not a peer", h.name(), h.vtep());
-            }
-            return null;
+            apply.apply(c);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException | Error e) {
+            LOG.error("cluster: applying revision {} failed", c.revision, e);
         }
     }
 
-    // ---- to the cluster ---------------------------------------------------------------------
+    /** A network this host added through its API: given what the cluster has for it (on the worker). */
+    void added(String name) {
+        try {
+            worker.execute(() -> {
+                try {
+                    apply.resync(name);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            // shutting down
+        }
+    }
 
     private void scanSafely() {
         try {
-            scan();
+            scan.scan();
         } catch (RuntimeException e) {
             LOG.warn("cluster: scanning this host's endpoints failed: {}", e.toString());
-        }
-    }
-
-    /** Brings this host's keys (memberships, endpoints) and the cluster's networks up to date. */
-    void scan() {
-        Keys keys = store.keys();
-        Map<String, NetworkSpec> local = daemon.overlaySpecs();
-        ClusterView view = store.view();
-        Set<String> wanted = new HashSet<>();
-        for (Map.Entry<String, NetworkSpec> e : local.entrySet()) {
-            String net = e.getKey();
-            if (store.connected() && !view.networks().containsKey(net) && !seen.contains(net)) {
-                publish(e.getValue());
-            }
-            BridgeDomain domain;
-            Map<String, String> addresses = new HashMap<>();
-            try {
-                domain = daemon.network(net).domain();
-                for (Attachments.Endpoint ep : daemon.endpoints(net)) {
-                    if (ep.spec().mac() != null && ep.spec().ipv4() != null) {
-                        addresses.put(MacAddress.toString(MacAddress.parse(ep.spec().mac())), ep.spec().ipv4());
-                    }
-                    for (String cidr : new String[] {ep.spec().ipv4(), ep.spec().ipv6()}) {
-                        if (cidr != null) {
-                            String key = keys.address(net, Cidr.parseAddress(cidr).address().getHostAddress());
-                            wanted.add(key);
-                            store.putOwn(key, "{\"host\":\"" + self + "\"}");
-                        }
-                    }
-                }
-            } catch (SpecException gone) {
-                continue;
-            }
-            Set<Integer> localPorts = new HashSet<>();
-            for (Port p : domain.ports()) {
-                if (!p.isTunnel()) {
-                    localPorts.add(p.id());
-                }
-            }
-            if (localPorts.isEmpty()) {
-                continue;
-            }
-            wanted.add(keys.member(net, self));
-            store.putOwn(keys.member(net, self), "{}");
-            Set<String> macs = new HashSet<>(addresses.keySet()); // attached: known before they send anything
-            domain.table().forEach((mac, value) -> {
-                if (localPorts.contains(MacTable.portId(value))) {
-                    macs.add(MacAddress.toString(mac));
-                }
-            });
-            for (String m : macs) {
-                String key = keys.endpoint(net, m);
-                wanted.add(key);
-                String ip = addresses.get(m);
-                store.putOwn(key, "{\"host\":\"" + self + "\"" + (ip == null ? "" : ",\"ip\":\"" + ip + "\"") + "}");
-            }
-        }
-        for (String key : store.ownKeys(keys.root() + Keys.MEMBERS)) {
-            if (!wanted.contains(key)) {
-                store.removeOwn(key);
-            }
-        }
-        for (String key : store.ownKeys(keys.root() + Keys.ENDPOINTS)) {
-            if (!wanted.contains(key)) {
-                store.removeOwn(key);
-            }
-        }
-        long now = System.nanoTime();
-        for (String key : store.ownKeys(keys.root() + Keys.ADDRESSES)) {
-            Long at = claimedAt.get(key);
-            if (!wanted.contains(key) && (at == null || now - at > TimeUnit.SECONDS.toNanos(5))) {
-                store.removeOwn(key);
-                claimedAt.remove(key);
-            }
-        }
-    }
-
-    /** Creates in the cluster a network this host had before the cluster knew it (config, state file). */
-    private void publish(NetworkSpec spec) {
-        try {
-            EtcdStore.Created c = store.createNetwork(spec.name(), json(spec));
-            seen.add(spec.name());
-            if (c.created()) {
-                LOG.info("cluster: network {} (vni {}) of this host created for the cluster", spec.name(), spec.vni());
-            } else if (c.existing() != null && !same(json(spec), c.existing()) && logged.add("differs " + spec.name() + c.existing())) {
-                LOG.warn("cluster: network {} here differs from the cluster's ({}); keeping this host's settings",
-                        spec.name(), c.existing());
-            }
-        } catch (EtcdStore.StoreException e) {
-            LOG.debug("cluster: cannot publish network {} yet: {}", spec.name(), e.getMessage());
         }
     }
 

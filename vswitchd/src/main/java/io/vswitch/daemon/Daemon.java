@@ -352,12 +352,11 @@ public final class Daemon implements AutoCloseable {
         });
     }
 
-    /** Applies what the cluster says of overlay network {@code net} ({@link Peers#applyCluster}). */
-    void applyCluster(String net, List<Inet4Address> peerList, Map<Long, Inet4Address> macs, Map<InetAddress, Long> neighbors)
-            throws InterruptedException {
-        boolean interrupted = run("cluster view of " + net, DEFAULT_BUDGET, () -> {
+    /** Applies a change of what the cluster says of overlay network {@code net} ({@link Peers#applyCluster}). */
+    void applyCluster(String net, ClusterEntries.Update update) throws InterruptedException {
+        boolean interrupted = run("cluster change of " + net, DEFAULT_BUDGET, () -> {
             try {
-                peers.applyCluster(net, peerList, macs, neighbors);
+                peers.applyCluster(net, update);
                 return false;
             } catch (InterruptedException e) {
                 return true;

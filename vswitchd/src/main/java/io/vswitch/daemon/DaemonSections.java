@@ -186,7 +186,8 @@ final class DaemonSections {
         if (node == null) {
             return null;
         }
-        Map<String, Node> fields = yaml.mapping(node, "cluster", Set.of("etcd", "prefix", "host", "ttl", "tls"));
+        Map<String, Node> fields = yaml.mapping(node, "cluster", Set.of("etcd", "prefix", "host", "ttl", "tls", "underlay",
+                "user", "password-file"));
         if (!fields.containsKey("etcd")) {
             throw yaml.error(node, "cluster.etcd", "missing: expected etcd's client URLs, such as [http://127.0.0.1:2379]");
         }
@@ -254,7 +255,28 @@ final class DaemonSections {
                 }
             }
         }
-        return new ClusterOptions(etcd, prefix, host, ttl, ca, cert, key);
+        List<String> underlay = null;
+        if (fields.containsKey("underlay")) {
+            underlay = new ArrayList<>();
+            List<Node> prefixes = yaml.sequence(fields.get("underlay"), "cluster.underlay");
+            for (int i = 0; i < prefixes.size(); i++) {
+                String p = yaml.string(prefixes.get(i), "cluster.underlay[" + i + "]").trim();
+                try {
+                    io.vswitch.cluster.Underlay.parsePrefix(p);
+                } catch (IllegalArgumentException e) {
+                    throw yaml.error(prefixes.get(i), "cluster.underlay[" + i + "]", e.getMessage());
+                }
+                underlay.add(p);
+            }
+        }
+        String user = fields.containsKey("user") ? yaml.string(fields.get("user"), "cluster.user").trim() : null;
+        Path password = fields.containsKey("password-file") ? yaml.readable(fields.get("password-file"), "cluster.password-file")
+                : null;
+        if ((user == null) != (password == null)) {
+            throw yaml.error(fields.containsKey("user") ? fields.get("user") : fields.get("password-file"), "cluster.user",
+                    "user and password-file go together: give both or neither");
+        }
+        return new ClusterOptions(etcd, prefix, host, ttl, ca, cert, key, underlay, user, password);
     }
 
     /** This machine's host name, lower case, up to its first dot. */

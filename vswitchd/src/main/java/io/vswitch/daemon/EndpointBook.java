@@ -41,8 +41,13 @@ final class EndpointBook {
     final Set<String> pendingIds = new HashSet<>();
     final Set<String> pendingNames = new HashSet<>();
     final Set<String> pendingPorts = new HashSet<>();
-    /** Endpoints of other hosts (a cluster's): their addresses and MACs, answered here too. */
-    Map<InetAddress, Long> remote = Map.of();
+    /**
+     * Addresses of other hosts (a cluster's) -> their endpoint's MAC, or 0 for an address claimed
+     * with no endpoint known yet: none is handed out here. Those with a MAC are also in
+     * {@link #neighbors}, answered here.
+     */
+    final Map<InetAddress, Long> remote = new java.util.HashMap<>();
+    final io.vswitch.core.RemoteNeighbors neighbors = new io.vswitch.core.RemoteNeighbors();
     Port gatewayPort;
 
     EndpointBook(NetworkRules.Network checked, BridgeDomain domain) {

@@ -5,7 +5,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.Inet4Address;
-import java.net.InetAddress;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,13 +63,12 @@ final class Peers {
     }
 
     /**
-     * Applies what the cluster says of overlay network {@code net}: its peers become its tunnel
-     * ports, each remote MAC a static entry on its VTEP's tunnel port, and {@code neighbors}
-     * the remote addresses the switch answers ARP and NS for. Not saved: the cluster holds it.
-     * A static entry of the operator's wins over the cluster's.
+     * Applies a change of what the cluster says of overlay network {@code net}: its peers become
+     * its tunnel ports, each remote MAC a static entry on its VTEP's tunnel port, and the remote
+     * addresses are answered (ARP, NS) and never handed out here. Not saved: the cluster holds
+     * it. A static entry of the operator's wins over the cluster's.
      */
-    void applyCluster(String net, List<Inet4Address> peers, Map<Long, Inet4Address> macs,
-            Map<InetAddress, Long> neighbors) throws InterruptedException {
+    void applyCluster(String net, ClusterEntries.Update update) throws InterruptedException {
         if (!registry.has(net)) {
             return;
         }
@@ -78,7 +76,7 @@ final class Peers {
         if (n.vni() == null || vxlan == null) {
             return;
         }
-        n.cluster.apply(net, vxlan.overlays(), n.vni(), n.domain.table(), n.statics.keySet(), peers, macs);
-        attachments.setRemote(net, neighbors);
+        n.cluster.apply(net, vxlan.overlays(), n.vni(), n.domain, n.statics.keySet(), update);
+        attachments.updateRemote(net, update.neighbors());
     }
 }

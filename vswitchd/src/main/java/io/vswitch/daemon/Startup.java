@@ -26,7 +26,6 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
@@ -124,14 +123,7 @@ public final class Startup implements AutoCloseable {
     private static MetricsServer metrics(InetSocketAddress listen, Daemon daemon, ClusterSync cluster) {
         SwitchMetrics meters = new SwitchMetrics(daemon.dataplane(), daemon.vxlan(), daemon::domains, ControlApi.VERSION);
         if (cluster != null) {
-            EtcdStore store = cluster.store();
-            meters.gauge("vswitch.cluster.connected", "1 while the session with etcd holds a lease and a watch",
-                    () -> store.connected() ? 1 : 0);
-            meters.gauge("vswitch.cluster.hosts", "hosts of the cluster known (the last known while etcd is away)",
-                    () -> store.view().hosts().size());
-            meters.gauge("vswitch.cluster.endpoints", "endpoints of the cluster known, all networks",
-                    () -> store.view().endpoints().values().stream().mapToInt(Map::size).sum());
-            meters.counter("vswitch.cluster.writes", "puts and deletes of this host's keys", store::writes);
+            cluster.meters(meters);
         }
         return MetricsServer.start(listen, meters);
     }

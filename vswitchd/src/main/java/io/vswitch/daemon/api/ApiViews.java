@@ -137,10 +137,9 @@ final class ApiViews {
             return null;
         }
         EtcdStore store = c.store();
-        ClusterView v = store.view();
         return new Views.ClusterStatus(c.self(), store.connected(),
-                store.options().etcd().stream().map(Object::toString).toList(), store.options().prefix(), v.revision(),
-                v.hosts().size(), v.endpoints().values().stream().mapToInt(Map::size).sum());
+                store.options().etcd().stream().map(Object::toString).toList(), store.options().prefix(), store.revision(),
+                store.hostCount(), store.endpointCount());
     }
 
     Views.Cluster cluster() {
@@ -151,24 +150,23 @@ final class ApiViews {
         EtcdStore store = c.store();
         ClusterView v = store.view();
         long now = System.currentTimeMillis();
+        Map<String, Integer> endpointsOf = new java.util.HashMap<>();
+        for (Map<String, ClusterView.Endpoint> m : v.endpoints().values()) {
+            for (ClusterView.Endpoint e : m.values()) {
+                endpointsOf.merge(e.host(), 1, Integer::sum);
+            }
+        }
         List<Views.ClusterHost> hosts = new ArrayList<>();
         for (ClusterView.Host h : new TreeMap<>(v.hosts()).values()) {
             List<String> nets = new ArrayList<>();
-            int endpoints = 0;
             for (String net : new TreeSet<>(v.members().keySet())) {
                 if (v.members(net).contains(h.name())) {
                     nets.add(net);
                 }
             }
-            for (Map<String, ClusterView.Endpoint> m : v.endpoints().values()) {
-                for (ClusterView.Endpoint e : m.values()) {
-                    if (h.name().equals(e.host())) {
-                        endpoints++;
-                    }
-                }
-            }
             hosts.add(new Views.ClusterHost(h.name(), h.vtep(), h.port(), h.name().equals(c.self()),
-                    h.since() > 0 ? Math.max(0, (now - h.since()) / 1000) : -1, store.leaseTtl(h.lease()), nets, endpoints));
+                    h.since() > 0 ? Math.max(0, (now - h.since()) / 1000) : -1, store.leaseTtl(h.lease()), nets,
+                    endpointsOf.getOrDefault(h.name(), 0)));
         }
         List<Views.ClusterNetwork> networks = new ArrayList<>();
         for (Map.Entry<String, String> e : new TreeMap<>(v.networks()).entrySet()) {
@@ -182,7 +180,14 @@ final class ApiViews {
             networks.add(new Views.ClusterNetwork(e.getKey(), vni, List.copyOf(new TreeSet<>(v.members(e.getKey()))),
                     v.endpoints(e.getKey()).size()));
         }
-        return new Views.Cluster(clusterStatus(), (int) store.options().ttl().toSeconds(), hosts, networks);
+        Map<String, Long> refused = new LinkedHashMap<>();
+        v.refused().forEach((reason, n) -> {
+            if (n > 0) {
+                refused.put(reason.label(), n);
+            }
+        });
+        return new Views.Cluster(clusterStatus(), (int) store.options().ttl().toSeconds(), hosts, networks, refused,
+                v.ignored(), v.lingering(), store.rewrites());
     }
 
     private Views.Vxlan vxlan() {
