@@ -22,10 +22,12 @@ import io.vswitch.cluster.KeyTable.NetMac;
  * but under another lease than that host's ({@link Refusal#LEASE}), an endpoint whose address
  * another host has claimed ({@link Refusal#CLAIM}), a claim outside its network's subnet
  * ({@link Refusal#SUBNET}), a key naming this host that it did not write
- * ({@link Refusal#FORGED_SELF}, deleted again by the store). This host's own keys are the
+ * ({@link Refusal#FORGED_SELF}, deleted again by the store). A key under another lease than its
+ * host's is kept aside, and admitted if the host's key comes under that lease (a host that
+ * restarted). This host's own keys are the
  * store's ({@link Owner}): another writer's value for one is not folded in but written back.
  *
- * <p><b>Applied.</b> From the raw entries follow, each a pure function of them: a network's peers
+ * <p><b>Applied</b> ({@link Applied}). From the raw entries follow, each a pure function of them: a network's peers
  * (members whose host is known, under that host's lease), the remote MACs (an endpoint of a peer,
  * under its lease, whose address is claimed by the same host inside the network's subnet) and
  * the addresses other hosts hold. Every change marks what depends on it (a host: its members,
@@ -80,12 +82,10 @@ public final class ClusterState {
     private final KeyTable t = new KeyTable();
     private final KeyTable.Dirty dirty = t.dirty;
 
-    /** Applied, by network: host -> VTEP; MAC -> remote; address -> the other host holding it; and the networks. */
-    private final Map<String, Map<String, Inet4Address>> peers = new HashMap<>();
-    private final Map<String, Map<Long, ClusterChanges.Remote>> remote = new HashMap<>();
-    private final Map<String, Map<InetAddress, String>> held = new HashMap<>();
-    private final Map<String, String> applied = new HashMap<>();
-    private ClusterChanges changes = new ClusterChanges();
+    private final Applied applied;
+    /** Keys under another lease than their (known) host's: kept aside, admitted if the host's key comes under it. */
+    private final Map<String, Entry> stash = new HashMap<>();
+    private final Map<String, Set<String>> stashOf = new HashMap<>();
     private long revision;
 
     public ClusterState(String self, KeyReader reader, Refusals refusals, Owner owner) {
@@ -93,6 +93,7 @@ public final class ClusterState {
         this.reader = reader;
         this.refusals = refusals;
         this.owner = owner;
+        this.applied = new Applied(self, t);
     }
 
     /** A put of {@code rel} (the key without the prefix), as the watch or a list gives it. */
@@ -130,15 +131,39 @@ public final class ClusterState {
             refusals.refuse(rel, read.refusal(), read.detail());
             return;
         }
+        admit(rel, e, true);
+    }
+
+    private void admit(String rel, Entry e, boolean count) {
         Refusal context = contradiction(e);
+        if (context == Refusal.LEASE) {
+            // Kept aside: admitted if its host's key comes under this lease (a host that restarted
+            // and wrote its keys in another order than its host key first).
+            unstash(rel);
+            stash.put(rel, e);
+            stashOf.computeIfAbsent(hostOf(e), x -> new HashSet<>()).add(rel);
+        }
         if (context != null) {
-            refusals.refuse(rel, context, contradictionDetail(e, context));
+            if (count) {
+                refusals.refuse(rel, context, contradictionDetail(e, context));
+            }
             return;
         }
         accept(rel, e);
     }
 
+    private void unstash(String rel) {
+        Entry e = stash.remove(rel);
+        if (e != null) {
+            Set<String> s = stashOf.get(hostOf(e));
+            if (s != null && s.remove(rel) && s.isEmpty()) {
+                stashOf.remove(hostOf(e));
+            }
+        }
+    }
+
     private void accept(String rel, Entry e) {
+        unstash(rel);
         refusals.accepted(rel);
         dirty.deletes.remove(rel);
         Entry before = t.byRel.get(rel);
@@ -150,11 +175,19 @@ public final class ClusterState {
         }
         t.lingering.remove(rel);
         t.fold(e);
+        if (e instanceof Entry.Host h && stashOf.containsKey(h.name())) {
+            for (String kept : new ArrayList<>(stashOf.get(h.name()))) {
+                Entry x = stash.get(kept);
+                unstash(kept);
+                admit(kept, x, false);
+            }
+        }
     }
 
     /** A delete of {@code rel}: applied at {@link #commit}, or lingering (see the class comment). */
     public void delete(String rel) {
         refusals.accepted(rel);
+        unstash(rel);
         if (owner.owns(rel) && !owner.ownDeleted(rel)) {
             return;
         }
@@ -166,12 +199,14 @@ public final class ClusterState {
     /** Forgets every raw entry (a list follows): what is applied stays, to be diffed at {@link #commit}. */
     public void clear() {
         t.clear();
+        stash.clear();
+        stashOf.clear();
         refusals.clearKeys();
     }
 
     public void revision(long revision) {
         if (revision < this.revision) {
-            changes.wentBack = true;
+            applied.wentBack();
         }
         this.revision = revision;
     }
@@ -201,7 +236,7 @@ public final class ClusterState {
             if (n != null && !n.admits(ep.ip())) {
                 return Refusal.SUBNET;
             }
-            String holder = holder(ep.network(), ep.ip());
+            String holder = applied.holder(ep.network(), ep.ip());
             if (holder != null && !holder.equals(ep.host())) {
                 return Refusal.CLAIM;
             }
@@ -213,7 +248,7 @@ public final class ClusterState {
         return switch (r) {
             case LEASE -> "under lease " + Long.toHexString(e.lease()) + ", host " + hostOf(e) + "'s is "
                     + Long.toHexString(leaseOf(hostOf(e)));
-            case CLAIM -> "address claimed by " + holder(((Entry.Endpoint) e).network(), ((Entry.Endpoint) e).ip());
+            case CLAIM -> "address claimed by " + applied.holder(((Entry.Endpoint) e).network(), ((Entry.Endpoint) e).ip());
             default -> "outside the network's subnet";
         };
     }
@@ -266,34 +301,25 @@ public final class ClusterState {
             }
         }
         for (String n : dirty.networks) {
-            Entry.Network now = t.networks.get(n);
-            String spec = now == null ? null : now.spec();
-            if (!java.util.Objects.equals(spec, applied.get(n))) {
-                if (spec == null) {
-                    applied.remove(n);
-                } else {
-                    applied.put(n, spec);
-                }
-                changes.network(n, spec);
-            }
+            applied.deriveNetwork(n);
             for (InetAddress ip : t.claimsIn(n)) {
                 dirty.claims.add(new NetIp(n, ip));
             }
         }
         for (NetHost k : dirty.members) {
-            derivePeer(k);
+            applied.derivePeer(k);
             dirty.endpoints.addAll(t.endpointsOf(k));
         }
         for (NetIp k : dirty.claims) {
-            deriveHeld(k);
+            applied.deriveHeld(k);
             dirty.endpoints.addAll(t.endpointsAt(k));
         }
         for (NetMac k : dirty.endpoints) {
-            deriveRemote(k);
+            applied.deriveRemote(k);
         }
         dirty.clear();
-        changes.revision = revision;
-        return !changes.isEmpty();
+        applied.revision = revision;
+        return applied.pending();
     }
 
     private void mark(Entry e) {
@@ -305,124 +331,34 @@ public final class ClusterState {
         }
     }
 
-    /** The VTEP of {@code host} as a peer of {@code net}, or null. */
-    private Inet4Address peer(String net, String host) {
-        Entry.Member m = t.members.get(new NetHost(net, host));
-        Entry.Host h = t.hosts.get(host);
-        if (m == null || h == null || m.lease() != h.lease() || host.equals(self)) {
-            return null;
-        }
-        return Underlay.address(Underlay.parseIpv4(h.vtep()));
-    }
-
-    /** The host holding {@code ip} of {@code net} (this one included), or null. */
-    public String holder(String net, InetAddress ip) {
-        Entry.Claim c = t.claims.get(new NetIp(net, ip));
-        if (c == null || c.host().equals(self)) {
-            return c == null ? null : self;
-        }
-        Entry.Network n = t.networks.get(net);
-        return leaseOf(c.host()) == c.lease() && (n == null || n.admits(ip)) ? c.host() : null;
-    }
-
-    private void derivePeer(NetHost k) {
-        Inet4Address vtep = peer(k.net(), k.host());
-        Map<String, Inet4Address> m = peers.get(k.net());
-        Inet4Address had = m == null ? null : m.get(k.host());
-        if (java.util.Objects.equals(vtep, had)) {
-            return;
-        }
-        if (vtep == null) {
-            m.remove(k.host());
-            if (m.isEmpty()) {
-                peers.remove(k.net());
-            }
-        } else {
-            peers.computeIfAbsent(k.net(), x -> new HashMap<>()).put(k.host(), vtep);
-        }
-        changes.peers.add(k.net());
-    }
-
-    private void deriveHeld(NetIp k) {
-        String h = holder(k.net(), k.ip());
-        String now = self.equals(h) ? null : h;
-        if (!java.util.Objects.equals(now, held.getOrDefault(k.net(), Map.of()).get(k.ip()))) {
-            set(held, k.net(), k.ip(), now);
-            changes.held(k.net(), k.ip(), now);
-        }
-    }
-
-    private void deriveRemote(NetMac k) {
-        Entry.Endpoint ep = t.endpoints.get(k);
-        ClusterChanges.Remote now = null;
-        if (ep != null && !ep.host().equals(self) && leaseOf(ep.host()) == ep.lease()) {
-            Inet4Address vtep = peer(k.net(), ep.host());
-            if (vtep != null && (ep.ip() == null || ep.host().equals(holder(k.net(), ep.ip())))) {
-                now = new ClusterChanges.Remote(vtep, ep.host(), ep.ip());
-            }
-        }
-        if (!java.util.Objects.equals(now, remote.getOrDefault(k.net(), Map.of()).get(k.mac()))) {
-            set(remote, k.net(), k.mac(), now);
-            changes.remote(k.net(), k.mac(), now);
-        }
-    }
-
-    private static <K, V> void set(Map<String, Map<K, V>> byNet, String net, K key, V value) {
-        if (value != null) {
-            byNet.computeIfAbsent(net, x -> new HashMap<>()).put(key, value);
-            return;
-        }
-        Map<K, V> m = byNet.get(net);
-        if (m != null && m.remove(key) != null && m.isEmpty()) {
-            byNet.remove(net);
-        }
-    }
-
     // ---- reading ----------------------------------------------------------------------------
 
-    /**
-     * All that applies to {@code net} now, as changes from nothing: for a network the daemon has
-     * just added (the changes before it had it went nowhere).
-     */
-    public ClusterChanges snapshot(String net) {
-        ClusterChanges c = new ClusterChanges();
-        if (applied.containsKey(net)) {
-            c.network(net, applied.get(net));
-        }
-        c.peers.add(net);
-        remote.getOrDefault(net, Map.of()).forEach((mac, r) -> c.remote(net, mac, r));
-        held.getOrDefault(net, Map.of()).forEach((ip, h) -> c.held(net, ip, h));
-        c.revision = revision;
-        return c;
-    }
-
-    /** What changed since the last call; the next changes start empty. */
     public ClusterChanges takeChanges() {
-        ClusterChanges c = changes;
-        changes = new ClusterChanges();
-        c.revision = revision;
-        return c;
+        return applied.takeChanges();
     }
 
-    /** The VTEPs of {@code net}'s peers, in address order. */
+    public ClusterChanges snapshot(String net) {
+        return applied.snapshot(net);
+    }
+
     public List<Inet4Address> peers(String net) {
-        List<Inet4Address> out = new ArrayList<>(new HashSet<>(peers.getOrDefault(net, Map.of()).values()));
-        out.sort(java.util.Comparator.comparingLong(a -> Integer.toUnsignedLong(Underlay.ipv4(a))));
-        return out;
+        return applied.peers(net);
     }
 
-    /** The other hosts with ports in {@code net}, by name. */
     public List<String> peerHosts(String net) {
-        return new ArrayList<>(new java.util.TreeSet<>(peers.getOrDefault(net, Map.of()).keySet()));
+        return applied.peerHosts(net);
     }
 
-    /** Networks the cluster has now: name -> spec. */
+    public String holder(String net, InetAddress ip) {
+        return applied.holder(net, ip);
+    }
+
     public Map<String, String> networks() {
-        return Map.copyOf(applied);
+        return applied.networks();
     }
 
     public boolean hasNetwork(String name) {
-        return applied.containsKey(name);
+        return applied.hasNetwork(name);
     }
 
     public int hostCount() {
@@ -451,7 +387,7 @@ public final class ClusterState {
         m.replaceAll((k, v) -> Set.copyOf(v));
         ep.replaceAll((k, v) -> Map.copyOf(v));
         a.replaceAll((k, v) -> Map.copyOf(v));
-        return new ClusterView(Map.copyOf(h), Map.copyOf(applied), Map.copyOf(m), Map.copyOf(ep), Map.copyOf(a), revision,
+        return new ClusterView(Map.copyOf(h), applied.networks(), Map.copyOf(m), Map.copyOf(ep), Map.copyOf(a), revision,
                 refusals.refusedKeys(), refusals.counts(), t.lingering.size());
     }
 }

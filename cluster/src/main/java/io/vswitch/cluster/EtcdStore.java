@@ -68,7 +68,7 @@ public final class EtcdStore implements AutoCloseable {
     private EtcdStore(ClusterOptions options, Underlay underlay, Runnable listener) throws StoreException {
         this.options = options;
         this.keys = new Keys(options.prefix());
-        this.own = new OwnKeys(keys, System::currentTimeMillis);
+        this.own = new OwnKeys(keys, keys.host(options.host()), System::currentTimeMillis);
         this.state = new ClusterState(options.host(), new KeyReader(underlay, options.host()), refusals, own);
         this.session = new StoreSession(options, keys, refusals, own, state, listener);
     }

@@ -70,8 +70,13 @@ final class OwnKeys implements ClusterState.Owner {
     private boolean ready;
     private long rewritten;
 
-    OwnKeys(Keys keys, java.util.function.LongSupplier clock) {
+    /** This host's host key: written alone first under a new lease ({@link #take}). */
+    private final String hostKey;
+    private boolean hostFirst;
+
+    OwnKeys(Keys keys, String hostKey, java.util.function.LongSupplier clock) {
         this.keys = keys;
+        this.hostKey = hostKey;
         this.claimsPrefix = keys.root() + Keys.ADDRESSES;
         this.clock = clock;
     }
@@ -139,15 +144,28 @@ final class OwnKeys implements ClusterState.Owner {
 
     // ---- the session's side -----------------------------------------------------------------
 
-    /** Under a (new) lease every key is written again. */
+    /**
+     * Under a (new) lease every key is written again, the host key alone first: the others see
+     * its new lease before any key under it, so none of them looks like a key under a foreign
+     * lease.
+     */
     synchronized void lease(long lease) {
         this.lease = lease;
         dirty.addAll(values.keySet());
         rewrites.clear();
+        hostFirst = values.containsKey(hostKey);
     }
 
     /** Takes what is due now: changed keys, and keys to write back or delete whose pause is over. */
     synchronized Work take() {
+        if (hostFirst) {
+            hostFirst = false;
+            String v = values.get(hostKey);
+            if (v != null && dirty.remove(hostKey)) {
+                lastSent.put(hostKey, v);
+                return new Work(Map.of(hostKey, v), List.of(), Map.of(), List.of());
+            }
+        }
         Map<String, String> puts = new HashMap<>();
         Map<String, String> claims = new HashMap<>();
         List<String> deletes = new ArrayList<>();

@@ -144,6 +144,23 @@ class ClusterStateTest {
     }
 
     @Test
+    void keysOfARestartedHostThatCameBeforeItsNewHostKeyAreAdmittedWhenItComes() {
+        h2();
+        // h2 restarted under lease 5; its member and endpoint keys arrive before its host key
+        put("members/blue/h2", "{}", 5);
+        put("endpoints/blue/02:00:00:00:00:02", "{\"host\":\"h2\",\"ip\":\"198.18.60.12/24\"}", 5);
+        put("addresses/blue/198.18.60.12", "{\"host\":\"h2\"}", 5);
+        assertTrue(commit().isEmpty(), "kept aside; what was applied stays");
+        put("hosts/h2", "{\"vtep\":\"198.19.1.2\",\"port\":4789,\"since\":9}", 5);
+        ClusterChanges c = commit();
+        assertEquals(List.of(InetAddress.ofLiteral("198.19.1.2")), state.peers("blue"), "still a peer");
+        assertTrue(c.remote.isEmpty() || c.remote.get("blue").get(MAC2) != null, "its endpoint never went: " + c.remote);
+        assertEquals("h2", state.holder("blue", IP2));
+        assertEquals(3, state.view().members("blue").size() + state.view().endpoints("blue").size()
+                + state.view().addresses("blue").size());
+    }
+
+    @Test
     void anEndpointsAddressMustBeClaimedByItsOwnHostInsideTheSubnet() {
         h2();
         put("hosts/h3", "{\"vtep\":\"198.19.1.3\"}", 3);

@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class OwnKeysTest {
     private long now = 1_000_000;
     private final Keys keys = new Keys("/p");
-    private final OwnKeys own = new OwnKeys(keys, () -> now);
+    private final OwnKeys own = new OwnKeys(keys, "/p/hosts/h1", () -> now);
     private static final String EP = "endpoints/blue/02:00:00:00:00:01";
 
     @Test
@@ -44,6 +44,15 @@ class OwnKeysTest {
         now = own.nextDue();
         assertEquals(1, own.take().rewrites().size());
         assertEquals(4, own.rewritten());
+    }
+
+    @Test
+    void underANewLeaseTheHostKeyIsWrittenAloneFirst() {
+        own.put("/p/hosts/h1", "{\"vtep\":\"198.19.1.1\"}");
+        own.put("/p/" + EP, "{\"host\":\"h1\"}");
+        own.lease(9);
+        assertEquals(Map.of("/p/hosts/h1", "{\"vtep\":\"198.19.1.1\"}"), own.take().puts());
+        assertEquals(Map.of("/p/" + EP, "{\"host\":\"h1\"}"), own.take().puts());
     }
 
     @Test
