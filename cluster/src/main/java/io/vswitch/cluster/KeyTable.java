@@ -20,28 +20,38 @@ final class KeyTable {
     record NetHost(String net, String host) {
     }
 
+    /** A MAC of a network. Hashed with its bits mixed: MACs given out in order differ in bytes a plain fold would cancel. */
     record NetMac(String net, long mac) {
+        @Override
+        public int hashCode() {
+            long h = mac * 0x9E3779B97F4A7C15L;
+            return (int) (h ^ (h >>> 32)) ^ net.hashCode();
+        }
     }
 
     record NetIp(String net, InetAddress ip) {
     }
 
-    /** What must be derived again, and the deletes to decide, at the next commit. */
+    /**
+     * What must be derived again, and the deletes to decide, at the next commit. Emptied by
+     * replacing the sets: a HashSet that once held a whole list's keys costs its capacity to
+     * clear or iterate, which every later commit (one change) would pay.
+     */
     static final class Dirty {
-        final Set<String> hosts = new HashSet<>();
-        final Set<String> networks = new HashSet<>();
-        final Set<NetHost> members = new HashSet<>();
-        final Set<NetMac> endpoints = new HashSet<>();
-        final Set<NetIp> claims = new HashSet<>();
+        Set<String> hosts = new HashSet<>();
+        Set<String> networks = new HashSet<>();
+        Set<NetHost> members = new HashSet<>();
+        Set<NetMac> endpoints = new HashSet<>();
+        Set<NetIp> claims = new HashSet<>();
         /** Deleted keys (and lingering ones whose dependents changed) to decide: gone, or lingering. */
-        final Set<String> deletes = new LinkedHashSet<>();
+        Set<String> deletes = new LinkedHashSet<>();
 
         void clear() {
-            hosts.clear();
-            networks.clear();
-            members.clear();
-            endpoints.clear();
-            claims.clear();
+            hosts = new HashSet<>();
+            networks = new HashSet<>();
+            members = new HashSet<>();
+            endpoints = new HashSet<>();
+            claims = new HashSet<>();
         }
     }
 
@@ -163,9 +173,13 @@ final class KeyTable {
                 removeFrom(endpointsOf, new NetHost(ep.network(), ep.host()), ep.value());
                 if (ep.ip() != null) {
                     removeFrom(endpointsAt, new NetIp(ep.network(), ep.ip()), ep.value());
-                    recheck(Keys.ADDRESSES + ep.network() + "/" + ep.ip().getHostAddress());
+                    if (!lingering.isEmpty()) {
+                        recheck(Keys.ADDRESSES + ep.network() + "/" + ep.ip().getHostAddress());
+                    }
                 }
-                recheck(Keys.MEMBERS + ep.network() + "/" + ep.host());
+                if (!lingering.isEmpty()) {
+                    recheck(Keys.MEMBERS + ep.network() + "/" + ep.host());
+                }
                 dirty.endpoints.add(k);
             }
             case Entry.Claim c -> {
@@ -181,7 +195,9 @@ final class KeyTable {
         if (!(e instanceof Entry.Host) && e.lease() != 0) {
             if (leaseUse.merge(e.lease(), -1, Integer::sum) <= 0) {
                 leaseUse.remove(e.lease());
-                recheck(Keys.HOSTS + hostOf(e));
+                if (!lingering.isEmpty()) {
+                    recheck(Keys.HOSTS + hostOf(e));
+                }
             }
             Set<String> rels = relsOfHost.get(hostOf(e));
             if (rels != null && rels.remove(e.rel()) && rels.isEmpty()) {
@@ -232,6 +248,6 @@ final class KeyTable {
     void clear() {
         new ArrayList<>(byRel.values()).forEach(this::unfold);
         lingering.clear();
-        dirty.deletes.clear();
+        dirty.deletes = new LinkedHashSet<>();
     }
 }

@@ -62,6 +62,8 @@ final class StoreSession {
     volatile long revision;
     private Watch.Watcher watcher;
     private long keepAliveDue;
+    /** What the last read of the prefix took, for the log. */
+    private String listed = "";
 
     StoreSession(ClusterOptions options, Keys keys, Refusals refusals, OwnKeys own, ClusterState state, Runnable listener)
             throws EtcdStore.StoreException {
@@ -152,8 +154,8 @@ final class StoreSession {
         synchronized (state) {
             networks = state.networks().size();
         }
-        LOG.info("cluster: connected to etcd at {} as host {} (lease {}s): revision {}, {} hosts, {} networks",
-                options.etcd(), options.host(), options.ttl().toSeconds(), revision, hostCount, networks);
+        LOG.info("cluster: connected to etcd at {} as host {} (lease {}s): revision {}, {} hosts, {} networks ({})",
+                options.etcd(), options.host(), options.ttl().toSeconds(), revision, hostCount, networks, listed);
     }
 
     private void grant() throws EtcdStore.StoreException {
@@ -194,7 +196,11 @@ final class StoreSession {
         synchronized (state) {
             state.clear();
         }
+        long t0 = System.nanoTime();
+        int[] read = new int[2];
         long rev = new PrefixReader(clients.kv(), this::call).read(root, page -> {
+            read[0] += page.size();
+            read[1]++;
             synchronized (state) {
                 for (KeyValue k : page) {
                     fold(k);
@@ -202,6 +208,8 @@ final class StoreSession {
             }
         });
         commit(rev);
+        listed = String.format(java.util.Locale.ROOT, "%d keys read in %d pages in %.0f ms", read[0], read[1],
+                (System.nanoTime() - t0) / 1e6);
         watcher = clients.client().getWatchClient().watch(root,
                 WatchOption.builder().isPrefix(true).withRevision(rev + 1).build(),
                 Watch.listener(this::onWatch, this::onWatchError));
@@ -245,8 +253,13 @@ final class StoreSession {
         }
         if (any) {
             changed.set(true);
+            if (connected) {
+                deliver(); // the listener only hands them to the daemon's worker: told at once, not through this thread
+            }
         }
-        poke(); // also for own keys to write back
+        if (own.hasWork()) {
+            poke(); // own keys to write back or delete
+        }
     }
 
     private void onWatchError(Throwable t) {
@@ -254,7 +267,8 @@ final class StoreSession {
             return;
         }
         if (t instanceof CompactedException c) {
-            LOG.info("cluster: the watch fell behind a compaction (revision {}); listing again", c.getCompactedRevision());
+            LOG.info("cluster: the watch fell behind a compaction (revision {}); reading the prefix again",
+                    c.getCompactedRevision());
         } else {
             LOG.debug("cluster: watch broke: {}", t.toString());
         }

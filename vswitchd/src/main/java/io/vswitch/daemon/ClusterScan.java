@@ -80,10 +80,10 @@ final class ClusterScan {
             } catch (SpecException gone) {
                 continue;
             }
-            Set<Integer> localPorts = new HashSet<>();
+            java.util.BitSet localPorts = new java.util.BitSet();
             for (Port p : domain.ports()) {
                 if (!p.isTunnel()) {
-                    localPorts.add(p.id());
+                    localPorts.set(p.id());
                 }
             }
             if (localPorts.isEmpty()) {
@@ -92,8 +92,8 @@ final class ClusterScan {
             wanted.add(keys.member(net, self));
             store.putOwn(keys.member(net, self), "{}");
             Set<String> macs = new HashSet<>(addresses.keySet()); // attached: known before they send anything
-            domain.table().forEach((mac, value) -> {
-                if (localPorts.contains(MacTable.portId(value))) {
+            domain.table().forEach((mac, value) -> { // the cluster's remote entries too: a bit test each, no boxing
+                if (localPorts.get(MacTable.portId(value))) {
                     macs.add(MacAddress.toString(mac));
                 }
             });
