@@ -45,7 +45,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *   one SOCKET HOSTS N FROM        N new endpoints one after another, each timed until the daemon holds it (asked
  *                                  every millisecond)
  *   junk N                         N keys under the prefix that no daemon wrote (half not a key of the layout, half
- *                                  host keys that are not JSON), in Txns of 128
+ *                                  host keys that are not JSON), one put each, 16 in flight
  * </pre>
  * Each prints one JSON line on stdout; progress goes to stderr.
  */
@@ -307,15 +307,20 @@ public final class ClusterJoin {
                         leased)).commit();
     }
 
+    /** Junk as a hostile writer sends it: one put each (16 in flight), so each is a revision of its own. */
     private static String junk(int n) throws Exception {
         try (Client client = client()) {
-            List<Op> ops = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                ops.add(i % 2 == 0 ? Op.put(bytes(PREFIX + "junk/" + i), bytes("{}"), PutOption.DEFAULT)
-                        : Op.put(bytes(PREFIX + "hosts/junk" + i), bytes("not json " + i), PutOption.DEFAULT));
-            }
+            KV kv = client.getKVClient();
             long t0 = System.nanoTime();
-            write(client.getKVClient(), ops);
+            Semaphore window = new Semaphore(IN_FLIGHT);
+            List<CompletableFuture<?>> puts = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                window.acquire();
+                CompletableFuture<?> f = i % 2 == 0 ? kv.put(bytes(PREFIX + "junk/" + i), bytes("{}"))
+                        : kv.put(bytes(PREFIX + "hosts/junk" + i), bytes("not json " + i));
+                puts.add(f.whenComplete((r, t) -> window.release()));
+            }
+            CompletableFuture.allOf(puts.toArray(CompletableFuture[]::new)).get(240, TimeUnit.SECONDS);
             return String.format(Locale.ROOT, "{\"junk\":%d,\"write_s\":%.3f}", n, (System.nanoTime() - t0) / 1e9);
         }
     }
