@@ -95,6 +95,8 @@ class ConfigReaderTest {
             cluster, bad host    | vxlan:\\n  local: 198.19.0.1\\ncluster:\\n  etcd: [http://127.0.0.1:2379]\\n  host: Host_1\\n | 5 | cluster.host | expected this host's name in the cluster: 1-63 of [a-z0-9.-], got "Host_1"
             cluster, ttl in ms   | vxlan:\\n  local: 198.19.0.1\\ncluster:\\n  etcd: [http://127.0.0.1:2379]\\n  host: h1\\n  ttl: 1500ms\\n | 6 | cluster.ttl | expected whole seconds from 2s to 1h
             cluster, tls on http | vxlan:\\n  local: 198.19.0.1\\ncluster:\\n  etcd: [http://127.0.0.1:2379]\\n  host: h1\\n  tls: {ca: /etc/hostname}\\n | 4 | cluster.etcd[0] | with tls: the URLs are https://
+            cluster, underlay    | vxlan:\\n  local: 198.19.0.1\\ncluster:\\n  etcd: [http://127.0.0.1:2379]\\n  host: h1\\n  underlay: [198.19.0.0]\\n | 6 | cluster.underlay[0] | expected an IPv4 prefix such as 198.19.0.0/16, got "198.19.0.0"
+            cluster, user alone  | vxlan:\\n  local: 198.19.0.1\\ncluster:\\n  etcd: [http://127.0.0.1:2379]\\n  host: h1\\n  user: h1\\n | 6 | cluster.user | user and password-file go together
             cluster, peers       | vxlan:\\n  local: 198.19.0.1\\ncluster:\\n  etcd: [http://127.0.0.1:2379]\\n  host: h1\\nnetworks:\\n  - name: a\\n    vni: 7\\n    peers: [198.19.0.2]\\n | 9 | networks[0].peers | in a cluster an overlay network's peers are the hosts with ports in it
             vlan out of range    | networks:\\n  - name: a\\n    vlan: 4095\\n                        | 3 | networks[0].vlan       | expected an integer 1..4094, got 4095
             vlan on an overlay   | vxlan:\\n  local: 198.19.0.1\\nnetworks:\\n  - name: a\\n    vni: 7\\n    vlan: 7\\n | 6 | networks[0].vlan | an overlay network is carried by VXLAN
