@@ -1,6 +1,5 @@
 package io.vswitch.systest;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vswitch.cluster.EtcdServer;
@@ -34,15 +33,15 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ClusterRbacTest {
-    private static final String ETCD = "198.19.1.100";
+    private static final String ETCD = ClusterLab.ETCD;
     private static final String P = "/vswitch/rbac/";
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    private ClusterLab lab;
     private Netns netns;
     private final String[] hosts = new String[3];
     private final Vswitchd[] daemons = new Vswitchd[3];
     private final String[] containers = new String[3];
-    private EtcdServer etcd;
     private EtcdGateway anonymous;
     private EtcdGateway root;
 
@@ -73,20 +72,10 @@ class ClusterRbacTest {
     void start() throws Exception {
         assumeTrue(Netns.available(), "system tests need root and iproute2");
         assumeTrue(EtcdServer.available(), "needs etcd (apt-get install etcd-server)");
-        netns = new Netns();
-        String underlay = netns.create("ru");
-        Sh.must(10, "ip", "-n", underlay, "link", "add", "br0", "type", "bridge");
-        Sh.must(10, "ip", "-n", underlay, "addr", "add", ETCD + "/24", "dev", "br0");
-        Sh.must(10, "ip", "-n", underlay, "link", "set", "br0", "up");
-        for (int i = 1; i <= 2; i++) {
-            hosts[i] = netns.create("rh" + i);
-            Sh.must(10, "ip", "-n", hosts[i], "link", "add", "u" + i, "type", "veth", "peer", "name", "p" + i, "netns", underlay);
-            Sh.must(10, "ip", "-n", hosts[i], "addr", "add", "198.19.1." + i + "/24", "dev", "u" + i);
-            Sh.must(10, "ip", "-n", hosts[i], "link", "set", "u" + i, "up");
-            Sh.must(10, "ip", "-n", underlay, "link", "set", "p" + i, "master", "br0", "up");
-        }
-        etcd = EtcdServer.in(underlay, ETCD);
-        anonymous = new EtcdGateway(underlay, "http://" + ETCD + ":2379");
+        lab = ClusterLab.start("r", 2);
+        netns = lab.netns;
+        System.arraycopy(lab.hosts, 1, hosts, 1, 2);
+        anonymous = lab.gateway();
         enableAuth();
         root = anonymous.as("root", "root-pw");
         Path dir = Files.createTempDirectory("vswitch-rbac-");
@@ -140,16 +129,7 @@ class ClusterRbacTest {
     }
 
     private static void awaitHosts(Vswitchd d) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        JsonNode c = null;
-        while (System.nanoTime() < deadline) {
-            c = d.json("cluster", "show");
-            if (c.path("hosts").size() == 2) {
-                return;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("two hosts not seen: " + c + "\n" + d.log());
+        ClusterLab.await(d, "two hosts", c -> c.path("hosts").size() == 2, 20);
     }
 
     @AfterAll
@@ -159,11 +139,8 @@ class ClusterRbacTest {
                 d.close();
             }
         }
-        if (etcd != null) {
-            etcd.close();
-        }
-        if (netns != null) {
-            netns.close();
+        if (lab != null) {
+            lab.close();
         }
     }
 

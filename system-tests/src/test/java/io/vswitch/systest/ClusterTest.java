@@ -33,10 +33,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterTest {
     private static final int TTL = 4;
-    private static final String ETCD = "198.19.1.100";
+    private static final String ETCD = ClusterLab.ETCD;
 
+    private ClusterLab lab;
     private Netns netns;
-    private String underlay;
     private final String[] hosts = new String[4];
     private final Vswitchd[] daemons = new Vswitchd[4];
     private final Path[] configs = new Path[4];
@@ -64,19 +64,10 @@ class ClusterTest {
     void start() throws Exception {
         assumeTrue(Netns.available(), "system tests need root and iproute2");
         assumeTrue(EtcdServer.available(), "needs etcd (apt-get install etcd-server)");
-        netns = new Netns();
-        underlay = netns.create("cu");
-        Sh.must(10, "ip", "-n", underlay, "link", "add", "br0", "type", "bridge");
-        Sh.must(10, "ip", "-n", underlay, "addr", "add", ETCD + "/24", "dev", "br0");
-        Sh.must(10, "ip", "-n", underlay, "link", "set", "br0", "up");
-        for (int i = 1; i <= 3; i++) {
-            hosts[i] = netns.create("ch" + i);
-            Sh.must(10, "ip", "-n", hosts[i], "link", "add", "u" + i, "type", "veth", "peer", "name", "p" + i, "netns", underlay);
-            Sh.must(10, "ip", "-n", hosts[i], "addr", "add", "198.19.1." + i + "/24", "dev", "u" + i);
-            Sh.must(10, "ip", "-n", hosts[i], "link", "set", "u" + i, "up");
-            Sh.must(10, "ip", "-n", underlay, "link", "set", "p" + i, "master", "br0", "up");
-        }
-        etcd = EtcdServer.in(underlay, ETCD);
+        lab = ClusterLab.start("c", 3);
+        netns = lab.netns;
+        etcd = lab.etcd;
+        System.arraycopy(lab.hosts, 1, hosts, 1, 3);
         for (int i = 1; i <= 3; i++) {
             configs[i] = Vswitchd.writeConfig(config(i));
             sockets[i] = java.nio.file.Files.createTempDirectory("vswitchd-").resolve("vswitchd.sock");
@@ -95,26 +86,13 @@ class ClusterTest {
                 d.close();
             }
         }
-        if (etcd != null) {
-            etcd.close();
-        }
-        if (netns != null) {
-            netns.close();
+        if (lab != null) {
+            lab.close();
         }
     }
 
-    /** Waits until the daemon's `cluster show --json` satisfies {@code ok}. */
     private static JsonNode await(Vswitchd d, String what, Predicate<JsonNode> ok, int seconds) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        JsonNode c = null;
-        while (System.nanoTime() < deadline) {
-            c = d.json("cluster", "show");
-            if (ok.test(c)) {
-                return c;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError(what + " not seen in " + seconds + " s: " + c + "\n" + d.log());
+        return ClusterLab.await(d, what, ok, seconds);
     }
 
     private static boolean hasNetwork(JsonNode cluster, String net, int members) {

@@ -37,19 +37,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class HostileClusterTest {
     private static final int TTL = 4;
-    private static final String ETCD = "198.19.1.100";
+    private static final String ETCD = ClusterLab.ETCD;
     private static final String P = "/vswitch/hostile/";
     private static final String[] IPS = {null, "198.18.61.11", "198.18.61.12", "198.18.61.13"};
 
+    private ClusterLab lab;
     private Netns netns;
-    private String underlay;
     private final String[] hosts = new String[4];
     private final Vswitchd[] daemons = new Vswitchd[4];
     private final Path[] configs = new Path[4];
     private final Path[] sockets = new Path[4];
     private final String[] containers = new String[4];
     private final String[] macs = new String[4];
-    private EtcdServer etcd;
     private EtcdGateway gw;
 
     private static String config(int i) {
@@ -76,20 +75,10 @@ class HostileClusterTest {
     @BeforeAll
     void start() throws Exception {
         assumeReady();
-        netns = new Netns();
-        underlay = netns.create("hu");
-        Sh.must(10, "ip", "-n", underlay, "link", "add", "br0", "type", "bridge");
-        Sh.must(10, "ip", "-n", underlay, "addr", "add", ETCD + "/24", "dev", "br0");
-        Sh.must(10, "ip", "-n", underlay, "link", "set", "br0", "up");
-        for (int i = 1; i <= 3; i++) {
-            hosts[i] = netns.create("hh" + i);
-            Sh.must(10, "ip", "-n", hosts[i], "link", "add", "u" + i, "type", "veth", "peer", "name", "p" + i, "netns", underlay);
-            Sh.must(10, "ip", "-n", hosts[i], "addr", "add", "198.19.1." + i + "/24", "dev", "u" + i);
-            Sh.must(10, "ip", "-n", hosts[i], "link", "set", "u" + i, "up");
-            Sh.must(10, "ip", "-n", underlay, "link", "set", "p" + i, "master", "br0", "up");
-        }
-        etcd = EtcdServer.in(underlay, ETCD);
-        gw = new EtcdGateway(underlay, "http://" + ETCD + ":2379");
+        lab = ClusterLab.start("h", 3);
+        netns = lab.netns;
+        System.arraycopy(lab.hosts, 1, hosts, 1, 3);
+        gw = lab.gateway();
         for (int i = 1; i <= 3; i++) {
             configs[i] = Vswitchd.writeConfig(config(i));
             sockets[i] = Files.createTempDirectory("vswitchd-").resolve("vswitchd.sock");
@@ -126,11 +115,8 @@ class HostileClusterTest {
                 d.close();
             }
         }
-        if (etcd != null) {
-            etcd.close();
-        }
-        if (netns != null) {
-            netns.close();
+        if (lab != null) {
+            lab.close();
         }
     }
 
@@ -138,16 +124,7 @@ class HostileClusterTest {
 
     private static JsonNode await(Vswitchd d, String what, java.util.function.Predicate<JsonNode> ok, int seconds)
             throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        JsonNode c = null;
-        while (System.nanoTime() < deadline) {
-            c = d.json("cluster", "show");
-            if (ok.test(c)) {
-                return c;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError(what + " not seen in " + seconds + " s: " + c + "\n" + d.log());
+        return ClusterLab.await(d, what, ok, seconds);
     }
 
     /** Waits for {@code ok}; returns the seconds it took (printed by callers, never asserted). */
