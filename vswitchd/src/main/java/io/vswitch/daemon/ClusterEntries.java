@@ -23,7 +23,7 @@ import java.util.Set;
  * up to date one change at a time ({@link Update}): a change costs work for the MACs it names,
  * not for the network's thousands. A MAC the cluster puts behind another host that is on a local
  * port here is left alone (logged): another host's claim to a MAC of this host is never applied.
- * Not saved: the cluster holds it. Used under the registry's lock.
+ * Not saved: the cluster holds it. Conductor thread only.
  */
 final class ClusterEntries {
     private static final Logger LOG = LoggerFactory.getLogger(ClusterEntries.class);

@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * thread of their own, never on a loop; the store ({@link EtcdStore}) validates every value it
  * reads and hands over only what changed.
  *
- * <p>The API's calls (under the daemon's lock) create, claim in and delete from the cluster.
+ * <p>The API's calls (run on the daemon's conductor) create, claim in and delete from the cluster.
  */
 public final class ClusterSync implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ClusterSync.class);
@@ -65,7 +65,7 @@ public final class ClusterSync implements AutoCloseable {
         return self;
     }
 
-    // ---- the API's calls (under the daemon's lock) -----------------------------------------
+    // ---- the API's calls (on the daemon's conductor) -----------------------------------------
 
     /**
      * Creates {@code spec}'s network in the cluster; returns whether it was made now (false: the
