@@ -25,7 +25,9 @@ class NamespaceHoldersTest {
         Files.createDirectories(proc.resolve(pid + "/ns"));
         Files.createDirectories(proc.resolve(pid + "/fd"));
         Files.createSymbolicLink(proc.resolve(pid + "/ns/net"), Path.of("net:[" + ns + "]"));
-        Files.createSymbolicLink(proc.resolve(pid + "/fd/0"), Path.of("/dev/null"));
+        // What /proc shows for a pipe: an fd that holds no namespace (a link target inside the
+        // directory, so that JUnit's clean-up has nothing outside it to warn about).
+        Files.createSymbolicLink(proc.resolve(pid + "/fd/0"), Path.of("pipe:[7]"));
     }
 
     private NamespaceHolders holders(long pathNames) throws IOException {
