@@ -43,6 +43,11 @@ final class AttachCmd extends Vswitchctl.Base {
         Views.Endpoint e = root().call(c -> c.attach(network, new Requests.Attach(netns, pid, id, name, ifname, ip, ip6,
                 mac, null, null, noRoute ? true : null, null, "cli", aliases)));
         Vswitchctl.printJson(out(), e);
+        if (e.ipv4() == null && e.ipv6() == null) {
+            // As docker run on a network without IPAM, or ovs-docker add-port without --ipaddress.
+            note("endpoint " + e.id() + " has no address: network " + network + " has no subnet; give one with --ip CIDR,"
+                    + " or add the network with --subnet CIDR");
+        }
         return 0;
     }
 }

@@ -85,8 +85,6 @@ final class CaptureCmd extends Vswitchctl.Base {
 /** {@code vswitchctl captures}: the captures running now; {@code --stop ID} ends one. */
 @Command(name = "captures", description = "The captures running now (--stop ID ends one).")
 final class CapturesCmd extends Vswitchctl.Base {
-    @Option(names = "--json", description = "Print JSON.")
-    boolean json;
     @Option(names = "--stop", paramLabel = "ID", description = "Stop capture ID.")
     Long stop;
 
@@ -101,7 +99,7 @@ final class CapturesCmd extends Vswitchctl.Base {
             return 0;
         }
         java.util.List<Views.Capture> list = root().call(io.vswitch.control.ControlClient::captures);
-        if (json) {
+        if (json()) {
             Vswitchctl.printJson(out(), list);
             return 0;
         }

@@ -9,8 +9,8 @@ import picocli.CommandLine.Option;
 import java.io.PrintWriter;
 
 /** {@code vswitchctl cluster show}: the cluster this daemon is in, from its view of etcd. */
-@Command(name = "cluster", description = "The cluster (etcd) this daemon is in.", mixinStandardHelpOptions = true,
-        subcommands = {ClusterCmd.ShowCluster.class, CommandLine.HelpCommand.class})
+@Command(name = "cluster", description = "The cluster (etcd) this daemon is in.",
+        subcommands = {ClusterCmd.ShowCluster.class, HelpCmd.class})
 final class ClusterCmd {
 
     /** One line: who this host is, whether etcd is there, what is known. */
@@ -30,14 +30,12 @@ final class ClusterCmd {
     @Command(name = "show", description = "Hosts with their VTEPs, lease age and TTL left, the networks each has ports in;"
             + " then the cluster's networks.")
     static final class ShowCluster extends Vswitchctl.Base {
-        @Option(names = "--json", description = "Print JSON.")
-        boolean json;
 
         @Override
         public Integer call() throws Exception {
             Views.Cluster c = root().call(ControlClient::cluster);
             PrintWriter out = out();
-            if (json) {
+            if (json()) {
                 Vswitchctl.printJson(out, c);
                 return 0;
             }

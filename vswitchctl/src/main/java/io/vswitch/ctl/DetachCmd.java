@@ -26,6 +26,9 @@ final class DetachCmd extends Vswitchctl.Base {
             throw new Vswitchctl.Failure("say which endpoint: --netns PATH, --pid PID, --name NAME or --id ID");
         }
         Views.Endpoint e = root().call(c -> c.detach(network, new Requests.Detach(id, name, netns, pid)));
+        if (printedJson(e)) {
+            return 0;
+        }
         out().println("endpoint " + e.id() + " detached from network " + network + " (" + e.ifname() + " in " + e.netns()
                 + (e.ipv4() != null ? ", " + e.ipv4() + " free again" : "") + ")");
         return 0;

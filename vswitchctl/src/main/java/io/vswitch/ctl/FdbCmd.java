@@ -11,8 +11,8 @@ import java.io.PrintWriter;
 import java.util.List;
 
 /** {@code vswitchctl fdb show|flush|add|del}: the MAC table of a network. */
-@Command(name = "fdb", description = "The MAC table of a network.", mixinStandardHelpOptions = true,
-        subcommands = {FdbCmd.ShowFdb.class, FdbCmd.Flush.class, FdbCmd.Add.class, FdbCmd.Del.class, CommandLine.HelpCommand.class})
+@Command(name = "fdb", description = "The MAC table of a network.",
+        subcommands = {FdbCmd.ShowFdb.class, FdbCmd.Flush.class, FdbCmd.Add.class, FdbCmd.Del.class, HelpCmd.class})
 final class FdbCmd {
     @Command(name = "flush", description = "Forget the dynamic entries of NET (of one port with --port).")
     static final class Flush extends Vswitchctl.Base {
@@ -24,6 +24,9 @@ final class FdbCmd {
         @Override
         public Integer call() throws Exception {
             Views.Flushed r = root().call(c -> c.flush(network, port));
+            if (printedJson(r)) {
+                return 0;
+            }
             out().println(r.flushed() + " entries flushed");
             return 0;
         }
@@ -40,7 +43,10 @@ final class FdbCmd {
 
         @Override
         public Integer call() throws Exception {
-            root().call(c -> c.addStatic(network, new StaticEntry(mac, port)));
+            var r = root().call(c -> c.addStatic(network, new StaticEntry(mac, port)));
+            if (printedJson(r)) {
+                return 0;
+            }
             out().println("static entry " + mac + " -> " + port + " added");
             return 0;
         }
@@ -55,7 +61,10 @@ final class FdbCmd {
 
         @Override
         public Integer call() throws Exception {
-            root().call(c -> c.removeMac(network, mac));
+            var r = root().call(c -> c.removeMac(network, mac));
+            if (printedJson(r)) {
+                return 0;
+            }
             out().println("entry " + mac + " removed");
             return 0;
         }
@@ -65,14 +74,12 @@ final class FdbCmd {
     static final class ShowFdb extends Vswitchctl.Base {
         @Parameters(index = "0", paramLabel = "NET")
         String network;
-        @Option(names = "--json", description = "Print JSON.")
-        boolean json;
 
         @Override
         public Integer call() throws Exception {
             List<Views.FdbEntry> entries = root().call(c -> c.fdb(network));
             PrintWriter out = out();
-            if (json) {
+            if (json()) {
                 Vswitchctl.printJson(out, entries);
                 return 0;
             }

@@ -12,8 +12,8 @@ import java.util.List;
 
 /** {@code vswitchctl mirror add|del|list}: a network's mirrors (SPAN), as Open vSwitch's Mirror. */
 @Command(name = "mirror", description = "Mirrors (SPAN): copies of chosen ports' frames sent to an output port.",
-        mixinStandardHelpOptions = true, subcommands = {MirrorCmd.Add.class, MirrorCmd.Del.class, MirrorCmd.ListCmd.class,
-                CommandLine.HelpCommand.class})
+        subcommands = {MirrorCmd.Add.class, MirrorCmd.Del.class, MirrorCmd.ListCmd.class,
+                HelpCmd.class})
 final class MirrorCmd {
 
     static List<MirrorSpec> current(Vswitchctl root, String network) throws Vswitchctl.Failure {
@@ -40,7 +40,10 @@ final class MirrorCmd {
             List<MirrorSpec> mirrors = current(root(), network);
             mirrors.removeIf(m -> m.name().equals(name));
             mirrors.add(new MirrorSpec(name, ports, direction, output));
-            root().call(c -> c.setMirrors(network, mirrors));
+            Views.Network r = root().call(c -> c.setMirrors(network, mirrors));
+            if (printedJson(r.mirrors())) {
+                return 0;
+            }
             out().println("mirror " + name + " of network " + network + " sends to " + output);
             return 0;
         }
@@ -59,7 +62,10 @@ final class MirrorCmd {
             if (!mirrors.removeIf(m -> m.name().equals(name))) {
                 throw new Vswitchctl.Failure("network " + network + " has no mirror " + name);
             }
-            root().call(c -> c.setMirrors(network, mirrors));
+            Views.Network r = root().call(c -> c.setMirrors(network, mirrors));
+            if (printedJson(r.mirrors())) {
+                return 0;
+            }
             out().println("mirror " + name + " removed from network " + network);
             return 0;
         }
@@ -72,7 +78,11 @@ final class MirrorCmd {
 
         @Override
         public Integer call() throws Exception {
-            for (MirrorSpec m : current(root(), network)) {
+            List<MirrorSpec> mirrors = current(root(), network);
+            if (printedJson(mirrors)) {
+                return 0;
+            }
+            for (MirrorSpec m : mirrors) {
                 out().printf("%-16s %-5s %-30s -> %s%n", m.name(), m.direction(),
                         m.ports().isEmpty() ? "(every port)" : String.join(",", m.ports()), m.output());
             }

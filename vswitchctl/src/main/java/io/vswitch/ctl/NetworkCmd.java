@@ -12,10 +12,15 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** {@code vswitchctl network add|set|del|list}: the networks of the switch. */
-@Command(name = "network", description = "List, add, change and remove networks.", mixinStandardHelpOptions = true,
+@Command(name = "network", description = "List, add, change and remove networks.",
         subcommands = {NetworkCmd.Add.class, NetworkCmd.Set.class, NetworkCmd.Del.class, NetworkCmd.ListCmd.class,
-                CommandLine.HelpCommand.class})
+                HelpCmd.class})
 final class NetworkCmd {
+    /** "v4,v6", either alone, or null. */
+    static String both(String v4, String v6) {
+        return v4 == null ? v6 : v6 == null ? v4 : v4 + "," + v6;
+    }
+
     @Command(name = "add", description = "Add a network (an overlay one with --vni and --peer).")
     static final class Add extends Vswitchctl.Base {
         @Parameters(index = "0", paramLabel = "NAME")
@@ -67,7 +72,9 @@ final class NetworkCmd {
                     masquerade ? true : null, noIcc ? false : null, null, dns ? true : null, vlan, macMoveLimit,
                     macMoveHold, storm.spec(), null);
             Views.Network r = root().call(c -> c.addNetwork(spec));
-            out().println("network " + name + " added (mtu " + r.mtu() + ")");
+            if (!printedJson(r)) {
+                out().println("network " + name + " added (mtu " + r.mtu() + ")");
+            }
             return 0;
         }
     }
@@ -88,6 +95,9 @@ final class NetworkCmd {
                 throw new Vswitchctl.Failure("nothing to change: give --peer IP (repeatable) or --no-peers");
             }
             Views.Network r = root().call(c -> c.setPeers(name, peers));
+            if (printedJson(r)) {
+                return 0;
+            }
             out().println("network " + name + ": peers " + (r.peers().isEmpty() ? "none" : String.join(" ", r.peers())));
             return 0;
         }
@@ -101,6 +111,9 @@ final class NetworkCmd {
         @Override
         public Integer call() throws Exception {
             Views.Removed r = root().call(c -> c.removeNetwork(name));
+            if (printedJson(r)) {
+                return 0;
+            }
             out().println("network " + name + " removed" + (r.devices() == null || r.devices().isEmpty() ? ""
                     : "; devices deleted with it: " + String.join(", ", r.devices())));
             return 0;
@@ -109,21 +122,19 @@ final class NetworkCmd {
 
     @Command(name = "list", description = "Networks and their settings.")
     static final class ListCmd extends Vswitchctl.Base {
-        @Option(names = "--json", description = "Print JSON.")
-        boolean json;
 
         @Override
         public Integer call() throws Exception {
             List<Views.Network> list = root().call(ControlClient::networks);
-            if (json) {
-                Vswitchctl.printJson(out(), list);
+            if (printedJson(list)) {
                 return 0;
             }
-            out().printf("%-16s %6s %9s %8s %8s %8s%n", "name", "mtu", "vni", "macs", "limit", "aging");
+            Table t = new Table("name", "mtu", "vni", "vlan", "subnet", "gateway", "dns", "icc", "macs", "limit", "aging");
             for (Views.Network n : list) {
-                out().printf("%-16s %6d %9s %8d %8d %7ds%n", n.name(), n.mtu(), n.vni() != null ? n.vni().toString() : "-",
-                        n.macCount(), n.macLimit(), n.macAgingSeconds());
+                t.row(n.name(), n.mtu(), n.vni(), n.vlan(), both(n.subnet(), n.subnet6()), both(n.gateway(), n.gateway6()),
+                        n.dns() ? "on" : "off", n.icc() ? "on" : "off", n.macCount(), n.macLimit(), n.macAgingSeconds() + "s");
             }
+            t.print(out());
             return 0;
         }
     }

@@ -7,8 +7,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code vswitchctl port add|del}: ports of a network (TAPs, uplinks, trunks). */
-@Command(name = "port", description = "Add and remove ports of a network.", mixinStandardHelpOptions = true,
-        subcommands = {PortCmd.Add.class, PortCmd.Del.class, CommandLine.HelpCommand.class})
+@Command(name = "port", description = "Add and remove ports of a network.",
+        subcommands = {PortCmd.Add.class, PortCmd.Del.class, HelpCmd.class})
 final class PortCmd {
     @Command(name = "add", description = "Create (or take over) TAP device TAP as a port of NET; with --uplink, put"
             + " host interface TAP (a NIC) on NET.")
@@ -33,8 +33,11 @@ final class PortCmd {
 
         @Override
         public Integer call() throws Exception {
-            root().call(c -> c.addPort(network, new PortSpec(tap, persist ? true : null, noOffload ? false : null,
+            var r = root().call(c -> c.addPort(network, new PortSpec(tap, persist ? true : null, noOffload ? false : null,
                     uplink ? PortSpec.UPLINK : null, trunk ? true : null, macLimit, storm.spec())));
+            if (printedJson(r)) {
+                return 0;
+            }
             out().println("port " + tap + " added to network " + network);
             return 0;
         }
@@ -49,7 +52,10 @@ final class PortCmd {
 
         @Override
         public Integer call() throws Exception {
-            root().call(c -> c.removePort(network, tap));
+            var r = root().call(c -> c.removePort(network, tap));
+            if (printedJson(r)) {
+                return 0;
+            }
             out().println("port " + tap + " removed from network " + network);
             return 0;
         }

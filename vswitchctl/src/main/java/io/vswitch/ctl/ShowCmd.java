@@ -11,14 +11,12 @@ import java.util.Map;
 /** {@code vswitchctl show}: networks, ports (state, MTU) and per-port counters. */
 @Command(name = "show", description = "Networks, ports (state, MTU) and per-port counters.")
 final class ShowCmd extends Vswitchctl.Base {
-    @Option(names = "--json", description = "Print JSON.")
-    boolean json;
 
     @Override
     public Integer call() throws Exception {
         Views.Show show = root().call(ControlClient::show);
         PrintWriter out = out();
-        if (json) {
+        if (json()) {
             Vswitchctl.printJson(out, show);
             return 0;
         }

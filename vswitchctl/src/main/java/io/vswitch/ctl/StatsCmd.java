@@ -11,14 +11,12 @@ import java.util.Map;
 /** {@code vswitchctl stats}: totals and drops by reason. */
 @Command(name = "stats", description = "Totals and drops by reason.")
 final class StatsCmd extends Vswitchctl.Base {
-    @Option(names = "--json", description = "Print JSON.")
-    boolean json;
 
     @Override
     public Integer call() throws Exception {
         Views.Stats stats = root().call(ControlClient::stats);
         PrintWriter out = out();
-        if (json) {
+        if (json()) {
             Vswitchctl.printJson(out, stats);
             return 0;
         }

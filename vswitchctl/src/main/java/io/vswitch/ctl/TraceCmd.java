@@ -19,13 +19,11 @@ final class TraceCmd extends Vswitchctl.Base {
     String dst;
     @Option(names = "--vlan", paramLabel = "N")
     Integer vlan;
-    @Option(names = "--json", description = "Print JSON.")
-    boolean json;
 
     @Override
     public Integer call() throws Exception {
         Views.Trace r = root().call(c -> c.trace(network, new Requests.Trace(in, src, dst, vlan)));
-        if (json) {
+        if (json()) {
             Vswitchctl.printJson(out(), r);
             return 0;
         }

@@ -15,21 +15,26 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code vswitchctl}: the operator's view of a running vswitchd, over the control socket with
- * the typed client of the control contract. Every read command takes {@code --json}; every
- * failure exits non-zero with a one-line reason.
+ * the typed client of the control contract. Every command takes {@code --json} and
+ * {@code --socket} anywhere on its line, and {@code --help} (or {@code vswitchctl help PATH...});
+ * every failure exits non-zero with a one-line reason.
  */
-@Command(name = "vswitchctl", mixinStandardHelpOptions = true, version = "vswitchctl 0.1.0",
+@Command(name = "vswitchctl", version = "vswitchctl 0.1.0",
         description = "Inspect and change a running vswitchd.",
         subcommands = {ShowCmd.class, StatsCmd.class, NetworkCmd.class, PortCmd.class, FdbCmd.class, TraceCmd.class,
                 AttachCmd.class, DetachCmd.class, EndpointsCmd.class, ClusterCmd.class, CaptureCmd.class, CapturesCmd.class,
-                MirrorCmd.class, CommandLine.HelpCommand.class})
+                MirrorCmd.class, HelpCmd.class})
 public final class Vswitchctl {
     static final ObjectWriter JSON = Json.LENIENT.writerWithDefaultPrettyPrinter();
+    static final String DEFAULT_SOCKET = "/run/vswitch/vswitchd.sock";
 
-    @Option(names = {"-s", "--socket"}, paramLabel = "PATH", defaultValue = "${env:VSWITCH_SOCKET:-/run/vswitch/vswitchd.sock}",
-            description = "Control socket of the daemon. Default: $VSWITCH_SOCKET or /run/vswitch/vswitchd.sock.",
+    @Option(names = {"-s", "--socket"}, paramLabel = "PATH", defaultValue = "${env:VSWITCH_SOCKET:-" + DEFAULT_SOCKET + "}",
+            description = "Control socket of the daemon. Default: $VSWITCH_SOCKET or " + DEFAULT_SOCKET + ".",
             scope = CommandLine.ScopeType.INHERIT)
     Path socket;
+
+    @Option(names = "--json", description = "Print the daemon's answer as JSON.", scope = CommandLine.ScopeType.INHERIT)
+    boolean json;
 
     public static void main(String[] args) {
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
@@ -37,7 +42,7 @@ public final class Vswitchctl {
 
     /** Runs one command line; returns the exit code (0, 1 for a failure with its one line on {@code err}, 2 for usage). */
     static int run(String[] args, PrintWriter out, PrintWriter err) {
-        CommandLine cli = new CommandLine(new Vswitchctl());
+        CommandLine cli = commandLine();
         cli.setOut(out);
         cli.setErr(err);
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
@@ -45,6 +50,30 @@ public final class Vswitchctl {
             return 1;
         });
         return cli.execute(args);
+    }
+
+    /** The whole command tree, with help at every level. */
+    static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new Vswitchctl());
+        withHelp(cli);
+        return cli;
+    }
+
+    /**
+     * Every command, at every level, answers {@code --help} (before any check of its arguments)
+     * and {@code -V}; every command with subcommands has {@code help [COMMAND...]}.
+     */
+    private static void withHelp(CommandLine cli) {
+        cli.getCommandSpec().mixinStandardHelpOptions(true);
+        if (!cli.getSubcommands().isEmpty() && !cli.getSubcommands().containsKey("help")) {
+            cli.addSubcommand("help", new HelpCmd());
+        }
+        for (CommandLine sub : cli.getSubcommands().values()) {
+            if (sub.getCommandSpec().userObject() instanceof HelpCmd) {
+                continue;
+            }
+            withHelp(sub);
+        }
     }
 
     /** A failure whose message is the one line to print. */
@@ -66,7 +95,8 @@ public final class Vswitchctl {
         } catch (ControlException e) {
             throw new Failure(e.getMessage());
         } catch (IOException e) {
-            throw new Failure("cannot reach vswitchd at " + socket + ": " + e.getMessage());
+            throw new Failure("cannot reach vswitchd at " + socket + ": " + e.getMessage()
+                    + " (is it running? a daemon on another socket: --socket PATH or VSWITCH_SOCKET=PATH)");
         }
     }
 
@@ -89,6 +119,24 @@ public final class Vswitchctl {
 
         PrintWriter out() {
             return spec.commandLine().getOut();
+        }
+
+        /** Whether --json was given, wherever on the line. */
+        boolean json() {
+            return root().json;
+        }
+
+        /** Prints {@code value} as JSON when --json was given; returns whether it did. */
+        boolean printedJson(Object value) throws IOException {
+            if (json()) {
+                printJson(out(), value);
+            }
+            return json();
+        }
+
+        /** A note for the operator on standard error (standard output stays the answer). */
+        void note(String text) {
+            spec.commandLine().getErr().println("vswitchctl: " + text);
         }
     }
 }

@@ -58,13 +58,18 @@ class VswitchctlTest {
     }
 
     private Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
         String[] all = new String[args.length + 2];
         all[0] = "--socket";
         all[1] = socket.toString();
         System.arraycopy(args, 0, all, 2, args.length);
-        int code = Vswitchctl.run(all, new PrintWriter(out, true), new PrintWriter(err, true));
+        return runAsGiven(all);
+    }
+
+    /** Runs exactly this command line (no --socket added). */
+    private static Run runAsGiven(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Vswitchctl.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
         return new Run(code, out.toString(), err.toString());
     }
 
@@ -146,6 +151,7 @@ class VswitchctlTest {
         Run r = run("show");
         assertEquals(1, r.code());
         assertTrue(r.err().startsWith("vswitchctl: cannot reach vswitchd at " + socket + ": "), r.err());
+        assertTrue(r.err().contains("--socket PATH or VSWITCH_SOCKET=PATH"), "says how to name another socket: " + r.err());
         assertEquals(1, r.err().lines().count(), r.err());
     }
 
@@ -182,5 +188,179 @@ class VswitchctlTest {
         assertEquals("{\"name\":\"web\"}", seen.getFirst().body());
         assertEquals("endpoint web detached from network apps (eth0 in /var/run/netns/web, 198.18.61.5/24 free again)\n",
                 r.out());
+    }
+
+    private static final String NETWORKS = "[{\"name\":\"apps\",\"id\":1,\"mtu\":1500,\"macAgingSeconds\":300,\"macLimit\":8192,"
+            + "\"macCount\":2,\"offload\":true,\"icc\":false,\"dns\":true,\"gatewayPort\":true,\"masquerade\":false,"
+            + "\"macMoveLimit\":10,\"subnet\":\"198.18.61.0/24\",\"gateway\":\"198.18.61.1\",\"vlan\":10},"
+            + "{\"name\":\"ov\",\"id\":2,\"mtu\":1450,\"vni\":42,\"macAgingSeconds\":300,\"macLimit\":8192,\"macCount\":0,"
+            + "\"offload\":true,\"icc\":true,\"dns\":false,\"gatewayPort\":false,\"masquerade\":false,\"macMoveLimit\":10}]";
+
+    @Test
+    void globalOptionsAreTakenAnywhereOnTheLine() {
+        answer = NETWORKS;
+        for (String[] line : new String[][] {
+                {"--json", "--socket", socket.toString(), "network", "list"},
+                {"--socket", socket.toString(), "network", "--json", "list"},
+                {"network", "list", "--json", "--socket", socket.toString()},
+                {"network", "--socket", socket.toString(), "list", "--json"}}) {
+            Run r = runAsGiven(line);
+            assertEquals(0, r.code(), String.join(" ", line) + ": " + r.err());
+            assertTrue(r.out().contains("\"name\" : \"apps\""), String.join(" ", line) + ": " + r.out());
+        }
+        Run plain = runAsGiven("network", "list", "-s", socket.toString());
+        assertEquals(0, plain.code(), plain.err());
+        assertTrue(plain.out().startsWith("name "), plain.out());
+    }
+
+    @Test
+    void networkListShowsSubnetGatewayDnsIccVlanAndVni() {
+        answer = NETWORKS;
+        Run r = run("network", "list");
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = r.out().lines().toList();
+        assertEquals(List.of("name", "mtu", "vni", "vlan", "subnet", "gateway", "dns", "icc", "macs", "limit", "aging"),
+                List.of(lines.get(0).trim().split(" +")));
+        assertEquals(List.of("apps", "1500", "-", "10", "198.18.61.0/24", "198.18.61.1", "on", "off", "2", "8192", "300s"),
+                List.of(lines.get(1).trim().split(" +")));
+        assertEquals(List.of("ov", "1450", "42", "-", "-", "-", "off", "on", "0", "8192", "300s"),
+                List.of(lines.get(2).trim().split(" +")));
+        assertAligned(lines);
+    }
+
+    /**
+     * The columns are in line: the gaps between them (two or more spaces) are at the same places
+     * on every line, so there are exactly as many gaps common to all lines as the header has.
+     */
+    private static void assertAligned(List<String> lines) {
+        int columns = lines.getFirst().trim().split(" {2,}").length;
+        int width = lines.stream().mapToInt(String::length).max().orElse(0);
+        int gaps = 0;
+        int run = 0;
+        for (int i = 0; i < width; i++) {
+            int at = i;
+            boolean blank = lines.stream().allMatch(l -> at >= l.length() || l.charAt(at) == ' ');
+            run = blank ? run + 1 : 0;
+            if (run == 2) {
+                gaps++;
+            }
+        }
+        assertEquals(columns - 1, gaps, "columns out of line:\n" + String.join("\n", lines));
+    }
+
+    @Test
+    void endpointsCutLongRuntimeIdsAsDockerDoesAndStayInLine() {
+        String podman = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        String docker = "3c5b1e2f0a9d8c7b6a5f4e3d2c1b0a99887766554433221100ffeeddccbbaa99";
+        answer = "[{\"network\":\"apps\",\"id\":\"" + podman + "/eth0\",\"port\":\"vs0001\",\"netns\":\"/run/netns/cni-1\","
+                + "\"ifname\":\"eth0\",\"mac\":\"02:00:00:00:00:05\",\"ipv4\":\"198.18.61.5/24\",\"mtu\":1500,\"state\":\"up\"},"
+                + "{\"network\":\"dk-3c5b1e2f0a9d\",\"id\":\"" + docker + "\",\"port\":\"vsd3c5b1e2f\",\"ifname\":\"eth0\","
+                + "\"mac\":\"02:42:c6:12:48:02\",\"ipv4\":\"198.18.72.2/24\",\"mtu\":1500,\"state\":\"up\"},"
+                + "{\"network\":\"apps\",\"id\":\"web\",\"port\":\"vs0002\",\"netns\":\"/var/run/netns/web\",\"ifname\":\"eth0\","
+                + "\"mac\":\"02:00:00:00:00:06\",\"mtu\":1500,\"state\":\"down\"}]";
+        Run r = run("endpoints");
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = r.out().lines().toList();
+        assertTrue(lines.get(1).contains(" 9f86d081884c/eth0 "), r.out());
+        assertTrue(lines.get(2).contains(" 3c5b1e2f0a9d "), r.out());
+        assertFalse(r.out().contains(docker.substring(12)), "ids cut to 12 digits: " + r.out());
+        assertAligned(lines);
+        Run json = run("endpoints", "--json");
+        assertTrue(json.out().contains(podman + "/eth0") && json.out().contains(docker), "--json shows them whole");
+    }
+
+    @Test
+    void attachToANetworkWithoutASubnetSaysNoAddressWasGiven() {
+        answer = "{\"network\":\"l2\",\"id\":\"web\",\"port\":\"vs01\",\"netns\":\"/var/run/netns/web\",\"ifname\":\"eth0\","
+                + "\"mac\":\"02:00:00:00:00:05\",\"mtu\":1500,\"state\":\"up\"}";
+        Run r = run("attach", "l2", "--netns", "/var/run/netns/web", "--name", "web");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("\"id\" : \"web\""), "standard output is the endpoint, as JSON: " + r.out());
+        assertEquals("vswitchctl: endpoint web has no address: network l2 has no subnet; give one with --ip CIDR,"
+                + " or add the network with --subnet CIDR\n", r.err());
+    }
+
+    /** Every command's path below the root: [network, add], [show], ... (help excluded). */
+    private static List<List<String>> commandPaths(picocli.CommandLine at, List<String> prefix) {
+        List<List<String>> out = new java.util.ArrayList<>();
+        for (var e : at.getSubcommands().entrySet()) {
+            if (e.getKey().equals("help")) {
+                continue;
+            }
+            List<String> path = new java.util.ArrayList<>(prefix);
+            path.add(e.getKey());
+            out.add(path);
+            out.addAll(commandPaths(e.getValue(), path));
+        }
+        return out;
+    }
+
+    @Test
+    void everyCommandAnswersHelpBothWaysWithoutAnErrorFirst() {
+        List<List<String>> paths = commandPaths(Vswitchctl.commandLine(), List.of());
+        assertTrue(paths.size() > 20, paths.toString());
+        for (List<String> path : paths) {
+            String usage = "Usage: vswitchctl " + String.join(" ", path);
+            List<String> dashHelp = new java.util.ArrayList<>(path);
+            dashHelp.add("--help");
+            List<String> helpFirst = new java.util.ArrayList<>(List.of("help"));
+            helpFirst.addAll(path);
+            for (List<String> line : List.of(dashHelp, helpFirst)) {
+                Run r = runAsGiven(line.toArray(String[]::new));
+                assertEquals(0, r.code(), line + ": " + r);
+                assertTrue(r.out().startsWith(usage), line + " prints its own usage first: " + r.out());
+                assertEquals("", r.err(), line + ": no error before the help");
+            }
+            if (path.size() == 2) {
+                Run r = runAsGiven(path.get(0), "help", path.get(1));
+                assertTrue(r.code() == 0 && r.out().startsWith(usage), path + " via its group's help: " + r);
+            }
+        }
+        Run unknown = runAsGiven("help", "network", "nope");
+        assertEquals(2, unknown.code());
+        assertTrue(unknown.err().contains("no command \"nope\" in vswitchctl network"), unknown.err());
+    }
+
+    @Test
+    void theReadmesSynopsesNameEveryOptionOfEveryCommand() throws Exception {
+        String readme = Files.readString(Path.of("..", "README.md"));
+        int section = readme.indexOf("## Operating it: `vswitchctl`");
+        assertTrue(section > 0, "the README has its vswitchctl section");
+        int start = readme.indexOf("```sh\n", section) + 6;
+        String block = readme.substring(start, readme.indexOf("```", start));
+        List<String> missing = new java.util.ArrayList<>();
+        for (List<String> path : commandPaths(Vswitchctl.commandLine(), List.of())) {
+            picocli.CommandLine cmd = Vswitchctl.commandLine();
+            for (String name : path) {
+                cmd = cmd.getSubcommands().get(name);
+            }
+            if (!cmd.getSubcommands().isEmpty()) {
+                continue; // a group: its commands are checked
+            }
+            // The synopsis lines of this command: those that begin "vswitchctl FIRST", with their continuations.
+            StringBuilder synopsis = new StringBuilder();
+            boolean in = false;
+            for (String line : block.lines().toList()) {
+                if (line.startsWith("vswitchctl ")) {
+                    in = line.startsWith("vswitchctl " + path.getFirst() + " ") || line.equals("vswitchctl " + path.getFirst());
+                }
+                if (in) {
+                    synopsis.append(line.replaceFirst("\\s+#.*$", "")).append('\n');
+                }
+            }
+            if (synopsis.isEmpty() || (path.size() > 1 && !synopsis.toString().matches("(?s).*\\b" + path.get(1) + "\\b.*"))) {
+                missing.add(String.join(" ", path) + " (no synopsis)");
+                continue;
+            }
+            for (picocli.CommandLine.Model.OptionSpec o : cmd.getCommandSpec().options()) {
+                if (o.usageHelp() || o.versionHelp() || o.longestName().equals("--json") || o.longestName().equals("--socket")) {
+                    continue;
+                }
+                if (!synopsis.toString().matches("(?s).*(?<![\\w-])" + java.util.regex.Pattern.quote(o.longestName()) + "(?![\\w-]).*")) {
+                    missing.add(String.join(" ", path) + " " + o.longestName());
+                }
+            }
+        }
+        assertTrue(missing.isEmpty(), "the README's vswitchctl synopses lack: " + missing);
     }
 }
