@@ -10,12 +10,20 @@ import java.util.List;
  * What the switch would do with a frame, and why, like Open vSwitch's {@code ofproto/trace}:
  * the same {@link Forwarder} functions the data path runs, on a frame built from the given
  * fields, against the live MAC table, without learning anything or sending anything.
+ *
+ * <p>A port whose link is down in its own namespace (a container set its interface down:
+ * {@link Port#linkUp}) is still written to by the data path, and the kernel refuses the write
+ * (EIO, counted as {@code link-down}): the frame never reaches it. So trace lists such a port
+ * among those a flood skips, and a unicast to it as a {@code link-down} drop, as {@code show}
+ * lists it down.
  */
 public final class Trace {
     /** The verdict: {@code decision} is unicast, flood or drop. */
     public record Result(String network, String in, String src, String dst, int vlan, List<String> steps,
             String decision, List<String> egress, String reason) {
     }
+
+    private static final String LINK_DOWN = "link is down in its namespace";
 
     private Trace() {
     }
@@ -26,9 +34,9 @@ public final class Trace {
         ByteBuf frame = build(src, dst, vlan);
         try {
             steps.add("ingress: port " + ingress.name() + " of network " + domain.name() + " ("
-                    + (ingress.isUp() ? "up" : "down") + ")" + (vlan >= 0 ? ", 802.1Q tag vlan " + vlan
-                    + " passes through untouched" : ""));
-            if (!ingress.isUp()) {
+                    + (!ingress.isUp() ? "down" : !ingress.linkUp() ? LINK_DOWN + ": nothing comes in from it" : "up") + ")"
+                    + (vlan >= 0 ? ", 802.1Q tag vlan " + vlan + " passes through untouched" : ""));
+            if (!ingress.isUp() || !ingress.linkUp()) {
                 return drop(domain, ingress, src, dst, vlan, steps, DropReason.INGRESS_DOWN);
             }
             if (ingress.isMirrorOutput()) {
@@ -66,6 +74,10 @@ public final class Trace {
             }
             if (decision > 0) {
                 Port egress = domain.port(decision);
+                if (!egress.linkUp()) {
+                    steps.add("output: unicast to " + egress.name() + ", whose " + LINK_DOWN + ": the kernel refuses the write");
+                    return drop(domain, ingress, src, dst, vlan, steps, DropReason.LINK_DOWN);
+                }
                 steps.add("output: unicast to " + egress.name());
                 Port copy = mirroring == null ? null : mirroring.outputCopy(egress);
                 if (copy != null && copy != inputCopy) {
@@ -76,19 +88,27 @@ public final class Trace {
             }
             List<String> egress = new ArrayList<>();
             List<String> skipped = new ArrayList<>();
+            int linkDown = 0;
             for (Port p : domain.portArray()) {
                 if (p == null) {
                     continue;
                 }
                 int exclusion = FloodSet.exclusion(ingress, p);
-                if (exclusion == FloodSet.INCLUDED) {
+                if (exclusion == FloodSet.INCLUDED && !p.linkUp()) {
+                    // Written to, and refused by the kernel: it gets nothing.
+                    skipped.add(p.name() + " (" + LINK_DOWN + ": the write is refused, counted as link-down)");
+                    linkDown++;
+                } else if (exclusion == FloodSet.INCLUDED) {
                     egress.add(p.name());
                 } else if (exclusion != FloodSet.INGRESS) {
                     skipped.add(p.name() + " (" + FloodSet.describe(exclusion) + ")");
                 }
             }
             if (egress.isEmpty()) {
-                return drop(domain, ingress, src, dst, vlan, steps, DropReason.NO_EGRESS);
+                if (!skipped.isEmpty()) {
+                    steps.add("output: no port gets it (skipped " + String.join(", ", skipped) + ")");
+                }
+                return drop(domain, ingress, src, dst, vlan, steps, linkDown > 0 ? DropReason.LINK_DOWN : DropReason.NO_EGRESS);
             }
             StormControl storm = ingress.storm();
             long limit = storm == null ? 0 : switch (StormControl.kind(dst)) {

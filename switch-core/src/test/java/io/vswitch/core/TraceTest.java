@@ -62,4 +62,29 @@ class TraceTest {
         Trace.Result move = Trace.run(blue, p1, Frames.mac(7), MacAddress.BROADCAST, -1, NOW);
         assertTrue(move.steps().get(2).contains("would move from b2 to b1"), move.steps().toString());
     }
+
+    @Test
+    void aPortWhoseLinkIsDownInItsNamespaceGetsNothingAndTraceSaysWhy() {
+        p3.setLink(false, 0); // the container set its interface down: the kernel refuses writes (EIO)
+        Trace.Result flood = Trace.run(blue, p1, Frames.mac(1), MacAddress.BROADCAST, -1, NOW);
+        assertEquals("flood", flood.decision());
+        assertEquals(List.of("b2"), flood.egress(), "not among the ports the flood reaches");
+        assertTrue(flood.steps().getLast().contains("skipped b3 (link is down in its namespace: the write is refused,"
+                + " counted as link-down)"), flood.steps().toString());
+
+        blue.table().learn(Frames.mac(3), p3.id(), p3.generation(), BridgeDomain.tick(NOW));
+        Trace.Result unicast = Trace.run(blue, p1, Frames.mac(1), Frames.mac(3), -1, NOW);
+        assertEquals("drop", unicast.decision());
+        assertEquals("link-down", unicast.reason());
+        assertEquals(List.of(), unicast.egress());
+
+        p2.setLink(false, 0);
+        Trace.Result none = Trace.run(blue, p1, Frames.mac(1), MacAddress.BROADCAST, -1, NOW);
+        assertEquals("link-down", none.reason(), none.steps().toString());
+
+        Trace.Result from = Trace.run(blue, p3, Frames.mac(3), MacAddress.BROADCAST, -1, NOW);
+        assertEquals("ingress-down", from.reason(), "nothing comes in from a port whose link is down");
+        p3.setLink(true, 0);
+        assertEquals(List.of("b1"), Trace.run(blue, p3, Frames.mac(3), MacAddress.BROADCAST, -1, NOW).egress());
+    }
 }

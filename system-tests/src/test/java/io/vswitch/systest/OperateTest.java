@@ -215,6 +215,36 @@ class OperateTest {
     }
 
     @Test
+    @Order(4)
+    void aPortWhoseContainerSetItsLinkDownIsNoFloodTargetInTraceNorInTheDataPath() throws Exception {
+        String ob0 = mac("ob0");
+        String ob1 = mac("ob1");
+        netns.must(10, ns("ob1"), "ip", "link", "set", "ob1", "down");
+        try {
+            assertEquals("down", port(daemon.json("show"), "blue", "ob1").path("state").asText());
+            String flooded = ctlOk("trace", "blue", "--in", "ob0", "--src", ob0, "--dst", "ff:ff:ff:ff:ff:ff");
+            assertTrue(flooded.contains("skipped ob1 (link is down in its namespace"), flooded);
+            assertTrue(flooded.strip().endsWith("=> drop (link-down)"), "ob1 is not listed as a flood target: " + flooded);
+            String unicast = ctlOk("trace", "blue", "--in", "ob0", "--src", ob0, "--dst", ob1);
+            assertTrue(unicast.strip().endsWith("=> drop (link-down)"), unicast);
+
+            // What the data path does: it writes to ob1, the kernel refuses (EIO), the frame is counted
+            // as a link-down drop and reaches nothing, both for a flood (an ARP request) and for unicast.
+            long before = port(daemon.json("show"), "blue", "ob1").path("drops").path("link-down").asLong();
+            assertFalse(netns.exec(10, ns("ob0"), "ping", "-c", "1", "-W", "1", "198.18.3.77").ok());
+            assertFalse(ping("ob0", IP_OB1));
+            long after = port(daemon.json("show"), "blue", "ob1").path("drops").path("link-down").asLong();
+            assertTrue(after > before, "the frames sent to ob1 were refused and counted: " + before + " -> " + after);
+        } finally {
+            netns.must(10, ns("ob1"), "ip", "link", "set", "ob1", "up");
+        }
+        assertEquals("up", port(daemon.json("show"), "blue", "ob1").path("state").asText());
+        assertTrue(ctlOk("trace", "blue", "--in", "ob0", "--src", ob0, "--dst", "ff:ff:ff:ff:ff:ff").strip()
+                .endsWith("=> flood: ob1"));
+        assertTrue(ping("ob0", IP_OB1));
+    }
+
+    @Test
     @Order(5)
     void addingAndRemovingPortsAndNetworksLosesNoTrafficElsewhere() throws Exception {
         assertTrue(ping("rp0", IP_RP1));
