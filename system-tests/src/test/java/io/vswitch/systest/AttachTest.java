@@ -120,6 +120,16 @@ class AttachTest {
             assertTrue(netns.must(10, ns.get(i), "ip", "route").contains("default via 198.18.64.1 dev eth0"));
         }
         assertEquals("02:00:00:64:00:03", eps.get(2).path("mac").asText());
+        // What ip netns exec gives a named namespace: apps has no DNS, so the host's resolvers (no loopback ones).
+        Path resolv = Path.of("/etc/netns/" + ns.get(0) + "/resolv.conf");
+        List<String> written = Files.readAllLines(resolv);
+        assertTrue(written.getFirst().startsWith("# vswitchd: endpoint c0 of network apps"), written.toString());
+        List<String> hostServers = Files.readAllLines(Path.of("/etc/resolv.conf")).stream()
+                .filter(l -> l.startsWith("nameserver") && !l.contains(" 127.") && !l.endsWith("::1")).toList();
+        assertEquals(hostServers, written.stream().filter(l -> l.startsWith("nameserver")).toList());
+        assertEquals(written.subList(1, written.size()).stream().filter(l -> l.startsWith("nameserver")).toList(),
+                netns.must(10, ns.get(0), "cat", "/etc/resolv.conf").lines().filter(l -> l.startsWith("nameserver")).toList(),
+                "ip netns exec shows it as /etc/resolv.conf");
         for (int i = 0; i < 3; i++) {
             assertTrue(ping(ns.get(i), ip(eps.get((i + 1) % 3))), "c" + i + " reaches c" + ((i + 1) % 3));
             assertTrue(ping(ns.get(i), "198.18.64.1"), "c" + i + " reaches the gateway");
@@ -133,6 +143,7 @@ class AttachTest {
             Sh.Result r = daemon.ctl("detach", "apps", i == 0 ? "--name" : "--netns", i == 0 ? "c0" : "/var/run/netns/" + ns.get(i));
             assertEquals(0, r.code(), r.toString());
             assertTrue(netns.taps(ns.get(i)).isEmpty(), "no TAP left in " + ns.get(i));
+            assertFalse(Files.exists(Path.of("/etc/netns/" + ns.get(i))), "detach removes the resolv.conf it wrote");
             assertFalse(netns.must(10, ns.get(i), "ip", "-o", "link").contains("eth0"));
         }
         assertEquals(0, daemon.json("endpoints", "apps").size());
@@ -150,6 +161,9 @@ class AttachTest {
     @Order(2)
     void badRequestsGetAClearErrorAndLeaveNothingBehind() throws Exception {
         String c = netns.createQuiet("at-bad");
+        // A resolv.conf someone else wrote for a namespace is never touched.
+        Path theirs = Files.createDirectories(Path.of("/etc/netns/" + c)).resolve("resolv.conf");
+        Files.writeString(theirs, "nameserver 198.18.64.99\n");
         attach("apps", c, "--name", "taken", "--ip", "198.18.64.50/24");
         String other = netns.createQuiet("at-bad2");
         assertTrue(refused("attach", "apps", "--netns", "/var/run/netns/nope").contains("does not exist"));
@@ -174,6 +188,20 @@ class AttachTest {
         assertEquals(1, unreachable.code());
         assertTrue(unreachable.err().contains("cannot reach vswitchd at /nonexistent.sock"), unreachable.toString());
         assertEquals(0, daemon.ctl("detach", "apps", "--name", "taken").code());
+        assertEquals("nameserver 198.18.64.99\n", Files.readString(theirs), "attach and detach left it as it was");
+
+        // A network without a subnet plugs the container in without an address, and says so (as docker run
+        // on a network without IPAM, or ovs-docker add-port without --ipaddress, do it, silently).
+        assertEquals(0, daemon.ctl("network", "add", "l2").code());
+        Sh.Result plain = daemon.ctl("attach", "l2", "--netns", "/var/run/netns/" + other, "--name", "plain", "--ifname", "eth1");
+        assertEquals(0, plain.code(), plain.toString());
+        assertTrue(plain.err().contains("endpoint plain has no address: network l2 has no subnet; give one with --ip CIDR"),
+                plain.toString());
+        assertTrue(daemon.log().contains("endpoint plain attached to network l2: eth1 in /var/run/netns/" + other
+                + ", no address (the network has no subnet)"), daemon.log());
+        assertFalse(netns.must(10, other, "ip", "-o", "addr", "show", "dev", "eth1").contains("inet "));
+        assertEquals(0, daemon.ctl("detach", "l2", "--name", "plain").code());
+        assertEquals(0, daemon.ctl("network", "del", "l2").code());
     }
 
     @Test
@@ -207,6 +235,8 @@ class AttachTest {
         assertFalse(ip(one).equals(ip(two)), "k1 keeps " + ip(one) + ", k2 got " + ip(two));
         assertTrue(ping(second, ip(one)), "k1's interface was found again after the restart and forwards");
         assertTrue(daemon.log().contains("re-attached") || daemon.json("endpoints", "apps").size() == 2);
+        assertTrue(daemon.log().contains("network apps added: mtu 1500, 0 ports, 1 endpoint restored (1 found in their"
+                + " containers)"), "the restart counts the endpoints that came back:\n" + daemon.log());
         daemon.ctl("detach", "apps", "--name", "k1");
         daemon.ctl("detach", "apps", "--name", "k2");
     }

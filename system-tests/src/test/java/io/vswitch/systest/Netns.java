@@ -99,6 +99,16 @@ final class Netns implements AutoCloseable {
         made.remove(ns);
     }
 
+    /** Takes a namespace made by other means (a README's commands) under this object's care: {@link #close} deletes it. */
+    void adopt(String ns) {
+        made.add(ns);
+    }
+
+    /** The full name {@link #create} gives {@code shortName}. */
+    static String name(String shortName) {
+        return PREFIX + shortName;
+    }
+
     private void deleteAll() {
         List<String> copy;
         synchronized (made) {
@@ -113,6 +123,8 @@ final class Netns implements AutoCloseable {
                 }
             }
             Sh.run(10, "ip", "netns", "del", ns);
+            // What ip netns exec gives the namespace (vswitchd writes its resolv.conf on attach).
+            Sh.run(10, "rm", "-rf", "/etc/netns/" + ns);
         }
         made.clear();
     }

@@ -57,10 +57,17 @@ public final class Attachments {
     private final SwitchTable table;
     private final Answers answers;
     private final Map<String, EndpointBook> books = new LinkedHashMap<>();
+    private final NetnsResolvConf resolvConf;
     private EndpointBook.Claims claims = (network, address) -> true;
 
     /** {@code upstream}: where names a network does not know go (null: REFUSED at once). */
     Attachments(Dataplane dataplane, PortFactory ports, SwitchTable table, Upstream upstream) {
+        this(dataplane, ports, table, upstream, new NetnsResolvConf());
+    }
+
+    /** Tests: the named namespaces' resolv.conf files elsewhere. */
+    Attachments(Dataplane dataplane, PortFactory ports, SwitchTable table, Upstream upstream, NetnsResolvConf resolvConf) {
+        this.resolvConf = resolvConf;
         this.dataplane = dataplane;
         this.ports = ports;
         this.table = table;
@@ -135,6 +142,9 @@ public final class Attachments {
                     ports.discard(e.port());
                 }
                 dataplane.detach(e.port());
+            }
+            if (discard) {
+                resolvConf.remove(e.spec().netns(), network, e.spec().id());
             }
         }
         if (book.gatewayPort != null) {
@@ -259,8 +269,10 @@ public final class Attachments {
             p.settle();
             publish(book, true);
             if (p.placement != null) {
-                LOG.info("endpoint {} attached to network {}: {} in {}{}{}", p.id, book.name(), p.placement.ifname(),
-                        p.placement.netns(), p.ipv4 != null ? ", " + p.ipv4 : "", p.ipv6 != null ? ", " + p.ipv6 : "");
+                LOG.info("endpoint {} attached to network {}: {} in {}{}", p.id, book.name(), p.placement.ifname(),
+                        p.placement.netns(), p.ipv4 == null && p.ipv6 == null ? ", no address (the network has no subnet)"
+                                : (p.ipv4 != null ? ", " + p.ipv4 : "") + (p.ipv6 != null ? ", " + p.ipv6 : ""));
+                writeResolvConf(book, endpoint);
             } else {
                 LOG.info("endpoint {} made in network {} for {}: {}{}", p.id, book.name(), p.owner, p.portName,
                         p.ipv4 != null ? ", " + p.ipv4 : "");
@@ -325,6 +337,37 @@ public final class Attachments {
                 e.spec().ipv6() == null ? null : Cidr.parseAddress(e.spec().ipv6()));
         publish(book, false);
         LOG.info("endpoint {} detached from network {}", e.spec().id(), e.network());
+        if (resolvConf.remove(e.spec().netns(), e.network(), e.spec().id())) {
+            // Another endpoint the operator attached in the same namespace gets it now.
+            for (EndpointBook b : books.values()) {
+                for (Endpoint other : b.endpoints.values()) {
+                    if (e.spec().netns().equals(other.spec().netns())) {
+                        writeResolvConf(b, other);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * A container the operator attached in a named namespace gets that namespace's resolv.conf
+     * (what {@code ip netns exec} shows it): the gateway on a network with DNS, else the host's
+     * resolvers; runtimes (CNI, Docker) write their containers' own.
+     */
+    private void writeResolvConf(EndpointBook book, Endpoint e) {
+        EndpointSpec s = e.spec();
+        if (s.netns() == null || !"cli".equals(s.owner())) {
+            return;
+        }
+        List<InetAddress> gateways = new ArrayList<>();
+        if (book.checked.dns() && s.ipv4() != null && book.checked.gateway4() != null) {
+            gateways.add(book.checked.gateway4());
+        }
+        if (book.checked.dns() && s.ipv6() != null && book.checked.gateway6() != null) {
+            gateways.add(book.checked.gateway6());
+        }
+        resolvConf.write(s.netns(), book.name(), s.id(), gateways);
     }
 
     // ---- what the switch answers ----------------------------------------------------------

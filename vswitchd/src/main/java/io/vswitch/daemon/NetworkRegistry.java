@@ -192,11 +192,23 @@ final class NetworkRegistry {
             Thread.currentThread().interrupt();
             throw new SpecException("name", "interrupted while adding network " + checked.name());
         }
-        LOG.info("network {} added: mtu {}{}, {} ports, mac-aging {}s, mac-limit {}{}", checked.name(),
+        LOG.info("network {} added: mtu {}{}, {} ports{}, mac-aging {}s, mac-limit {}{}", checked.name(),
                 checked.settings().mtu(), checked.isOverlay() ? ", vni " + checked.vni() + ", peers " + checked.spec().peers() : "",
-                checked.ports().size(), checked.settings().macAging().toSeconds(), checked.settings().macLimit(),
-                checked.spec().persistent() ? ", persistent" : "");
+                checked.ports().size(), restored(checked.name()), checked.settings().macAging().toSeconds(),
+                checked.settings().macLimit(), checked.spec().persistent() ? ", persistent" : "");
         return network;
+    }
+
+    /** ", N endpoints restored (M found in their containers)" after a restart; "" when it has none. */
+    private String restored(String network) {
+        List<Attachments.Endpoint> endpoints = attachments.endpoints(network);
+        if (endpoints.isEmpty()) {
+            return "";
+        }
+        long found = endpoints.stream().filter(e -> e.port() != null).count();
+        return ", " + endpoints.size() + " endpoint" + (endpoints.size() == 1 ? "" : "s") + " restored (" + found
+                + " found in their containers" + (found < endpoints.size() ? "; the others keep their addresses until"
+                + " detached" : "") + ")";
     }
 
     /**
