@@ -54,7 +54,8 @@ public final class LinkWatcher implements AutoCloseable {
     private final Thread thread;
     private volatile boolean stopped;
     private boolean warned;
-    /** Sweeps done; guarded by this. */
+    /** Sweeps begun and sweeps done; guarded by this. */
+    private long begun;
     private long sweeps;
     private boolean wanted;
     /** Until when (System.nanoTime) sweeps come quickly: a runtime is moving a TAP right now. */
@@ -82,6 +83,9 @@ public final class LinkWatcher implements AutoCloseable {
         }
         try {
             while (!stopped) {
+                synchronized (this) {
+                    begun++;
+                }
                 long began = System.nanoTime();
                 int ports = sweep(own);
                 long tookMs = (System.nanoTime() - began) / 1_000_000;
@@ -253,7 +257,9 @@ public final class LinkWatcher implements AutoCloseable {
      * right after plugging a container in is then what its namespace says now.
      */
     public synchronized void sweepNow(long timeoutMs) {
-        long target = sweeps + 1;
+        // A sweep that began before this call may have read a link before it changed: wait for
+        // one that begins after it (sweeps + 1 returned from a sweep already under way).
+        long target = begun + 1;
         wanted = true;
         notifyAll();
         long until = System.currentTimeMillis() + timeoutMs;
