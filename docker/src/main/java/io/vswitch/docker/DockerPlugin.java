@@ -23,8 +23,11 @@ public final class DockerPlugin implements AutoCloseable {
 
     public static DockerPlugin start(Path socket, DriverBackend backend) throws IOException, InterruptedException {
         NetworkDriver driver = new NetworkDriver(backend);
+        CallerNamespace callers = new CallerNamespace();
         UnixHttpServer server = UnixHttpServer.start(socket, "rw-rw----", "vswitch-docker", request -> {
-            NetworkDriver.Reply r = driver.handle(request.method(), request.path(), request.body());
+            String refused = callers.refusal(request.peerPid(), request.path());
+            NetworkDriver.Reply r = refused != null ? NetworkDriver.refuse(request.path(), refused)
+                    : driver.handle(request.method(), request.path(), request.body());
             return new UnixHttpServer.Reply(r.status(), NetworkDriver.bytes(r), NetworkDriver.CONTENT_TYPE);
         });
         String name = socket.getFileName().toString().replaceFirst("\\.sock$", "");

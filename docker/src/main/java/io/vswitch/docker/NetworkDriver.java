@@ -163,6 +163,12 @@ public final class NetworkDriver {
         return new Reply(200, body.toString());
     }
 
+    /** A call refused before the driver sees it ({@link CallerNamespace}), logged as the driver's refusals are. */
+    static Reply refuse(String path, String why) {
+        LOG.info("docker: {} refused: {}", path, why);
+        return error(500, why);
+    }
+
     private static Reply error(int status, String message) {
         return new Reply(status, JSON.createObjectNode().put("Err", message).toString());
     }

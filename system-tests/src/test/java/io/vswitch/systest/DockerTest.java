@@ -39,6 +39,7 @@ class DockerTest {
     private Path pluginSocket;
     private Vswitchd daemon;
     private Process dockerd;
+    private Path dockerdBinary;
     private List<String> docker;
 
     @BeforeAll
@@ -62,19 +63,10 @@ class DockerTest {
                 """.formatted(pluginSocket)), socket);
         assertTrue(Files.exists(pluginSocket), "the driver's socket is served");
 
-        Path dockerSock = work.resolve("docker.sock");
-        dockerd = new ProcessBuilder("nsenter", "--net=/run/netns/" + sw, dockerdBin.toString(),
-                "--storage-driver=vfs", "--iptables=false", "--ip6tables=false", "--ip-masq=false", "--bridge=none",
-                "--userland-proxy=false", "--exec-opt", "native.cgroupdriver=cgroupfs",
-                "--data-root", work.resolve("data").toString(), "--exec-root", work.resolve("exec").toString(),
-                "--pidfile", work.resolve("dockerd.pid").toString(), "-H", "unix://" + dockerSock)
-                .redirectErrorStream(true).redirectOutput(work.resolve("dockerd.log").toFile()).start();
-        docker = List.of("/usr/bin/docker", "-H", "unix://" + dockerSock);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!run("version").ok() && dockerd.isAlive() && System.nanoTime() < deadline) {
-            Thread.sleep(200);
-        }
-        if (!run("version").ok()) {
+        dockerdBinary = dockerdBin;
+        dockerd = dockerd(sw, work);
+        docker = List.of("/usr/bin/docker", "-H", "unix://" + work.resolve("docker.sock"));
+        if (!ready(docker, dockerd)) {
             String log = Files.exists(work.resolve("dockerd.log")) ? Files.readString(work.resolve("dockerd.log")) : "";
             String tail = log.lines().skip(Math.max(0, log.lines().count() - 8)).reduce("", (a, b) -> a + "\n  " + b);
             skipIf(true, "dockerd cannot start here:" + tail);
@@ -84,6 +76,35 @@ class DockerTest {
                 + "for a in $(bin/busybox --list); do [ $a = busybox ] || ln -sf busybox bin/$a; done && tar -C "
                 + rootfs + " -cf " + work.resolve("bb.tar") + " .");
         must("import", "-c", "ENV PATH=/bin", "-c", "CMD [\"/bin/sh\"]", work.resolve("bb.tar").toString(), "bb:latest");
+    }
+
+    /** A private dockerd in {@code ns}, everything of it under {@code dir}, as shared/recipes/docker.md starts it. */
+    private Process dockerd(String ns, Path dir) throws Exception {
+        return new ProcessBuilder("nsenter", "--net=/run/netns/" + ns, dockerdBinary.toString(),
+                "--storage-driver=vfs", "--iptables=false", "--ip6tables=false", "--ip-masq=false", "--bridge=none",
+                "--userland-proxy=false", "--exec-opt", "native.cgroupdriver=cgroupfs",
+                "--data-root", dir.resolve("data").toString(), "--exec-root", dir.resolve("exec").toString(),
+                "--pidfile", dir.resolve("dockerd.pid").toString(), "-H", "unix://" + dir.resolve("docker.sock"))
+                .redirectErrorStream(true).redirectOutput(dir.resolve("dockerd.log").toFile()).start();
+    }
+
+    private static boolean ready(List<String> client, Process dockerd) throws Exception {
+        List<String> version = new ArrayList<>(client);
+        version.add("version");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!Sh.run(30, version).ok() && dockerd.isAlive() && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        return Sh.run(30, version).ok();
+    }
+
+    private static void stopDockerd(Process dockerd) throws InterruptedException {
+        // dockerd is the child of nsenter, which exec'd it: the same PID.
+        dockerd.destroy();
+        if (!dockerd.waitFor(20, TimeUnit.SECONDS)) {
+            dockerd.destroyForcibly();
+            dockerd.waitFor(5, TimeUnit.SECONDS);
+        }
     }
 
     private void skipIf(boolean condition, String reason) {
@@ -105,12 +126,7 @@ class DockerTest {
             run("network", "prune", "-f");
         }
         if (dockerd != null) {
-            // dockerd is the child of nsenter, which exec'd it: the same PID.
-            dockerd.destroy();
-            if (!dockerd.waitFor(20, TimeUnit.SECONDS)) {
-                dockerd.destroyForcibly();
-                dockerd.waitFor(5, TimeUnit.SECONDS);
-            }
+            stopDockerd(dockerd);
         }
         if (daemon != null) {
             daemon.close();
@@ -153,7 +169,11 @@ class DockerTest {
         for (String name : List.of("alpha", "beta")) {
             must("run", "-d", "--name", name, "--network", "n1", "--dns", "198.18.72.1", "bb", "sleep", "600");
         }
-        assertEquals(2, daemon.json("endpoints", network).size());
+        JsonNode endpoints = daemon.json("endpoints", network);
+        assertEquals(2, endpoints.size());
+        for (JsonNode e : endpoints) {
+            assertEquals("eth0", e.path("ifname").asText(), "the name Docker gave it in its container: " + e);
+        }
         String bIp = must("inspect", "-f", "{{.NetworkSettings.Networks.n1.IPAddress}}", "beta");
         assertTrue(bIp.startsWith("198.18.72."), bIp);
         assertTrue(run("exec", "alpha", "ping", "-c", "2", "-W", "2", bIp).ok(), "alpha pings beta by address");
@@ -195,5 +215,35 @@ class DockerTest {
         }
         assertEquals(before, daemon.json("network", "list").toString(), "nothing changed");
         assertTrue(driverCall("NetworkDriver.GetCapabilities", "{}").contains("\"Scope\":\"local\""));
+    }
+
+    @Test
+    @Order(3)
+    void aDockerdInAnotherNamespaceIsToldAtNetworkCreateToShareTheSwitchsNamespace() throws Exception {
+        String elsewhere = netns.create("dockother");
+        Path dir = Files.createDirectories(work.resolve("other"));
+        Process other = dockerd(elsewhere, dir);
+        try {
+            List<String> client = List.of("/usr/bin/docker", "-H", "unix://" + dir.resolve("docker.sock"));
+            assertTrue(ready(client, other), "a second dockerd starts");
+            List<String> create = new ArrayList<>(client);
+            create.addAll(List.of("network", "create", "-d", DRIVER, "--subnet", "198.18.74.0/24", "n2"));
+            Sh.Result r = Sh.run(60, create);
+            assertEquals(1, r.code(), r.toString());
+            System.out.println("DockerTest: docker network create from another namespace says: " + r.err().strip());
+            assertTrue(r.err().contains("runs in network namespace") && r.err().contains("Run dockerd in vswitchd's namespace"),
+                    "the reason and the fix, before any container fails to start: " + r);
+            assertEquals(0, daemon.json("network", "list").size(), "nothing made");
+        } finally {
+            stopDockerd(other);
+        }
+        // The same from any other client in another namespace; deleting is never refused.
+        String reply = netns.must(10, elsewhere, "curl", "-s", "--max-time", "5", "--unix-socket", pluginSocket.toString(),
+                "-X", "POST", "-d", "{\"NetworkID\":\"ab\",\"Options\":{},\"IPv4Data\":[]}",
+                "http://plugin/NetworkDriver.CreateNetwork");
+        assertTrue(reply.contains("runs in network namespace"), reply);
+        String delete = netns.must(10, elsewhere, "curl", "-s", "--max-time", "5", "--unix-socket", pluginSocket.toString(),
+                "-X", "POST", "-d", "{\"NetworkID\":\"ab\"}", "http://plugin/NetworkDriver.DeleteNetwork");
+        assertTrue(delete.contains("\"Err\"") && !delete.contains("namespace"), "answered by the driver itself: " + delete);
     }
 }

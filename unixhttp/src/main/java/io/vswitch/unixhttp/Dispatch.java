@@ -5,6 +5,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.util.AttributeKey;
 import org.slf4j.Logger;
@@ -62,7 +63,7 @@ final class Dispatch extends SimpleChannelInboundHandler<FullHttpRequest> {
         String uri = request.uri();
         int query = uri.indexOf('?');
         UnixHttpServer.Request r = new UnixHttpServer.Request(request.method().name(), query < 0 ? uri : uri.substring(0, query),
-                request.content().toString(StandardCharsets.UTF_8), System.nanoTime());
+                request.content().toString(StandardCharsets.UTF_8), System.nanoTime(), peerPid(ctx.channel()));
         try {
             worker.execute(() -> {
                 UnixHttpServer.Reply reply;
@@ -79,6 +80,18 @@ final class Dispatch extends SimpleChannelInboundHandler<FullHttpRequest> {
         } catch (RejectedExecutionException stopping) {
             ErrorReply.answerAndClose(ctx, 503, "the daemon is stopping");
         }
+    }
+
+    /** Who connected (SO_PEERCRED); 0 when not known. */
+    private static int peerPid(Channel ch) {
+        if (ch instanceof EpollDomainSocketChannel unix) {
+            try {
+                return unix.peerCredentials().pid();
+            } catch (java.io.IOException e) {
+                return 0;
+            }
+        }
+        return 0;
     }
 
     /** The answer, then a refusal for each request pipelined behind it, then the connection closes. */

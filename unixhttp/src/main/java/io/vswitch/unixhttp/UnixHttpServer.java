@@ -37,8 +37,12 @@ public final class UnixHttpServer implements AutoCloseable {
     /** The largest request body taken. */
     public static final int MAX_BODY = 1 << 20;
 
-    /** A request as received; {@code receivedNs} ({@link System#nanoTime}) is when its call starts. */
-    public record Request(String method, String path, String body, long receivedNs) {
+    /**
+     * A request as received; {@code receivedNs} ({@link System#nanoTime}) is when its call starts;
+     * {@code peerPid} the process that connected (SO_PEERCRED), 0 when not known (another PID
+     * namespace).
+     */
+    public record Request(String method, String path, String body, long receivedNs, int peerPid) {
     }
 
     /** An answer: status, body, its content type. */

@@ -91,9 +91,25 @@ final class ApiViews {
         String state = e.port() == null || e.port().hasFailed() ? "gone" : e.port().linkUp() ? "up" : "down";
         String reason = e.port() == null ? "its interface was not found in its namespace"
                 : e.port().hasFailed() ? e.port().failure() : null;
-        return new Views.Endpoint(e.network(), spec.id(), spec.name(), spec.port(), spec.netns(), spec.ifname(), spec.mac(),
+        String ifname = spec.ifname() != null ? spec.ifname() : deviceName(e.port());
+        return new Views.Endpoint(e.network(), spec.id(), spec.name(), spec.port(), spec.netns(), ifname, spec.mac(),
                 spec.ipv4(), spec.ipv6(), spec.gateway(), spec.gateway6(), mtu, spec.owner(), spec.aliases(),
                 nameservers.isEmpty() ? null : nameservers, state, reason);
+    }
+
+    /**
+     * The name an endpoint's device has now, where a runtime put it (Docker moves the TAP into
+     * its container and renames it eth0 without telling the driver); its name here before that.
+     */
+    private static String deviceName(Port p) {
+        if (p instanceof io.vswitch.tapio.TapPort tap && !tap.hasFailed()) {
+            try {
+                return tap.device().currentName();
+            } catch (io.vswitch.nativetap.NativeCallException e) {
+                // Going away: its name as made.
+            }
+        }
+        return p == null ? null : p.name();
     }
 
     /** A port of domain {@code d}; a tunnel port shows its network's {@code vni}. */
