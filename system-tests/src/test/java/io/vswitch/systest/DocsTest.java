@@ -88,6 +88,37 @@ class DocsTest {
     }
 
     @Test
+    void theTestSummaryNamesEachFailedTestAndTheCommandThatRerunsOne() throws Exception {
+        Path root = Files.createTempDirectory("vswitch-summary");
+        Path reports = Files.createDirectories(root.resolve("system-tests/target/surefire-reports"));
+        Files.writeString(reports.resolve("TEST-io.vswitch.systest.FaultsTest.xml"), """
+                <testsuite name="io.vswitch.systest.FaultsTest" tests="2" failures="1" errors="0" skipped="0">
+                  <testcase name="metricsTellTheTruth" classname="io.vswitch.systest.FaultsTest">
+                    <failure message="the re-added port has metrics ==&gt; expected: &lt;1.0&gt; but was: &lt;0.0&gt;"
+                        type="org.opentest4j.AssertionFailedError">trace</failure>
+                  </testcase>
+                  <testcase name="other" classname="io.vswitch.systest.FaultsTest"/>
+                </testsuite>
+                """);
+        Path log = root.resolve("maven.log");
+        Files.writeString(log, "[INFO] cluster ............ FAILURE [ 10 s]\n[INFO] vswitchd ........... SKIPPED\n");
+        Sh.Result r = Sh.run(30, "python3", ROOT.resolve("scripts/test-summary.py").toString(), root.toString(), "1000", "0",
+                log.toString());
+        assertEquals(1, r.code(), r.toString());
+        assertTrue(r.out().contains("vswitch: system tests: 2 run, 1 failed, 0 errors, 0 skipped"), r.out());
+        assertTrue(r.out().contains("  system-tests: FaultsTest.metricsTellTheTruth: the re-added port has metrics ==> expected:"
+                + " <1.0> but was: <0.0>"), r.out());
+        assertTrue(r.out().contains("  scripts/test -pl system-tests -am -Dtest='FaultsTest#metricsTellTheTruth'"
+                + " -Dsurefire.failIfNoSpecifiedTests=false"), r.out());
+        assertTrue(r.out().contains("not built or tested, because a module they need failed: vswitchd"), r.out());
+        assertFalse(r.out().contains("-rf"), r.out());
+        String script = Files.readString(ROOT.resolve("scripts/test"));
+        assertTrue(script.contains("--fail-at-end") && script.contains("resume the build with the command/,+1d"),
+                "every module is tested, and Maven's -rf advice is not shown");
+        Sh.run(30, "rm", "-rf", root.toString());
+    }
+
+    @Test
     void theReadmesQuickStartsAreMarkedForThisTest() throws Exception {
         assertEquals(List.of("config", "config-try", "apps", "attach", "podman", "podman-run", "docker", "docker-image",
                 "docker-run", "docker-stop"), List.copyOf(Readme.blocks().keySet()));
