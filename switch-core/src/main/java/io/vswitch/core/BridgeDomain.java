@@ -30,6 +30,8 @@ public final class BridgeDomain {
     private volatile Mirroring mirroring;
     /** Active captures (null: none, and the data path does not look). */
     private volatile PacketTap[] taps;
+    /** The stages a batch of this network goes through, composed from what it uses ({@link #recompose}). */
+    private volatile FeatureArc arc;
     /** The latest move, (mac << 16 | new port id), for the rate-limited flapping log. */
     private volatile long lastMove;
     private int nextGeneration = 1;
@@ -42,6 +44,21 @@ public final class BridgeDomain {
         this.counters = new Counters(lanes, NetworkCounter.values().length);
         this.agingTicks = (int) Math.max(1, settings.macAging().toSeconds());
         this.flaps = new FlapGuard(settings.macMoveLimit(), settings.macMoveHold().toNanos());
+        this.arc = FeatureArc.compose(settings, null, null, ports);
+    }
+
+    /** The network's stages, as a lane reads them once per batch. */
+    public FeatureArc arc() {
+        return arc;
+    }
+
+    /**
+     * Composes the arc again from what the network uses now: its settings, mirrors, captures and
+     * the ports' storm limits. Called by whatever changes one of them; lanes see the new arc from
+     * their next batch.
+     */
+    synchronized void recompose() {
+        arc = FeatureArc.compose(settings, mirroring, taps, ports);
     }
 
     /** The mirrors as the data path reads them, or null. */
@@ -66,6 +83,7 @@ public final class BridgeDomain {
             }
         }
         mirroring = Mirroring.resolve(mirrorSpecs, ports);
+        recompose();
     }
 
     /** The captures watching this network, or null. */
@@ -78,6 +96,7 @@ public final class BridgeDomain {
         PacketTap[] next = now == null ? new PacketTap[1] : java.util.Arrays.copyOf(now, now.length + 1);
         next[next.length - 1] = tap;
         taps = next;
+        recompose();
     }
 
     public synchronized void removeTap(PacketTap tap) {
@@ -87,6 +106,7 @@ public final class BridgeDomain {
         }
         PacketTap[] next = java.util.Arrays.stream(now).filter(t -> t != tap).toArray(PacketTap[]::new);
         taps = next.length == 0 ? null : next;
+        recompose();
     }
 
     /** The network's MAC-move dampening. */
@@ -197,6 +217,8 @@ public final class BridgeDomain {
         ports = next;
         if (!mirrorSpecs.isEmpty()) {
             remirror();
+        } else {
+            recompose();
         }
     }
 
@@ -214,6 +236,8 @@ public final class BridgeDomain {
         forgetPort(id, port.generation());
         if (!mirrorSpecs.isEmpty()) {
             remirror();
+        } else {
+            recompose();
         }
         return true;
     }

@@ -4,8 +4,9 @@ import io.netty.buffer.ByteBuf;
 
 /**
  * The forwarding decision, a pure function: frame + table + ingress port -> one egress port,
- * flood, or a drop with a named reason. No I/O, no allocation, no clock; the pipeline, the
- * {@code trace} command and the tests all call these same two functions.
+ * flood, or a drop with a named reason. No I/O, no allocation, no clock; the pipeline's stages
+ * ({@link ValidateStage}, {@link LookupStage}), the {@code trace} command and the tests all call
+ * these same two functions.
  *
  * <p>Decisions are encoded in one {@code int}: a positive value is the egress port id,
  * {@link #FLOOD} is zero, and a negative value is {@code -(1 + DropReason.ordinal())}.
@@ -48,6 +49,15 @@ public final class Forwarder {
      * PACKET_VNET_HDR), and a 64 KB frame with a 1-byte segment size becomes 64 K frames to cut.
      */
     public static int validate(ByteBuf frame, int mtu, boolean offload) {
+        return validate(frame, mtu, offload, Layers.UNPARSED);
+    }
+
+    /**
+     * As {@link #validate(ByteBuf, int, boolean)}, with the frame's {@link Layers} when the caller
+     * has them ({@link Layers#UNPARSED}: parsed here if a GSO frame needs them), so a batch parses
+     * a frame once for validation and segmentation.
+     */
+    public static int validate(ByteBuf frame, int mtu, boolean offload, long layers) {
         int length = frame.readableBytes();
         if (length < EthernetFrame.HEADER_LENGTH) {
             return drop(DropReason.RUNT);
@@ -62,7 +72,7 @@ public final class Forwarder {
         }
         if (offload && (gso != VirtioNetHeader.GSO_NONE
                 || (VirtioNetHeader.flags(frame) & VirtioNetHeader.FLAG_NEEDS_CSUM) != 0)) {
-            return validateOffload(frame, mtu, gso);
+            return validateOffload(frame, mtu, gso, layers);
         }
         return VALID;
     }
@@ -76,7 +86,7 @@ public final class Forwarder {
      * matches the frame's headers, a segment size from TCP's minimum MSS (88) up to what fits
      * the MTU, and for UDP at most 128 segments.
      */
-    static int validateOffload(ByteBuf frame, int mtu, int gso) {
+    static int validateOffload(ByteBuf frame, int mtu, int gso, long layers) {
         int length = frame.readableBytes();
         if ((VirtioNetHeader.flags(frame) & VirtioNetHeader.FLAG_NEEDS_CSUM) != 0) {
             int header = frame.readerIndex() - VirtioNetHeader.LENGTH;
@@ -89,7 +99,9 @@ public final class Forwarder {
         if (gso == VirtioNetHeader.GSO_NONE) {
             return VALID;
         }
-        long layers = Layers.of(frame);
+        if (layers == Layers.UNPARSED) {
+            layers = Layers.of(frame);
+        }
         if (layers == Layers.NONE) {
             return drop(DropReason.GSO_INVALID);
         }

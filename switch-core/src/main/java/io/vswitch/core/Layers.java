@@ -19,6 +19,8 @@ import io.netty.buffer.ByteBuf;
  */
 public final class Layers {
     public static final long NONE = -1;
+    /** Not parsed yet (a batch's mark; {@link #of} never returns it: L3 starts at 14 or later). */
+    public static final long UNPARSED = 0;
 
     private Layers() {
     }

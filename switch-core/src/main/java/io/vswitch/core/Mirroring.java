@@ -26,12 +26,15 @@ public final class Mirroring {
     private final Port[] ports;
     private final Port[] inTo;
     private final Port[] outTo;
+    /** The distinct output ports, each copy counted against its index here (see {@link #outputIndex}). */
+    private final Port[] outputs;
 
-    private Mirroring(List<Mirror> mirrors, Port[] ports, Port[] inTo, Port[] outTo) {
+    private Mirroring(List<Mirror> mirrors, Port[] ports, Port[] inTo, Port[] outTo, Port[] outputs) {
         this.mirrors = mirrors;
         this.ports = ports;
         this.inTo = inTo;
         this.outTo = outTo;
+        this.outputs = outputs;
     }
 
     /** Resolves {@code mirrors} against the network's ports now ({@code portArray}, by id); null when none apply. */
@@ -42,6 +45,7 @@ public final class Mirroring {
         Port[] ports = new Port[portArray.length];
         Port[] inTo = new Port[portArray.length];
         Port[] outTo = new Port[portArray.length];
+        List<Port> outputs = new java.util.ArrayList<>();
         for (Mirror m : mirrors) {
             Port output = null;
             for (Port p : portArray) {
@@ -51,6 +55,9 @@ public final class Mirroring {
             }
             if (output == null) {
                 continue;
+            }
+            if (!outputs.contains(output)) {
+                outputs.add(output);
             }
             for (Port p : portArray) {
                 if (p == null || p == output || (!m.ports().isEmpty() && !m.ports().contains(p.name()))) {
@@ -65,7 +72,7 @@ public final class Mirroring {
                 }
             }
         }
-        return new Mirroring(List.copyOf(mirrors), ports, inTo, outTo);
+        return new Mirroring(List.copyOf(mirrors), ports, inTo, outTo, outputs.toArray(Port[]::new));
     }
 
     public List<Mirror> mirrors() {
@@ -86,6 +93,21 @@ public final class Mirroring {
     public Port inputCopy(Port port) {
         int id = port.id();
         return id < ports.length && ports[id] == port ? inTo[id] : null;
+    }
+
+    /** How many distinct ports are outputs of these mirrors. */
+    int outputs() {
+        return outputs.length;
+    }
+
+    /** {@code output}'s index among the distinct outputs, 0..{@link #outputs()}-1 (it is one). */
+    int outputIndex(Port output) {
+        for (int i = 0; i < outputs.length; i++) {
+            if (outputs[i] == output) {
+                return i;
+            }
+        }
+        throw new IllegalArgumentException(output + " is not a mirror output");
     }
 
     /** Where a copy of what is sent to {@code port} goes, or null. */

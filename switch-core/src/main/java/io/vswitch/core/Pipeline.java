@@ -3,183 +3,81 @@ package io.vswitch.core;
 import io.netty.buffer.ByteBuf;
 
 /**
- * The forwarding path of one lane, as VPP's l2 nodes in miniature: a batch of frames read from
- * one ingress port goes through
+ * The forwarding path of one lane: a batch of frames read from one ingress port goes through the
+ * ingress network's {@link FeatureArc}, stage after stage, each stage over the whole batch, as
+ * VPP's l2 nodes.
+ *
+ * <h2>Composition</h2>
+ * Each network composes its arc from what it uses ({@link FeatureArc#compose}) and recomposes it
+ * when that changes; a network without mirrors, captures or storm limits has no such stage:
+ * <pre>
+ *   mirror-loop?  validate  [ingress filters]  learn  capture?  mirror?  lookup  respond  [egress checks]  storm?  output
+ * </pre>
+ *
+ * <h2>A frame's walk</h2>
  * <ol>
- *   <li><b>validate + learn</b>: count rx, check each frame, learn every valid source MAC (the
- *       whole batch first, so replies later in the batch already find their destination);</li>
- *   <li><b>decide</b>: {@link Forwarder#forward} for each frame, then the {@link Responder}, which
- *       answers ARP, neighbour solicitations and DNS queries the network knows the answer to;</li>
- *   <li><b>output</b>: hand each frame to its one egress, to every other up port of the network
- *       (flood), or count its drop reason.</li>
+ *   <li><b>start</b> ({@link Batch}): the ingress counts rx; every frame is open. The clock was
+ *       read once for the batch by the caller ({@code nowNs}).</li>
+ *   <li><b>mirror-loop</b>: on a mirror's output everything is dropped ({@code mirror-loop}).</li>
+ *   <li><b>validate</b>: runt, oversize, invalid source, offload metadata; the source and
+ *       destination MACs are read into the batch (a GSO frame's layers too).</li>
+ *   <li><b>learn</b>: every source of the batch is learned (MAC-move dampening may drop it,
+ *       {@code mac-flap}) before any frame is forwarded, so a reply later in the batch finds its
+ *       destination.</li>
+ *   <li><b>capture</b>, <b>mirror</b>: captures see what came in; a mirror's output gets a copy.</li>
+ *   <li><b>lookup</b>: {@link Forwarder#forward}: one egress, flood, or a drop.</li>
+ *   <li><b>respond</b>: ARP, neighbour solicitations and DNS the switch answers itself.</li>
+ *   <li><b>storm</b>: a flood over the ingress's storm limit is dropped.</li>
+ *   <li><b>output</b>: to the egress or the flood set through the egress adapter ({@link Egress},
+ *       which fits offload frames to ports without offloads), seen by captures, copied to
+ *       mirrors.</li>
+ *   <li><b>finish</b>: each dropped frame is counted under its reason on the ingress port.</li>
  * </ol>
- * The clock is read once per batch by the caller ({@code nowNs}). Nothing here allocates, throws
- * or logs per frame. A flooded frame is the same buffer handed to each egress in turn: ports
- * write from its memory and never modify it.
+ * A frame is parsed once: its MACs by validate, its layers and flow hash when a stage or an
+ * egress first asks ({@link Batch#layers}, {@link Batch#flowHash}), kept in the batch's parallel
+ * arrays. Decisions stay ints ({@link Forwarder}). Nothing here allocates, throws or logs per
+ * frame.
  *
  * <p>One instance per lane, used only by that lane's thread.
  */
 public final class Pipeline {
-    private final int lane;
-    private final int[] decisions;
-    private final Responder responder;
+    private final Batch batch;
 
     public Pipeline(int lane, int maxBatch) {
-        this.lane = lane;
-        this.decisions = new int[maxBatch];
-        this.responder = new Responder(lane, maxBatch);
+        this.batch = new Batch(lane, maxBatch);
     }
 
-    /** Gives back what the lane's answers use; the lane is stopping. */
+    /** Gives back what the lane's answers and segmentation use; the lane is stopping. */
     public void release() {
-        responder.release();
+        batch.release();
     }
 
     public int lane() {
-        return lane;
+        return batch.lane();
     }
 
     public int maxBatch() {
-        return decisions.length;
+        return batch.capacity();
     }
 
     /**
      * Forwards {@code frames[0..count)} received on {@code ingress}. Buffers stay owned by the
-     * caller, who may reuse them once the lane's after-batch work has run (tunnel ports queue a
-     * frame's address until then; ports that keep a frame longer retain it).
+     * caller, who may reuse them once the lane's queued writes were flushed (asynchronous ports
+     * queue a frame's address until then; ports that keep a frame longer retain it).
      */
     public void process(Port ingress, ByteBuf[] frames, int count, long nowNs) {
         BridgeDomain domain = ingress.domain();
         if (domain == null || !ingress.isUp()) {
             for (int i = 0; i < count; i++) {
-                ingress.countDrop(lane, DropReason.INGRESS_DOWN);
+                ingress.countDrop(batch.lane(), DropReason.INGRESS_DOWN);
             }
             return;
         }
-        responder.startBatch();
-        int mtu = domain.mtu();
-        boolean offload = domain.settings().offload();
-        int tick = BridgeDomain.tick(nowNs);
-        int[] decided = decisions;
-        FlapGuard flaps = domain.flaps();
-        StormControl storm = ingress.storm();
-        Mirroring mirroring = domain.mirroring();
-        PacketTap[] taps = domain.taps();
-        if (ingress.isMirrorOutput()) {
-            for (int i = 0; i < count; i++) {
-                ingress.countRx(lane, frames[i].readableBytes());
-                ingress.countDrop(lane, DropReason.MIRROR_LOOP);
-            }
-            return;
+        Batch b = batch;
+        b.start(ingress, domain, frames, count, nowNs);
+        for (Stage stage : domain.arc().stages) {
+            stage.process(b);
         }
-        Port inputCopy = mirroring == null ? null : mirroring.inputCopy(ingress);
-
-        for (int i = 0; i < count; i++) {
-            ByteBuf frame = frames[i];
-            ingress.countRx(lane, frame.readableBytes());
-            int verdict = Forwarder.validate(frame, mtu, offload);
-            decided[i] = verdict;
-            if (verdict == Forwarder.VALID) {
-                long source = EthernetFrame.source(frame);
-                if (flaps.isBlocked(source, ingress, nowNs)) {
-                    decided[i] = Forwarder.drop(DropReason.MAC_FLAP);
-                } else {
-                    domain.learn(source, ingress, tick, lane, nowNs);
-                    if (taps != null) {
-                        for (PacketTap t : taps) {
-                            t.received(ingress, frame, lane);
-                        }
-                    }
-                    if (inputCopy != null) {
-                        inputCopy.transmit(frame, lane);
-                    }
-                }
-            }
-        }
-
-        Directory directory = domain.directory();
-        Counters networkCounters = domain.counters();
-        for (int i = 0; i < count; i++) {
-            if (decided[i] == Forwarder.VALID) {
-                int decision = Forwarder.forward(domain, EthernetFrame.destination(frames[i]), ingress);
-                decided[i] = decision >= 0 ? responder.inspect(ingress, frames[i], directory, decision, networkCounters) : decision;
-            }
-        }
-
-        for (int i = 0; i < count; i++) {
-            int decision = decided[i];
-            ByteBuf frame = frames[i];
-            if (decision == Forwarder.ANSWERED) {
-                continue;
-            }
-            if (decision > 0) {
-                Port egress = domain.port(decision);
-                if (egress != null) {
-                    egress.transmit(frame, lane);
-                    if (taps != null) {
-                        for (PacketTap t : taps) {
-                            t.sent(egress, frame, lane);
-                        }
-                    }
-                    if (mirroring != null) {
-                        Port copy = mirroring.outputCopy(egress);
-                        if (copy != null && copy != inputCopy) {
-                            copy.transmit(frame, lane);
-                        }
-                    }
-                    networkCounters.increment(lane, NetworkCounter.FORWARDED.ordinal());
-                    continue;
-                }
-                decision = Forwarder.FLOOD;
-            }
-            if (decision == Forwarder.FLOOD) {
-                if (storm != null) {
-                    int kind = StormControl.kind(EthernetFrame.destination(frame));
-                    if (!storm.allow(kind, lane, nowNs)) {
-                        ingress.countDrop(lane, StormControl.reason(kind));
-                        continue;
-                    }
-                }
-                flood(domain, ingress, frame, networkCounters, mirroring, inputCopy, taps);
-            } else {
-                ingress.countDrop(lane, Forwarder.reason(decision));
-            }
-        }
-    }
-
-    private void flood(BridgeDomain domain, Port ingress, ByteBuf frame, Counters networkCounters, Mirroring mirroring,
-            Port inputCopy, PacketTap[] taps) {
-        Port[] ports = domain.portArray();
-        int sent = 0;
-        // Each mirror output gets one copy of the frame, however many of its egress ports it mirrors.
-        Port copied = inputCopy;
-        Port copied2 = null;
-        for (Port port : ports) {
-            if (port != null && FloodSet.exclusion(ingress, port) == FloodSet.INCLUDED) {
-                port.transmit(frame, lane);
-                sent++;
-                if (taps != null) {
-                    for (PacketTap t : taps) {
-                        t.sent(port, frame, lane);
-                    }
-                }
-                if (mirroring != null) {
-                    Port copy = mirroring.outputCopy(port);
-                    if (copy != null && copy != copied && copy != copied2) {
-                        copy.transmit(frame, lane);
-                        if (copied == null) {
-                            copied = copy;
-                        } else {
-                            copied2 = copy;
-                        }
-                    }
-                }
-            }
-        }
-        if (sent == 0) {
-            ingress.countDrop(lane, DropReason.NO_EGRESS);
-        } else {
-            networkCounters.increment(lane, NetworkCounter.FLOODED.ordinal());
-        }
+        b.finish();
     }
 }

@@ -7,6 +7,10 @@ import io.netty.buffer.ByteBuf;
  * says what it is ({@link #kind}, {@link #remote}, {@link #queueCount}, {@link #offloads}) so the
  * API, the metrics and the logs print it without knowing its class.
  *
+ * <p>Egress: the pipeline sends through {@link #output} (and {@link #outputGso} for a GSO frame a
+ * port without offloads must have cut), chosen by the one egress adapter, {@link Egress}; frames
+ * from outside a batch (the switch's answers, announcements) come through {@link #transmit}.
+ *
  * <p>{@link #transmit} is called by any data-plane lane, concurrently, with the lane's index;
  * implementations must be safe for that (a TAP write is one atomic syscall per frame) and count
  * into the lane's stripe only. A port sends the frame's readable bytes and must not change the
@@ -43,6 +47,36 @@ public abstract class Port {
      */
     public abstract void transmit(ByteBuf frame, int lane);
 
+    /**
+     * Sends frame {@code i} of a batch, already in a form this port takes (the egress adapter,
+     * {@link Egress}, saw to that). By default {@link #transmit}; a port that uses what the batch
+     * carries about the frame (a tunnel: its flow hash) overrides it.
+     */
+    protected void output(Batch batch, int i) {
+        transmit(batch.frame(i), batch.lane());
+    }
+
+    /**
+     * Sends GSO frame {@code i} of an offload network's batch though this port takes no
+     * virtio-net header ({@link #offloads} is false): by default cut into MTU-sized frames in the
+     * lane's scratch, with the layers validation parsed, each handed to {@link #transmitSegment}.
+     * A port with a better way (a tunnel: headers only, UDP GSO) overrides it.
+     */
+    protected void outputGso(Batch batch, int i) {
+        if (batch.segment(i, this) < 0) {
+            countDrop(batch.lane(), DropReason.TX_ERROR);
+        }
+    }
+
+    /**
+     * Sends one segment cut by {@link #outputGso}: its memory is reused as soon as this returns,
+     * so it must be written (or copied) now. By default {@link #transmit}, right for a port that
+     * writes synchronously; a port that queues writes overrides it.
+     */
+    protected void transmitSegment(ByteBuf segment, int lane) {
+        transmit(segment, lane);
+    }
+
     /** What kind of port this is, as the API and metrics print it: "tap", "vxlan", "channel". */
     public abstract String kind();
 
@@ -59,6 +93,16 @@ public abstract class Port {
     /** Whether frames to and from this port carry a virtio-net header (offloads on). */
     public boolean offloads() {
         return false;
+    }
+
+    /**
+     * Whether every frame of this port's network carries a virtio-net header in front (an offload
+     * network): what a reader must put in front of a frame it hands to the pipeline from a port
+     * that reads none. False while the port belongs to no network.
+     */
+    public final boolean inOffloadNetwork() {
+        BridgeDomain d = domain;
+        return d != null && d.settings().offload();
     }
 
     /** Releases what the port holds (file descriptors). The port is detached first. */
@@ -185,8 +229,13 @@ public abstract class Port {
         return storm;
     }
 
+    /** Sets this port's storm limits (null: none); its network's arc gains or loses its storm stage. */
     public final void setStorm(StormControl storm) {
         this.storm = storm;
+        BridgeDomain d = domain;
+        if (d != null) {
+            d.recompose();
+        }
     }
 
     /** MACs this port may have learned at most; 0 for no limit of its own (the network's still holds). */

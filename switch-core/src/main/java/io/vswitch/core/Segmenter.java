@@ -56,23 +56,33 @@ public final class Segmenter {
      * later can keep every segment; returns -1 also when they would not fit {@code scratch}.
      */
     public static int segment(ByteBuf frame, ByteBuf scratch, int headroom, int stride, SegmentSink sink) {
-        return cut(frame, scratch, headroom, stride, sink, null);
+        return cut(frame, Layers.of(frame), scratch, headroom, stride, sink, null);
+    }
+
+    /** As {@link #segment(ByteBuf, ByteBuf, int, int, SegmentSink)} with the frame's {@link Layers} already parsed. */
+    public static int segment(ByteBuf frame, long layers, ByteBuf scratch, int headroom, int stride, SegmentSink sink) {
+        return cut(frame, layers, scratch, headroom, stride, sink, null);
     }
 
     /**
      * As {@link #segment(ByteBuf, ByteBuf, int, int, SegmentSink)} without copying payload: only
      * each segment's headers are built in {@code scratch} (segment {@code i} at {@code i * stride
      * + headroom}), checksums covering the payload where it lies in {@code frame}, for a sender
-     * that gathers headers and payload with two iovecs.
+     * that gathers headers and payload with two iovecs. {@code layers}: the frame's
+     * {@link Layers}, or {@link Layers#UNPARSED} to have them parsed here.
      */
-    public static int segmentHeaders(ByteBuf frame, ByteBuf scratch, int headroom, int stride, HeaderSink sink) {
-        return cut(frame, scratch, headroom, stride, null, sink);
+    public static int segmentHeaders(ByteBuf frame, long layers, ByteBuf scratch, int headroom, int stride,
+            HeaderSink sink) {
+        return cut(frame, layers, scratch, headroom, stride, null, sink);
     }
 
-    private static int cut(ByteBuf frame, ByteBuf scratch, int headroom, int stride, SegmentSink whole, HeaderSink split) {
+    private static int cut(ByteBuf frame, long layers, ByteBuf scratch, int headroom, int stride, SegmentSink whole,
+            HeaderSink split) {
         int gso = VirtioNetHeader.gsoType(frame);
         int mss = VirtioNetHeader.gsoSize(frame);
-        long layers = Layers.of(frame);
+        if (layers == Layers.UNPARSED) {
+            layers = Layers.of(frame);
+        }
         if (layers == Layers.NONE || mss <= 0) {
             return -1;
         }

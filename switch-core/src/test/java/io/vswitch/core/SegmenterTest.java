@@ -183,7 +183,7 @@ class SegmenterTest {
                     List<byte[]> whole = segments(frame);
                     List<byte[]> split = new ArrayList<>();
                     ByteBuf scratch = Unpooled.directBuffer(8 * 2048);
-                    int n = Segmenter.segmentHeaders(frame, scratch, 64, 2048, (headers, at, length) -> {
+                    int n = Segmenter.segmentHeaders(frame, Layers.UNPARSED, scratch, 64, 2048, (headers, at, length) -> {
                         byte[] bytes = new byte[headers.readableBytes() + length];
                         headers.getBytes(headers.readerIndex(), bytes, 0, headers.readableBytes());
                         frame.getBytes(at, bytes, headers.readableBytes(), length);

@@ -1,16 +1,15 @@
-package io.vswitch.vxlan;
+package io.vswitch.core;
 
 import io.netty.buffer.ByteBuf;
-import io.vswitch.core.EthernetFrame;
-import io.vswitch.core.Ipv4Header;
-import io.vswitch.core.Ipv6Header;
 
 /**
- * A hash of an inner frame's flow, for the outer UDP source port (RFC 7348 section 5: "it is
- * recommended that the UDP source port number be calculated using a hash of fields from the
- * inner packet"), so underlay ECMP spreads flows while every packet of one flow takes one path.
- * IPv4 and IPv6 use addresses, protocol and, for unfragmented TCP/UDP/SCTP, the ports; other
- * frames use the MAC addresses. One 802.1Q tag is looked through.
+ * A hash of a frame's flow: the entropy an overlay puts in its outer header (for VXLAN the outer
+ * UDP source port, RFC 7348 section 5: "it is recommended that the UDP source port number be
+ * calculated using a hash of fields from the inner packet"), so underlay ECMP spreads flows while
+ * every packet of one flow takes one path. IPv4 and IPv6 use addresses, protocol and, for
+ * unfragmented TCP/UDP/SCTP, the ports; other frames use the MAC addresses. One 802.1Q tag is
+ * looked through. Computed once per frame by its batch ({@link Batch#flowHash}), however many
+ * tunnels a flood reaches. Non-negative.
  */
 public final class FlowHash {
     private FlowHash() {

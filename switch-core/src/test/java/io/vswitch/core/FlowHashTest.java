@@ -1,4 +1,4 @@
-package io.vswitch.vxlan;
+package io.vswitch.core;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
