@@ -8,20 +8,16 @@ import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollIoOps;
 import io.netty.util.concurrent.EventExecutor;
-import io.netty.util.concurrent.FastThreadLocalThread;
 import io.vswitch.core.BridgeDomain;
-import io.vswitch.core.DropReason;
 import io.vswitch.core.NetworkCounter;
 import io.vswitch.core.Port;
 import io.vswitch.core.PortCounter;
-import io.vswitch.nativetap.CpuAffinity;
 import io.vswitch.nativetap.FrameIo;
 import io.vswitch.nativetap.IoUring;
 import io.vswitch.nativetap.NativeCallException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -29,9 +25,7 @@ import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -102,7 +96,6 @@ public final class Dataplane implements AutoCloseable {
     private final MultiThreadIoEventLoopGroup group;
     private final Lane[] loopLanes;
     private final FrameIo.ErrnoSlot[] errnoSlots;
-    private final SegmentWriter[] segmentWriters;
     private final int[] handlesPerLane;
     private final GracePeriod grace;
     private final MacAging aging;
@@ -114,8 +107,7 @@ public final class Dataplane implements AutoCloseable {
     private final Io io;
     private final String ioNote;
     /** What ports and networks no longer here had counted, so that totals never go down. */
-    private final long[] retiredPorts = new long[PortCounter.WIDTH];
-    private final long[] retiredNetworks = new long[NetworkCounter.values().length];
+    private final RetiredCounts retired = new RetiredCounts();
     private volatile boolean stopped;
     private volatile boolean closed;
 
@@ -130,25 +122,7 @@ public final class Dataplane implements AutoCloseable {
         this.ioNote = options.io() == Io.EPOLL ? "configured" : refused == null ? "" : "io_uring unavailable: " + refused;
         this.listener = listener;
         int threads = options.threads();
-        int cpuCount = Runtime.getRuntime().availableProcessors();
-        AtomicInteger next = new AtomicInteger();
-        ThreadFactory pinned = runnable -> {
-            int i = next.getAndIncrement();
-            int cpu = options.cpus().isEmpty() ? i % cpuCount : options.cpus().get(i % options.cpus().size());
-            Thread t = new FastThreadLocalThread(() -> {
-                if (options.pin()) {
-                    try {
-                        CpuAffinity.pinCurrentThread(cpu);
-                    } catch (NativeCallException | IllegalArgumentException e) {
-                        LOG.warn("event loop {} not pinned to CPU {}: {}", i, cpu, e.getMessage());
-                    }
-                }
-                runnable.run();
-            }, "vswitch-loop-" + i + (options.pin() ? "-cpu" + cpu : ""));
-            t.setDaemon(false);
-            return t;
-        };
-        this.group = new MultiThreadIoEventLoopGroup(threads, pinned,
+        this.group = new MultiThreadIoEventLoopGroup(threads, new LoopThreads(options.cpus(), options.pin()),
                 EpollIoHandler.newFactory(0, () -> new BusyPoll(options.busyPollNs())));
         this.grace = new GracePeriod(threads + 1);
         this.loopLanes = new Lane[threads];
@@ -162,10 +136,6 @@ public final class Dataplane implements AutoCloseable {
             i++;
         }
         errnoSlots[threads] = new FrameIo.ErrnoSlot();
-        this.segmentWriters = new SegmentWriter[threads + 1];
-        for (int lane = 0; lane <= threads; lane++) {
-            segmentWriters[lane] = new SegmentWriter(PooledByteBufAllocator.DEFAULT, lane);
-        }
         this.aging = new MacAging(grace, threads);
         this.control = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "vswitch-control");
@@ -214,7 +184,6 @@ public final class Dataplane implements AutoCloseable {
         return portFailures.get();
     }
 
-    /** The errno slot of lane {@code lane} (the control lane's too), for native calls made on it. */
     /** How TAP frames are read and written: {@link Io#IO_URING} or {@link Io#EPOLL}, chosen at start. */
     public Io io() {
         return io;
@@ -247,17 +216,38 @@ public final class Dataplane implements AutoCloseable {
     private static TapRing openRing() {
         try {
             return new TapRing(IoUring.open(RING_ENTRIES));
-        } catch (io.vswitch.nativetap.NativeCallException e) {
+        } catch (NativeCallException e) {
             throw new IllegalStateException("io_uring for a data-plane loop: " + e.getMessage(), e);
         }
     }
 
+    /** The errno slot of lane {@code lane} (the control lane's too), for native calls made on it. */
     public FrameIo.ErrnoSlot errnoSlot(int lane) {
         return errnoSlots[lane];
     }
 
-    SegmentWriter segmentWriter(int lane) {
-        return segmentWriters[lane];
+    /**
+     * Has every loop lane flush {@code queue} after each batch from now on (and after work run
+     * outside a batch): the one way a port kind that batches its writes gets them sent.
+     */
+    public void addEgressQueue(EgressQueue queue) throws InterruptedException {
+        for (Lane lane : loopLanes) {
+            lane.loop().submit(() -> lane.addEgressQueue(queue)).sync();
+        }
+    }
+
+    /** Stops flushing {@code queue}; returns once no loop will flush it again (or the loops stopped). */
+    public void removeEgressQueue(EgressQueue queue) {
+        for (Lane lane : loopLanes) {
+            try {
+                lane.loop().submit(() -> lane.removeEgressQueue(queue)).sync();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (RejectedExecutionException stopped) {
+                // The loop is gone: nothing flushes any more.
+            }
+        }
     }
 
     /** Starts aging {@code domain}'s MAC table. */
@@ -267,25 +257,17 @@ public final class Dataplane implements AutoCloseable {
 
     public void removeDomain(BridgeDomain domain) {
         aging.remove(domain);
-        synchronized (retiredNetworks) {
-            for (NetworkCounter c : NetworkCounter.values()) {
-                retiredNetworks[c.ordinal()] += domain.count(c);
-            }
-        }
+        retired.add(domain);
     }
 
     /** The sum of a port counter ({@link PortCounter#dropIndex} for drops) over every port detached so far. */
     public long retiredPortCount(int index) {
-        synchronized (retiredPorts) {
-            return retiredPorts[index];
-        }
+        return retired.port(index);
     }
 
     /** The sum of a network counter over every network removed so far. */
     public long retiredNetworkCount(NetworkCounter counter) {
-        synchronized (retiredNetworks) {
-            return retiredNetworks[counter.ordinal()];
-        }
+        return retired.network(counter);
     }
 
     /**
@@ -373,12 +355,7 @@ public final class Dataplane implements AutoCloseable {
         // close (a closed fd's number is soon another device's), then keep its sums.
         grace.await(1_000_000_000L);
         port.close();
-        synchronized (retiredPorts) {
-            for (int i = 0; i < retiredPorts.length; i++) {
-                retiredPorts[i] += i == PortCounter.dropIndex(DropReason.DEVICE_QUEUE)
-                        ? port.drops(DropReason.DEVICE_QUEUE) : port.counters().get(i);
-            }
-        }
+        retired.add(port);
     }
 
     /** Every attached port. */
@@ -452,33 +429,9 @@ public final class Dataplane implements AutoCloseable {
         synchronized (attached) {
             ports = new ArrayList<>(attached.keySet());
         }
-        closeAll(ports);
+        ParallelCloser.closeAll(ports);
         for (Lane lane : loopLanes) {
             lane.releaseBuffers();
-        }
-        for (SegmentWriter writer : segmentWriters) {
-            writer.release();
-        }
-    }
-
-    private static void closeAll(List<Port> ports) {
-        int threads = Math.min(32, Math.max(1, ports.size() / 16));
-        AtomicInteger next = new AtomicInteger();
-        List<Thread> closers = new ArrayList<>();
-        for (int t = 0; t < threads; t++) {
-            closers.add(Thread.ofPlatform().name("vswitch-close-" + t).start(() -> {
-                for (int i; (i = next.getAndIncrement()) < ports.size(); ) {
-                    ports.get(i).close();
-                }
-            }));
-        }
-        for (Thread t : closers) {
-            try {
-                t.join(Duration.ofSeconds(30));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
         }
     }
 }

@@ -1,7 +1,6 @@
 package io.vswitch.dataplane;
 
 import io.netty.buffer.ByteBuf;
-import io.vswitch.core.BridgeDomain;
 import io.vswitch.core.DropReason;
 import io.vswitch.core.Port;
 import io.vswitch.core.VirtioNetHeader;
@@ -102,42 +101,27 @@ public abstract class FdPort extends Port {
         return queues[0].lane();
     }
 
-    final boolean inOffloadNetwork() {
-        BridgeDomain domain = domain();
-        return domain != null && domain.settings().offload();
-    }
-
+    /**
+     * Writes a frame in this port's form: with offloads its virtio-net header, in the headroom in
+     * front, goes out with it unchanged; without, the frame alone (the egress adapter has cut or
+     * finished an offload network's frame for it already).
+     */
     @Override
     public final void transmit(ByteBuf frame, int laneIndex) {
-        if (vnetHeader) {
-            // An offload network's frames keep their virtio-net header in the headroom in
-            // front: it goes out with them, unchanged.
-            write(txFds[laneIndex], frame, VirtioNetHeader.LENGTH, laneIndex);
-            return;
-        }
-        if (inOffloadNetwork()) {
-            // This port has no offloads but the frame may: segment it or finish its checksum.
-            dataplane.segmentWriter(laneIndex).send(this, txFds[laneIndex], frame);
-            return;
-        }
-        write(txFds[laneIndex], frame, 0, laneIndex);
-    }
-
-    /** Writes a finished plain frame (no virtio-net header) from lane {@code laneIndex}. */
-    final void writePlain(int fd, ByteBuf frame, int laneIndex) {
-        write(fd, frame, 0, laneIndex);
+        write(txFds[laneIndex], frame, vnetHeader ? VirtioNetHeader.LENGTH : 0, laneIndex);
     }
 
     /**
      * Writes a segment cut into scratch memory that is reused as soon as this returns: at once,
      * after the writes the lane has queued (so the frames of a flow stay in order).
      */
-    final void writeSegment(int fd, ByteBuf segment, int laneIndex) {
+    @Override
+    protected final void transmitSegment(ByteBuf segment, int laneIndex) {
         TapRing ring = dataplane.tapRing(laneIndex);
         if (ring != null) {
             ring.flush(laneIndex);
         }
-        written(FrameIo.write(fd, segment.memoryAddress() + segment.readerIndex(), segment.readableBytes(),
+        written(FrameIo.write(txFds[laneIndex], segment.memoryAddress() + segment.readerIndex(), segment.readableBytes(),
                 dataplane.errnoSlot(laneIndex)), segment.readableBytes(), laneIndex);
     }
 

@@ -18,7 +18,7 @@ import java.util.Arrays;
  * <pre>
  *   long start = lane.enter();               // grace period entered, clock read once
  *   ... read up to ring().length frames into ring() ...
- *   lane.forward(port, lane.ring(), n, start); // validate + learn, decide, output, after-batch work
+ *   lane.forward(port, lane.ring(), n, start); // the network's stages, then every EgressQueue flushed
  *   lane.recycle(n);
  *   lane.exit(start);                        // grace period left, busy time counted
  * </pre>
@@ -42,7 +42,9 @@ public final class Lane {
     private final int[] fixed;
     private final int frameCapacity;
     private final FrameIo.ErrnoSlot errno;
-    private Runnable[] afterBatch = new Runnable[0];
+    /** What queues this lane's writes during a batch, flushed after it: the io_uring first. */
+    private EgressQueue[] egress = new EgressQueue[0];
+    private boolean inBatch;
     /** The lane's io_uring for TAP reads and writes, or null with epoll I/O. */
     private final TapRing tapRing;
     /** Nanoseconds spent reading and forwarding; written by this lane only, read by metrics. */
@@ -65,6 +67,8 @@ public final class Lane {
         this.fixed = new int[budget];
         Arrays.fill(fixed, -1);
         if (tapRing != null) {
+            tapRing.attach(this);
+            egress = new EgressQueue[] {tapRing};
             long[] addresses = new long[budget];
             for (int i = 0; i < budget; i++) {
                 addresses[i] = ring[i].memoryAddress();
@@ -126,22 +130,23 @@ public final class Lane {
         return frameCapacity;
     }
 
-    /**
-     * Adds work to run on this lane's loop after every batch, such as flushing the writes an
-     * asynchronous port queued during it ("batch complete is where you flush"). Call from the
-     * lane's own loop.
-     */
-    public void addAfterBatch(Runnable hook) {
+    /** Flushes {@code queue} after every batch of this lane from now on. Call from the lane's own loop. */
+    void addEgressQueue(EgressQueue queue) {
         assert loop.inEventLoop();
-        Runnable[] next = Arrays.copyOf(afterBatch, afterBatch.length + 1);
-        next[afterBatch.length] = hook;
-        afterBatch = next;
+        EgressQueue[] next = Arrays.copyOf(egress, egress.length + 1);
+        next[egress.length] = queue;
+        egress = next;
     }
 
-    /** Removes a hook added with {@link #addAfterBatch}. Call from the lane's own loop. */
-    public void removeAfterBatch(Runnable hook) {
+    /** Stops flushing {@code queue}. Call from the lane's own loop. */
+    void removeEgressQueue(EgressQueue queue) {
         assert loop.inEventLoop();
-        afterBatch = java.util.Arrays.stream(afterBatch).filter(h -> h != hook).toArray(Runnable[]::new);
+        egress = Arrays.stream(egress).filter(q -> q != queue).toArray(EgressQueue[]::new);
+    }
+
+    /** Whether the lane is forwarding a batch: its writes may be queued until the batch is done. */
+    boolean inBatch() {
+        return inBatch;
     }
 
     /** Starts a batch: enters the grace period and returns the batch's clock reading. */
@@ -158,22 +163,17 @@ public final class Lane {
     }
 
     /**
-     * Forwards {@code frames[0..count)} received on {@code ingress} and runs the after-batch work.
-     * Between {@link #enter} and {@link #exit}.
+     * Forwards {@code frames[0..count)} received on {@code ingress}, then flushes what every
+     * {@link EgressQueue} queued for it. Between {@link #enter} and {@link #exit}.
      */
     public void forward(Port ingress, ByteBuf[] frames, int count, long nowNs) {
-        TapRing ring = tapRing;
-        if (ring == null) {
+        inBatch = true;
+        try {
             pipeline.process(ingress, frames, count, nowNs);
-        } else {
-            ring.beginBatch();
-            try {
-                pipeline.process(ingress, frames, count, nowNs);
-            } finally {
-                ring.endBatch(index);
-            }
+        } finally {
+            inBatch = false;
+            flush();
         }
-        runAfterBatch();
     }
 
     /** The lane's io_uring, or null when the data plane uses epoll I/O. */
@@ -192,17 +192,17 @@ public final class Lane {
     }
 
     /**
-     * Runs the after-batch work (flushes what asynchronous ports queued) after frames were
-     * written outside a batch, by a task run on this lane's loop. Call from the lane's own loop.
+     * Flushes what asynchronous ports queued after frames were written outside a batch, by a
+     * task run on this lane's loop. Call from the lane's own loop.
      */
     public void afterWork() {
         assert loop.inEventLoop();
-        runAfterBatch();
+        flush();
     }
 
-    private void runAfterBatch() {
-        for (Runnable hook : afterBatch) {
-            hook.run();
+    private void flush() {
+        for (EgressQueue q : egress) {
+            q.flush(index);
         }
     }
 

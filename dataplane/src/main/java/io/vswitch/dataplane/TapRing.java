@@ -9,7 +9,7 @@ import io.vswitch.nativetap.IoUring;
  *
  * <p>Writes: during a batch ({@link Lane#forward}) every frame for an {@link FdPort} is queued
  * here, its buffer retained, and the whole set goes out when the pipeline is done with the batch
- * ({@link #flush}), before the ring buffers are reused; then each write is counted on its port
+ * ({@link #flush}: the lane's first {@link EgressQueue}), before the ring buffers are reused; then each write is counted on its port
  * as a direct write would have been, and the buffers released. A frame a later port changes in
  * place (a checksum finished for a port without offloads) stays whole: the write reads the
  * memory at flush, and the change keeps the frame and its virtio-net header consistent. Writes
@@ -21,7 +21,7 @@ import io.vswitch.nativetap.IoUring;
  * while they all find one), submits them with one enter and
  * takes the frames that came; the rest fail with EAGAIN without waiting. Loop thread only.
  */
-final class TapRing implements AutoCloseable {
+final class TapRing implements EgressQueue, AutoCloseable {
     /**
      * Reads queued at least per batch: one for the frame that woke the loop, one to see whether
      * another came behind it (what the epoll path does with its second, EAGAIN, read). A read
@@ -35,7 +35,7 @@ final class TapRing implements AutoCloseable {
     private final ByteBuf[] buffers;
     private final int[] lengths;
     private int writes;
-    private boolean batching;
+    private Lane lane;
     /** Frames written and system calls made, for syscalls per frame in {@code show}. */
     private long framesWritten;
     private long framesRead;
@@ -51,19 +51,14 @@ final class TapRing implements AutoCloseable {
         return ring;
     }
 
-    /** Whether writes are being queued (inside a batch). */
+    /** The lane whose io_uring this is (set once, by the lane). */
+    void attach(Lane owner) {
+        this.lane = owner;
+    }
+
+    /** Whether writes are being queued: inside one of the lane's batches. */
     boolean batching() {
-        return batching;
-    }
-
-    void beginBatch() {
-        batching = true;
-    }
-
-    /** Sends what the batch queued and stops queueing. */
-    void endBatch(int lane) {
-        flush(lane);
-        batching = false;
+        return lane.inBatch();
     }
 
     /** Queues a write of {@code length + header} bytes starting {@code header} bytes before {@code frame}'s data. */
@@ -80,7 +75,8 @@ final class TapRing implements AutoCloseable {
     }
 
     /** Submits the queued writes and counts each on its port. */
-    void flush(int lane) {
+    @Override
+    public void flush(int lane) {
         if (writes == 0) {
             return;
         }

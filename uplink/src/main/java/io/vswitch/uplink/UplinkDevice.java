@@ -4,7 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.vswitch.core.DropReason;
 import io.vswitch.core.VirtioNetHeader;
 import io.vswitch.dataplane.Dataplane;
-import io.vswitch.dataplane.Lane;
+import io.vswitch.dataplane.EgressQueue;
 import io.vswitch.nativetap.Errno;
 import io.vswitch.nativetap.FrameBatch;
 import io.vswitch.nativetap.NativeCallException;
@@ -35,7 +35,7 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * (and the virtio-net header in front of them) 4 bytes on, and a tag the interface already took
  * out (TP_STATUS_VLAN_VALID) is read from the ring's header.
  */
-public final class UplinkDevice {
+public final class UplinkDevice implements EgressQueue {
     private static final Logger LOG = LoggerFactory.getLogger(UplinkDevice.class);
     private static final AtomicInteger FANOUT_IDS = new AtomicInteger((int) (ProcessHandle.current().pid() & 0x3FFF) << 2);
     static final int BLOCK_SIZE = 1 << 18;
@@ -51,7 +51,6 @@ public final class UplinkDevice {
     private final FrameBatch[] batches;
     private final int[][] lengths;
     private final UplinkPort[][] pending;
-    private final Runnable[] flushes;
     private final FrameBatch control = new FrameBatch(1);
     /** By VLAN id (0: untagged) for a trunk; index 0 only for an access uplink. Copy-on-write. */
     private volatile UplinkPort[] ports = new UplinkPort[4096];
@@ -76,11 +75,8 @@ public final class UplinkDevice {
         this.batches = new FrameBatch[loops];
         this.lengths = new int[loops][batch];
         this.pending = new UplinkPort[loops][batch];
-        this.flushes = new Runnable[loops];
         for (int i = 0; i < loops; i++) {
             batches[i] = new FrameBatch(batch);
-            int lane = i;
-            flushes[i] = () -> flush(lane);
         }
     }
 
@@ -109,10 +105,9 @@ public final class UplinkDevice {
         UplinkDevice d = new UplinkDevice(name, trunk, vnet, dataplane, sockets, onClose);
         try {
             for (int i = 0; i < loops; i++) {
-                int lane = i;
                 dataplane.register(i, d.queues[i]);
-                dataplane.lane(i).loop().submit(() -> dataplane.lane(lane).addAfterBatch(d.flushes[lane])).sync();
             }
+            dataplane.addEgressQueue(d);
         } catch (InterruptedException | RuntimeException e) {
             d.shutdown();
             throw e;
@@ -185,17 +180,10 @@ public final class UplinkDevice {
             return;
         }
         closed = true;
-        for (int i = 0; i < queues.length; i++) {
-            dataplane.unregister(queues[i]);
-            int lane = i;
-            try {
-                dataplane.lane(i).loop().submit(() -> dataplane.lane(lane).removeAfterBatch(flushes[lane])).sync();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (java.util.concurrent.RejectedExecutionException stopped) {
-                // the loops are gone: nothing flushes any more
-            }
+        for (UplinkQueue q : queues) {
+            dataplane.unregister(q);
         }
+        dataplane.removeEgressQueue(this);
         dataplane.grace().await(1_000_000_000L);
         for (PacketSocket s : sockets) {
             s.close();
@@ -237,16 +225,7 @@ public final class UplinkDevice {
      */
     void send(UplinkPort port, ByteBuf frame, int lane) {
         if (lane >= batches.length) {
-            synchronized (control) {
-                queue(control, port, frame);
-                int length = frame.readableBytes();
-                if (control.flush(sockets[0].fd()) == 1) {
-                    port.sent(lane, length);
-                } else {
-                    port.countDrop(lane, control.lastErrno() == Errno.EAGAIN || control.lastErrno() == Errno.ENOBUFS
-                            ? DropReason.TX_FULL : DropReason.TX_ERROR);
-                }
-            }
+            sendNow(port, frame, lane);
             return;
         }
         FrameBatch b = batches[lane];
@@ -257,6 +236,20 @@ public final class UplinkDevice {
         lengths[lane][i] = frame.readableBytes();
         pending[lane][i] = port;
         queue(b, port, frame);
+    }
+
+    /** Sends {@code frame} at once (the control lane's frames, and memory reused when this returns). */
+    void sendNow(UplinkPort port, ByteBuf frame, int lane) {
+        synchronized (control) {
+            queue(control, port, frame);
+            int length = frame.readableBytes();
+            if (control.flush(sockets[0].fd()) == 1) {
+                port.sent(lane, length);
+            } else {
+                port.countDrop(lane, control.lastErrno() == Errno.EAGAIN || control.lastErrno() == Errno.ENOBUFS
+                        ? DropReason.TX_FULL : DropReason.TX_ERROR);
+            }
+        }
     }
 
     private void queue(FrameBatch b, UplinkPort port, ByteBuf frame) {
@@ -307,7 +300,8 @@ public final class UplinkDevice {
     }
 
     /** Sends lane {@code lane}'s queue: after each batch, or when it is full. */
-    void flush(int lane) {
+    @Override
+    public void flush(int lane) {
         FrameBatch b = batches[lane];
         int n = b.size();
         if (n == 0) {

@@ -36,6 +36,12 @@ public final class UplinkPort extends Port {
         device.send(this, frame, lane);
     }
 
+    /** A segment cut in scratch memory that is reused at once: sent now, not queued. */
+    @Override
+    protected void transmitSegment(ByteBuf segment, int lane) {
+        device.sendNow(this, segment, lane);
+    }
+
     void sent(int lane, int bytes) {
         countTx(lane, bytes);
     }
