@@ -12,8 +12,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The overlay networks of this VTEP: VNI -> bridge domain, and each network's peers, the remote
- * VTEPs it has a tunnel port to. The peer set can change at run time ({@link #setPeers}): a new
+ * The overlay networks of this VTEP, whatever their {@link Encapsulation}: VNI -> bridge domain,
+ * and each network's peers, the remote VTEPs it has a tunnel port to. The peer set can change at run time ({@link #setPeers}): a new
  * peer becomes a tunnel port of the network, a removed one leaves it, and the MACs learned
  * behind it are forgotten with it.
  *
@@ -41,11 +41,11 @@ public final class Overlays {
     }
 
     private final Dataplane dataplane;
-    private final VxlanSender sender;
+    private final TunnelSender sender;
     private final int udpPort;
     private volatile IntObjectHashMap<Overlay> byVni = new IntObjectHashMap<>();
 
-    Overlays(Dataplane dataplane, VxlanSender sender, int udpPort) {
+    Overlays(Dataplane dataplane, TunnelSender sender, int udpPort) {
         this.dataplane = dataplane;
         this.sender = sender;
         this.udpPort = udpPort;

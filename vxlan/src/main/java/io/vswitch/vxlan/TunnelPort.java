@@ -1,7 +1,8 @@
 package io.vswitch.vxlan;
 
 import io.netty.buffer.ByteBuf;
-import io.vswitch.core.BridgeDomain;
+import io.vswitch.core.Batch;
+import io.vswitch.core.FlowHash;
 import io.vswitch.core.Port;
 import io.vswitch.nativetap.DatagramBatch;
 
@@ -12,16 +13,18 @@ import java.net.Inet4Address;
  * to the tunnel port of the VTEP they came from, flooding sends a copy through every tunnel
  * port of the network (head-end replication), and split horizon keeps frames that came from a
  * tunnel out of the others, all with the ordinary forwarding rules. It reads nothing itself:
- * the endpoint's receive sockets hand it what its VTEP sends.
+ * the endpoint's receivers hand it what its VTEP sends. It takes no virtio-net header: the
+ * egress adapter finishes an offload frame's checksum before it comes here, and a GSO frame comes
+ * through {@link #outputGso}, cut by the sender.
  */
 public final class TunnelPort extends Port {
-    private final VxlanSender sender;
+    private final TunnelSender sender;
     private final int vni;
     private final Inet4Address peer;
     private final long destination;
 
-    TunnelPort(VxlanSender sender, int vni, Inet4Address peer, int udpPort, int lanes) {
-        super("vxlan:" + peer.getHostAddress(), lanes);
+    TunnelPort(TunnelSender sender, int vni, Inet4Address peer, int udpPort, int lanes) {
+        super(sender.encapsulation().kind() + ":" + peer.getHostAddress(), lanes);
         this.sender = sender;
         this.vni = vni;
         this.peer = peer;
@@ -43,7 +46,7 @@ public final class TunnelPort extends Port {
 
     @Override
     public String kind() {
-        return "vxlan";
+        return sender.encapsulation().kind();
     }
 
     @Override
@@ -56,14 +59,21 @@ public final class TunnelPort extends Port {
         return true;
     }
 
+    /** A frame from outside a batch (an answer, an announcement): its flow hashed here. */
     @Override
     public void transmit(ByteBuf frame, int lane) {
-        BridgeDomain domain = domain();
-        if (domain != null && domain.settings().offload()) {
-            sender.sendOffloaded(this, frame, lane);
-        } else {
-            sender.send(this, frame, lane);
-        }
+        sender.send(this, frame, FlowHash.of(frame), lane);
+    }
+
+    /** A frame of a batch, with the flow hash the batch computed once for every peer of a flood. */
+    @Override
+    protected void output(Batch batch, int i) {
+        sender.send(this, batch.frame(i), batch.flowHash(i), batch.lane());
+    }
+
+    @Override
+    protected void outputGso(Batch batch, int i) {
+        sender.sendGso(this, batch.frame(i), batch.layers(i), batch.flowHash(i), batch.lane());
     }
 
     void sent(int lane, int bytes) {

@@ -2,7 +2,6 @@ package io.vswitch.vxlan;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
-import io.vswitch.core.BridgeDomain;
 import io.vswitch.core.Coalescer;
 import io.vswitch.core.Counters;
 import io.vswitch.core.EthernetFrame;
@@ -10,14 +9,14 @@ import io.vswitch.core.VirtioNetHeader;
 import io.vswitch.dataplane.Lane;
 import io.vswitch.dataplane.LaneHandle;
 import io.vswitch.nativetap.Errno;
-import io.vswitch.nativetap.UdpSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The receiving half of the VTEP on one loop: that loop's UDP socket (bound to {@code local:port}
- * with SO_REUSEPORT, so the kernel spreads incoming flows over the loops) as a handle of the
- * loop, read with {@code recvmsg} and UDP GRO.
+ * The receiving half of the VTEP on one loop: that loop's end of the {@link Underlay} (a UDP
+ * socket bound to {@code local:port} with SO_REUSEPORT, so the kernel spreads incoming flows over
+ * the loops, read with {@code recvmsg} and UDP GRO) as a handle of the loop, each datagram
+ * unwrapped by the {@link Encapsulation}.
  *
  * <p>One read returns a run of datagrams of one flow, cut again by index (up to
  * {@link #READ_BUDGET} reads per wake-up). Every datagram is checked and decapsulated in place,
@@ -31,20 +30,20 @@ import org.slf4j.LoggerFactory;
  * {@link Lane#HEADROOM} bytes in, so the buffer the kernel copied the datagrams into is the one
  * the TAP writes take them from:
  * <pre>
- *   read buffer r:  | headroom | VXLAN | inner frame 1 | VXLAN | inner frame 2 | ...
+ *   read buffer r:  | headroom | encap | inner frame 1 | encap | inner frame 2 | ...
  *                          [virtio-net]^                  ^ 8 bytes in front only
  * </pre>
  * An inner frame is handed on as a view of that buffer, its outer header stripped by moving the
  * reader index. In an offload network its virtio-net header (10 bytes) is written in place in
- * front of it, over the VXLAN header just read and what was before it: room there is for the
- * first frame of a run (the headroom) and for any frame behind bytes that are no longer part of
- * a frame (datagrams that were dropped, copied away, or whose payload was joined to the frame
- * before them). A frame of a network without offloads needs nothing in front (no port of such a
- * network has a virtio-net header) and is always left in place. Only a frame of an offload
- * network that directly follows another frame left in place is copied, into a buffer of this
- * receiver's with headroom (counted as {@code rx_copied}): its 8 bytes of VXLAN header are too
- * few for the header, and writing it would overwrite the end of the frame before. In a run of
- * segments that cannot be joined (UDP, fragments) that is every second frame.
+ * front of it, over the encapsulation header just read and what was before it: room there is
+ * for the first frame of a run (the headroom) and for any frame behind bytes that are no longer
+ * part of a frame (datagrams that were dropped, copied away, or whose payload was joined to the
+ * frame before them). A frame of a network without offloads needs nothing in front (no port of
+ * such a network has a virtio-net header) and is always left in place. Only a frame of an
+ * offload network that directly follows another frame left in place is copied, into a buffer of
+ * this receiver's with headroom (counted as {@code rx_copied}): its 8 bytes of encapsulation
+ * header are too few for the header, and writing it would overwrite the end of the frame before.
+ * In a run of segments that cannot be joined (UDP, fragments) that is every second frame.
  *
  * <p>The TCP segments of one flow that follow a frame are joined to it ({@link Coalescer}), so
  * an offload TAP takes them with one write, its virtio-net header describing the whole as GSO;
@@ -57,15 +56,15 @@ import org.slf4j.LoggerFactory;
  * it): then that buffer is left to the port and a fresh one takes its place.
  *
  * <h2>What is accepted</h2>
- * A datagram is dropped and counted by reason when it is shorter than 8 + 14 bytes, has the I
- * flag clear, names a VNI that no network has, comes from an address that is not a peer of that
+ * A datagram is dropped and counted by reason when it is shorter than 8 + 14 bytes, is not the
+ * encapsulation's (VXLAN: the I flag clear), names a VNI that no network has, comes from an address that is not a peer of that
  * network (VXLAN has no authentication, so only configured peers are heard), or carries an inner
  * frame longer than any overlay network's frames may be. A truncated read and a socket error are
  * counted too. Inner frames then pass the ordinary checks of the pipeline, counted on the tunnel
  * port.
  */
-final class VxlanReceiver extends LaneHandle {
-    private static final Logger LOG = LoggerFactory.getLogger(VxlanReceiver.class);
+final class TunnelReceiver extends LaneHandle {
+    private static final Logger LOG = LoggerFactory.getLogger(TunnelReceiver.class);
     private static final int READ_BUDGET = 16;
     private static final int READ_CAPACITY = 65536;
     /**
@@ -76,8 +75,9 @@ final class VxlanReceiver extends LaneHandle {
     private static final boolean COALESCE = !Boolean.getBoolean("vswitch.vxlan.noCoalesce");
 
     private final Overlays overlays;
+    private final Encapsulation encapsulation;
     private final Counters counters;
-    private final UdpSocket socket;
+    private final DatagramSource socket;
     private final int maxFrame;
     /** Frames one read buffer can be cut into as views (UDP GRO joins at most 64 datagrams). */
     private static final int VIEWS_PER_READ = 64;
@@ -101,10 +101,12 @@ final class VxlanReceiver extends LaneHandle {
     /** Socket errors already logged, by errno; each is logged once. */
     private final java.util.BitSet logged = new java.util.BitSet();
 
-    VxlanReceiver(UdpSocket socket, Overlays overlays, Counters counters, int batch, int maxFrame) {
+    TunnelReceiver(DatagramSource socket, Overlays overlays, Encapsulation encapsulation, Counters counters, int batch,
+            int maxFrame) {
         super(socket.fd());
         this.socket = socket;
         this.overlays = overlays;
+        this.encapsulation = encapsulation;
         this.counters = counters;
         this.maxFrame = maxFrame;
         for (int r = 0; r < READ_BUDGET; r++) {
@@ -173,8 +175,8 @@ final class VxlanReceiver extends LaneHandle {
         counters.increment(laneIndex, TunnelCounter.DROP_RX_ERROR.ordinal());
         if (errno < 4096 && !logged.get(errno)) {
             logged.set(errno);
-            LOG.warn("vxlan receive socket on loop {}: {} ({}); counted as drop_rx_error, logged once",
-                    laneIndex, Errno.name(errno), Errno.meaning(errno));
+            LOG.warn("{} receive socket on loop {}: {} ({}); counted as drop_rx_error, logged once",
+                    encapsulation.kind(), laneIndex, Errno.name(errno), Errno.meaning(errno));
         }
     }
 
@@ -186,12 +188,11 @@ final class VxlanReceiver extends LaneHandle {
         if (peer == null) {
             return;
         }
-        content.skipBytes(VxlanHeader.LENGTH);
+        content.skipBytes(Encapsulation.HEADER_LENGTH);
         if (pending > 0 && (peer != pendingPort || pending == frames.length)) {
             forward();
         }
-        BridgeDomain domain = peer.domain();
-        boolean offload = domain != null && domain.settings().offload();
+        boolean offload = peer.inOffloadNetwork();
         if (COALESCE && offload && pending > 0 && offloaded[pending - 1]
                 && Coalescer.tryAppend(frames[pending - 1], content)) {
             return; // joined the TCP segments before it: one TAP write for all
@@ -254,15 +255,16 @@ final class VxlanReceiver extends LaneHandle {
     /** The tunnel port the datagram in {@code content} came through, or null when it is dropped (counted). */
     private TunnelPort accept(ByteBuf content, int source) {
         int start = content.readerIndex();
-        if (content.readableBytes() < VxlanHeader.LENGTH + EthernetFrame.HEADER_LENGTH) {
+        if (content.readableBytes() < Encapsulation.HEADER_LENGTH + EthernetFrame.HEADER_LENGTH) {
             counters.increment(laneIndex, TunnelCounter.DROP_SHORT.ordinal());
             return null;
         }
-        if (!VxlanHeader.hasVni(content, start)) {
+        int vni = encapsulation.decapsulate(content, start);
+        if (vni == Encapsulation.NOT_OURS) {
             counters.increment(laneIndex, TunnelCounter.DROP_NO_VNI_FLAG.ordinal());
             return null;
         }
-        Overlays.Overlay overlay = overlays.overlay(VxlanHeader.vni(content, start));
+        Overlays.Overlay overlay = overlays.overlay(vni);
         if (overlay == null) {
             counters.increment(laneIndex, TunnelCounter.DROP_UNKNOWN_VNI.ordinal());
             return null;
@@ -272,7 +274,7 @@ final class VxlanReceiver extends LaneHandle {
             counters.increment(laneIndex, TunnelCounter.DROP_UNKNOWN_PEER.ordinal());
             return null;
         }
-        if (content.readableBytes() - VxlanHeader.LENGTH > maxFrame) {
+        if (content.readableBytes() - Encapsulation.HEADER_LENGTH > maxFrame) {
             counters.increment(laneIndex, TunnelCounter.DROP_OVERSIZE.ordinal());
             return null;
         }

@@ -5,258 +5,186 @@ import io.netty.buffer.PooledByteBufAllocator;
 import io.vswitch.core.Counters;
 import io.vswitch.core.DropReason;
 import io.vswitch.core.Segmenter;
-import io.vswitch.core.VirtioNetHeader;
-import io.vswitch.dataplane.Dataplane;
+import io.vswitch.dataplane.EgressQueue;
 import io.vswitch.dataplane.Lane;
-import io.vswitch.nativetap.DatagramBatch;
-import io.vswitch.nativetap.Errno;
-import io.vswitch.nativetap.NativeCallException;
 import io.vswitch.nativetap.SegmentedDatagram;
-import io.vswitch.nativetap.UdpSocket;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * The sending half of the VTEP: encapsulates frames for tunnel ports and sends them, batched.
- *
- * <h2>Sockets</h2>
- * A small pool of UDP sockets bound to ephemeral ports of the local address, shared by the
- * loops: the inner flow's hash picks the socket, so its source port follows the flow (RFC 7348
- * section 5), underlay ECMP can spread flows, and the peer's SO_REUSEPORT group hands one flow
- * to one loop whichever of our loops sent it (a source port per loop would reorder a flow whose
- * packets a multi-queue TAP spreads over loops). Each loop queues its datagrams per socket
- * during a batch and sends each queue with one {@code sendmmsg} after it (or when it is full).
+ * The sending half of the VTEP: encapsulates frames for tunnel ports ({@link Encapsulation}) and
+ * hands them to the {@link Underlay}, batched; the lanes flush it after each batch (it is their
+ * {@link EgressQueue}).
  *
  * <h2>Encapsulation without a copy</h2>
- * A datagram is two iovecs: the 8-byte VXLAN header, kept in the send batch's own memory, and
- * the frame where it was read. The frame is neither copied nor written to, so the same buffer
- * can at once be flooded to TAPs (with a virtio-net header in front of it) and to every peer.
+ * A datagram is the encapsulation's header, kept in the underlay's send batch, and the frame where
+ * it was read. The frame is neither copied nor written to, so the same buffer can at once be
+ * flooded to TAPs (with a virtio-net header in front of it) and to every peer. The frame's flow
+ * hash, computed once by its batch however many peers a flood reaches, gives the entropy.
+ *
+ * <h2>GSO frames</h2>
  * A 64 KB offload frame is cut without copying its payload either: each segment's headers (and
- * VXLAN header) are built in a scratch, and one UDP GSO {@code sendmsg} gathers every datagram
- * from its headers there and its payload where the TAP read left it. Should the kernel refuse
- * UDP GSO, segments are copied whole and go one datagram each from then on.
+ * encapsulation header) are built in a scratch, with the layers the frame's validation parsed, and
+ * the whole run goes to the underlay at once ({@link Underlay#sendSegments}, UDP GSO: the kernel's
+ * stack and the underlay device handle one packet instead of dozens), its datagrams gathered from
+ * their headers there and their payload where the TAP read left it. When the underlay takes no
+ * runs, segments are copied whole into the scratch and queued one datagram each, then flushed
+ * before the scratch is used again.
  */
-public final class VxlanSender implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(VxlanSender.class);
-    /** A 64 KB frame cut at the smallest MSS worth supporting (536) makes at most this many. */
-    static final int MAX_SEGMENTS = 128;
+public final class TunnelSender implements EgressQueue, AutoCloseable {
     /**
      * Room per segment when only headers are built: Ethernet + VLAN tag, IP and TCP headers with
-     * the most options (18 + 60 + 60), the VXLAN header in the headroom in front.
+     * the most options (18 + 60 + 60), the encapsulation header in the headroom in front.
      */
     private static final int HEADER_STRIDE = Lane.HEADROOM + 192;
 
+    private final Encapsulation encapsulation;
+    private final Underlay underlay;
     private final Counters counters;
-    private final UdpSocket[] sockets;
-    private final DatagramBatch[][] batches;
-    private final DatagramBatch controlBatch = new DatagramBatch(1);
     private final SegmentQueue[] segmentQueues;
     private final int loops;
     private final int segmentStride;
 
-    /** Opens {@code sourceSockets} sockets on {@code local} (an IPv4 address as an int). */
-    VxlanSender(Dataplane dataplane, Counters counters, int local, int sourceSockets, int maxFrame)
-            throws NativeCallException {
+    TunnelSender(Encapsulation encapsulation, Underlay underlay, Counters counters, int loops, int maxFrame) {
+        this.encapsulation = encapsulation;
+        this.underlay = underlay;
         this.counters = counters;
-        this.loops = dataplane.threads();
-        this.sockets = new UdpSocket[sourceSockets];
-        this.batches = new DatagramBatch[loops][sourceSockets];
-        this.segmentQueues = new SegmentQueue[loops];
+        this.loops = loops;
         this.segmentStride = Lane.HEADROOM + maxFrame;
-        try {
-            for (int k = 0; k < sourceSockets; k++) {
-                sockets[k] = UdpSocket.bind(local, 0, 1 << 16, 4 << 20, false);
-            }
-        } catch (NativeCallException e) {
-            close();
-            throw e;
-        }
+        this.segmentQueues = new SegmentQueue[loops];
         for (int i = 0; i < loops; i++) {
-            for (int k = 0; k < sourceSockets; k++) {
-                batches[i][k] = new DatagramBatch(MAX_SEGMENTS);
-            }
             segmentQueues[i] = new SegmentQueue(i);
         }
     }
 
+    Encapsulation encapsulation() {
+        return encapsulation;
+    }
+
     /**
-     * Queues {@code frame} for the port's VTEP on the socket of the frame's flow; every socket's
-     * queue goes out with one sendmmsg after the batch ({@link #flush}) or when it is full.
+     * Queues {@code frame} (of flow {@code flowHash}) for the port's peer; it goes when the lane's
+     * batch is done ({@link #flush}) or the underlay's queue is full.
      */
-    void send(TunnelPort port, ByteBuf frame, int lane) {
+    void send(TunnelPort port, ByteBuf frame, int flowHash, int lane) {
         int length = frame.readableBytes();
         if (!frame.hasMemoryAddress()) {
             port.countDrop(lane, DropReason.TX_ERROR);
             return;
         }
-        long header = ((long) VxlanHeader.FLAG_I << 56) | ((long) port.vni() << 8);
-        long address = frame.memoryAddress() + frame.readerIndex();
-        int socket = FlowHash.of(frame) % sockets.length;
-        if (lane < loops) {
-            DatagramBatch batch = batches[lane][socket];
-            if (batch.isFull()) {
-                flush(lane, socket);
-            }
-            batch.add(header, address, length, port.destination());
-        } else {
-            synchronized (controlBatch) {
-                controlBatch.add(header, address, length, port.destination());
-                if (controlBatch.flush(sockets[socket].fd()) == 0) {
-                    counters.increment(lane, TunnelCounter.DROP_TX.ordinal());
-                }
-            }
+        int dropped = underlay.send(lane, encapsulation.entropy(flowHash), encapsulation.header(port.vni(), flowHash),
+                frame.memoryAddress() + frame.readerIndex(), length, port.destination());
+        if (dropped > 0) {
+            counters.add(lane, TunnelCounter.DROP_TX.ordinal(), dropped);
         }
         counters.increment(lane, TunnelCounter.TX_DATAGRAMS.ordinal());
-        counters.add(lane, TunnelCounter.TX_BYTES.ordinal(), length + VxlanHeader.LENGTH);
+        counters.add(lane, TunnelCounter.TX_BYTES.ordinal(), length + Encapsulation.HEADER_LENGTH);
         port.sent(lane, length);
     }
 
     /**
-     * Sends a frame of an offload network (virtio-net header in front): a GSO frame is cut into
-     * MTU-sized frames in this lane's scratch and sent at once (so the scratch is free again when
-     * this returns); a frame that only needs its checksum finished gets it in place.
+     * Sends a GSO frame of an offload network (virtio-net header in front, {@code layers} parsed
+     * by its validation): cut into MTU-sized frames in this lane's scratch and sent at once, so the
+     * scratch is free again when this returns.
      */
-    void sendOffloaded(TunnelPort port, ByteBuf frame, int lane) {
-        if (VirtioNetHeader.gsoType(frame) == VirtioNetHeader.GSO_NONE) {
-            if ((VirtioNetHeader.flags(frame) & VirtioNetHeader.FLAG_NEEDS_CSUM) != 0) {
-                Segmenter.completeChecksum(frame);
-            }
-            send(port, frame, lane);
-            return;
-        }
+    void sendGso(TunnelPort port, ByteBuf frame, long layers, int flowHash, int lane) {
         if (lane >= loops) {
             port.countDrop(lane, DropReason.TX_ERROR);
             return;
         }
         SegmentQueue queue = segmentQueues[lane];
-        queue.start(port, FlowHash.of(frame) % sockets.length, frame);
-        int cut = queue.gsoRefused || !frame.hasMemoryAddress()
-                ? Segmenter.segment(frame, queue.scratch, Lane.HEADROOM, segmentStride, queue)
-                : Segmenter.segmentHeaders(frame, queue.scratch, Lane.HEADROOM, HEADER_STRIDE, queue);
+        boolean whole = !underlay.takesSegments() || !frame.hasMemoryAddress();
+        queue.start(port, flowHash, frame, whole);
+        int cut = whole
+                ? Segmenter.segment(frame, layers, queue.scratch, Lane.HEADROOM, segmentStride, queue)
+                : Segmenter.segmentHeaders(frame, layers, queue.scratch, Lane.HEADROOM, HEADER_STRIDE, queue);
         if (cut < 0) {
             port.countDrop(lane, DropReason.TX_ERROR);
         }
         queue.finish();
         queue.frame = null;
-    }
-
-    /** Sends what lane {@code lane} queued during its batch: one sendmmsg per socket. */
-    void flush(int lane) {
-        DatagramBatch[] perSocket = batches[lane];
-        for (int k = 0; k < perSocket.length; k++) {
-            if (perSocket[k].size() > 0) {
-                flush(lane, k);
-            }
+        if (whole) {
+            flush(lane); // the queued segments lie in the scratch, which the next GSO frame reuses
         }
     }
 
-    private void flush(int lane, int socket) {
-        DatagramBatch batch = batches[lane][socket];
-        int queued = batch.size();
-        int sent = batch.flush(sockets[socket].fd());
-        if (sent < queued) {
-            counters.add(lane, TunnelCounter.DROP_TX.ordinal(), queued - sent);
+    /** Sends what lane {@code lane} queued during its batch. */
+    @Override
+    public void flush(int lane) {
+        int dropped = underlay.flush(lane);
+        if (dropped > 0) {
+            counters.add(lane, TunnelCounter.DROP_TX.ordinal(), dropped);
         }
     }
 
     /**
-     * The segments of one GSO frame, sent with UDP segmentation offload: each segment gets its
-     * VXLAN header in the scratch in front of it, and all of them go in one sendmsg (two when
-     * they would pass 64 KB), so the kernel's stack and the underlay device handle one packet
-     * instead of dozens. One per loop, used only by that loop's thread.
+     * The segments of one GSO frame: each gets its encapsulation header in the scratch in front of
+     * it, and all go to the underlay in one run (two when they would pass 64 KB). One per loop,
+     * used only by that loop's thread.
      */
     private final class SegmentQueue implements Segmenter.SegmentSink, Segmenter.HeaderSink {
         /** The datagrams of one UDP GSO send must stay under the 64 KB an IP packet can hold. */
         private static final int MAX_GSO_BYTES = 65_000;
         final ByteBuf scratch;
         final int lane;
-        final SegmentedDatagram gso = new SegmentedDatagram();
+        final SegmentedDatagram run = new SegmentedDatagram();
         TunnelPort port;
-        int socket;
+        int flowHash;
+        boolean whole;
         /** The GSO frame being cut, whose payload the datagrams point into until {@link #finish}. */
         ByteBuf frame;
         int segmentSize;
         int bytes;
-        boolean gsoRefused;
 
         SegmentQueue(int lane) {
             this.lane = lane;
-            this.scratch = PooledByteBufAllocator.DEFAULT.directBuffer(MAX_SEGMENTS * segmentStride);
+            this.scratch = PooledByteBufAllocator.DEFAULT.directBuffer(UdpUnderlay.MAX_SEGMENTS * segmentStride);
         }
 
-        void start(TunnelPort port, int socket, ByteBuf frame) {
+        void start(TunnelPort port, int flowHash, ByteBuf frame, boolean whole) {
             this.port = port;
-            this.socket = socket;
+            this.flowHash = flowHash;
             this.frame = frame;
+            this.whole = whole;
             this.segmentSize = 0;
             this.bytes = 0;
         }
 
-        /** A whole segment, payload copied behind its headers in the scratch. */
+        /** A whole segment, payload copied behind its headers in the scratch: one datagram of its own. */
         @Override
         public void accept(ByteBuf segment) {
-            if (gsoRefused) {
-                send(port, segment, lane);
-                return;
-            }
-            gather(segment, 0, 0);
+            send(port, segment, flowHash, lane);
         }
 
         /** A segment as headers in the scratch and payload still in the TAP's frame. */
         @Override
         public void accept(ByteBuf headers, int payloadIndex, int payloadLength) {
-            if (gsoRefused) { // refused halfway through this frame: the rest of it is lost, once
+            if (!underlay.takesSegments()) { // refused halfway through this frame: the rest of it is lost, once
                 port.countDrop(lane, DropReason.TX_ERROR);
                 return;
             }
-            gather(headers, frame.memoryAddress() + payloadIndex, payloadLength);
-        }
-
-        /**
-         * Queues one datagram: the VXLAN header goes in the headroom in front of {@code headers},
-         * then come the headers' readable bytes and, if {@code payloadLength > 0}, the payload
-         * at {@code payloadAddress}. Sends first what is queued if this one would not fit.
-         */
-        private void gather(ByteBuf headers, long payloadAddress, int payloadLength) {
-            int start = headers.readerIndex() - VxlanHeader.LENGTH;
-            VxlanHeader.write(headers, start, port.vni());
-            int headerLength = headers.readableBytes() + VxlanHeader.LENGTH;
+            int start = headers.readerIndex() - Encapsulation.HEADER_LENGTH;
+            encapsulation.writeHeader(headers, start, port.vni(), flowHash);
+            int headerLength = headers.readableBytes() + Encapsulation.HEADER_LENGTH;
             int length = headerLength + payloadLength;
             if (segmentSize == 0) {
                 segmentSize = length;
             }
-            if (bytes + length > MAX_GSO_BYTES || gso.size() == SegmentedDatagram.MAX_SEGMENTS) {
+            if (bytes + length > MAX_GSO_BYTES || run.size() == SegmentedDatagram.MAX_SEGMENTS) {
                 finish();
                 segmentSize = length;
             }
-            if (payloadLength > 0) {
-                gso.add(headers.memoryAddress() + start, headerLength, payloadAddress, payloadLength);
-            } else {
-                gso.add(headers.memoryAddress() + start, headerLength);
-            }
+            run.add(headers.memoryAddress() + start, headerLength, frame.memoryAddress() + payloadIndex, payloadLength);
             bytes += length;
             counters.increment(lane, TunnelCounter.TX_DATAGRAMS.ordinal());
             counters.add(lane, TunnelCounter.TX_BYTES.ordinal(), length);
-            port.sent(lane, length - VxlanHeader.LENGTH);
+            port.sent(lane, length - Encapsulation.HEADER_LENGTH);
         }
 
         /** Sends what was gathered. */
         void finish() {
-            int datagrams = gso.size();
+            int datagrams = run.size();
             if (datagrams == 0) {
                 return;
             }
-            if (!gso.send(sockets[socket].fd(), port.destination(), segmentSize)) {
-                int errno = gso.lastErrno();
-                // No UDP GSO on this path: EINVAL/EOPNOTSUPP from the socket, EMSGSIZE when the
-                // route's MTU is too small for the segment, EIO from a device without it.
-                if (errno == Errno.EINVAL || errno == Errno.EOPNOTSUPP || errno == Errno.EMSGSIZE || errno == Errno.EIO) {
-                    if (!gsoRefused) {
-                        gsoRefused = true;
-                        LOG.warn("UDP segmentation offload refused ({}: {}); sending one datagram each from now on",
-                                Errno.name(errno), Errno.meaning(errno));
-                    }
-                }
+            if (!underlay.sendSegments(lane, encapsulation.entropy(flowHash), run, port.destination(), segmentSize)) {
                 counters.add(lane, TunnelCounter.DROP_TX.ordinal(), datagrams);
             }
             bytes = 0;
@@ -265,11 +193,7 @@ public final class VxlanSender implements AutoCloseable {
 
     @Override
     public void close() {
-        for (UdpSocket s : sockets) {
-            if (s != null) {
-                s.close();
-            }
-        }
+        underlay.close();
         for (SegmentQueue q : segmentQueues) {
             if (q != null && q.scratch.refCnt() > 0) {
                 q.scratch.release();

@@ -4,7 +4,6 @@ import io.vswitch.core.Counters;
 import io.vswitch.dataplane.Dataplane;
 import io.vswitch.dataplane.Lane;
 import io.vswitch.nativetap.NativeCallException;
-import io.vswitch.nativetap.UdpSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,11 +12,13 @@ import java.net.InetAddress;
 import java.util.concurrent.RejectedExecutionException;
 
 /**
- * The host's VXLAN tunnel endpoint (VTEP, RFC 7348) in three parts: the {@link Overlays}
- * (which VNI is which network, and each network's peers, changeable at run time), the
- * {@link VxlanSender} (encapsulation, batching, UDP GSO) and one {@link VxlanReceiver} per loop
- * (UDP GRO, decapsulation, coalescing). This class starts them together, stops them together,
- * and holds the counters they share.
+ * The host's VXLAN tunnel endpoint (VTEP, RFC 7348), put together: the {@link Overlays} (which
+ * VNI is which network, and each network's peers, changeable at run time), the {@link Vxlan}
+ * encapsulation, the {@link TunnelSender} (encapsulation, batching, GSO) and one
+ * {@link TunnelReceiver} per loop (GRO, decapsulation, coalescing), over an {@link Underlay}: UDP
+ * sockets on the local address by default, or whatever transport the caller slots in (an
+ * encrypting one carries the same datagrams). This class starts them together, stops them
+ * together, and holds the counters they share.
  */
 public final class VxlanEndpoint implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(VxlanEndpoint.class);
@@ -42,23 +43,35 @@ public final class VxlanEndpoint implements AutoCloseable {
     private final Dataplane dataplane;
     private final Options options;
     private final Counters counters;
-    private final VxlanSender sender;
+    private final Underlay underlay;
+    private final TunnelSender sender;
     private final Overlays overlays;
-    private final VxlanReceiver[] receivers;
+    private final TunnelReceiver[] receivers;
 
-    private VxlanEndpoint(Dataplane dataplane, Options options) throws NativeCallException {
+    private VxlanEndpoint(Dataplane dataplane, Options options, Counters counters, Underlay underlay) {
         this.dataplane = dataplane;
         this.options = options;
-        this.counters = new Counters(dataplane.lanes(), TunnelCounter.values().length);
-        this.sender = new VxlanSender(dataplane, counters, ipv4(options.local()), options.sourceSockets(),
-                options.maxFrame());
+        this.counters = counters;
+        this.underlay = underlay;
+        this.sender = new TunnelSender(Vxlan.INSTANCE, underlay, counters, dataplane.threads(), options.maxFrame());
         this.overlays = new Overlays(dataplane, sender, options.port());
-        this.receivers = new VxlanReceiver[dataplane.threads()];
+        this.receivers = new TunnelReceiver[dataplane.threads()];
     }
 
-    /** Binds the sockets on every loop; fails (and closes what it opened) if any bind fails. */
+    /** Binds the UDP sockets on every loop; fails (and closes what it opened) if any bind fails. */
     public static VxlanEndpoint start(Dataplane dataplane, Options options) throws NativeCallException, InterruptedException {
-        VxlanEndpoint endpoint = new VxlanEndpoint(dataplane, options);
+        return start(dataplane, options, UdpUnderlay.open(ipv4(options.local()), options.port(), options.sourceSockets(),
+                dataplane.threads(), GRO));
+    }
+
+    /**
+     * Starts the endpoint over {@code underlay} (which it closes when it closes, or when it fails
+     * to start): the same VXLAN, batching and GSO over another transport.
+     */
+    public static VxlanEndpoint start(Dataplane dataplane, Options options, Underlay underlay)
+            throws NativeCallException, InterruptedException {
+        VxlanEndpoint endpoint = new VxlanEndpoint(dataplane, options, new Counters(dataplane.lanes(),
+                TunnelCounter.values().length), underlay);
         try {
             endpoint.bind();
         } catch (NativeCallException | InterruptedException | RuntimeException e) {
@@ -71,14 +84,12 @@ public final class VxlanEndpoint implements AutoCloseable {
     }
 
     private void bind() throws NativeCallException, InterruptedException {
-        int local = ipv4(options.local());
         for (int i = 0; i < receivers.length; i++) {
-            UdpSocket socket = UdpSocket.bind(local, options.port(), 4 << 20, GRO);
-            receivers[i] = new VxlanReceiver(socket, overlays, counters, 64, options.maxFrame());
+            receivers[i] = new TunnelReceiver(underlay.openReceiver(i), overlays, Vxlan.INSTANCE, counters, 64,
+                    options.maxFrame());
             dataplane.register(i, receivers[i]);
-            int loop = i;
-            dataplane.lane(i).loop().submit(() -> dataplane.lane(loop).addAfterBatch(() -> sender.flush(loop))).sync();
         }
+        dataplane.addEgressQueue(sender);
     }
 
     public Overlays overlays() {
@@ -113,7 +124,8 @@ public final class VxlanEndpoint implements AutoCloseable {
     /** Stops receiving, then closes the sockets. Call after the loops stopped sending, or during. */
     @Override
     public void close() {
-        for (VxlanReceiver receiver : receivers) {
+        dataplane.removeEgressQueue(sender);
+        for (TunnelReceiver receiver : receivers) {
             if (receiver == null) {
                 continue;
             }

@@ -23,19 +23,19 @@ class InPlaceFramesTest {
 
     @Test
     void theFirstFrameOfARunHasRoomForAVirtioNetHeaderInTheHeadroom() {
-        assertTrue(VxlanReceiver.fitsInPlace(Lane.HEADROOM + VxlanHeader.LENGTH, 0, true));
+        assertTrue(TunnelReceiver.fitsInPlace(Lane.HEADROOM + VxlanHeader.LENGTH, 0, true));
     }
 
     @Test
     void anOffloadFrameRightBehindAFrameLeftInPlaceHasOnlyItsVxlanHeaderInFrontAndIsCopied() {
         int previousEnd = Lane.HEADROOM + DATAGRAM;
-        assertFalse(VxlanReceiver.fitsInPlace(previousEnd + VxlanHeader.LENGTH, previousEnd, true));
+        assertFalse(TunnelReceiver.fitsInPlace(previousEnd + VxlanHeader.LENGTH, previousEnd, true));
     }
 
     @Test
     void aFrameWithoutOffloadsNeedsNothingInFrontAndStaysInPlace() {
         int previousEnd = Lane.HEADROOM + DATAGRAM;
-        assertTrue(VxlanReceiver.fitsInPlace(previousEnd + VxlanHeader.LENGTH, previousEnd, false));
+        assertTrue(TunnelReceiver.fitsInPlace(previousEnd + VxlanHeader.LENGTH, previousEnd, false));
     }
 
     @Test
@@ -44,7 +44,7 @@ class InPlaceFramesTest {
         // segment 2 ended, and segment 3's frame starts 8 bytes after that.
         int frameEnd = Lane.HEADROOM + DATAGRAM + PAYLOAD;
         int thirdStart = Lane.HEADROOM + 2 * DATAGRAM + VxlanHeader.LENGTH;
-        assertTrue(VxlanReceiver.fitsInPlace(thirdStart, frameEnd, true));
+        assertTrue(TunnelReceiver.fitsInPlace(thirdStart, frameEnd, true));
     }
 
     @Test
