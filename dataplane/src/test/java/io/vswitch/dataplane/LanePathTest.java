@@ -237,4 +237,29 @@ class LanePathTest {
             assertEquals(0, after[0], "epoll I/O makes no ring");
         }
     }
+
+    @Test
+    void everyEgressQueueIsFlushedAfterEachBatchAfterTheLanesOwnWritesAndAfterWorkOutsideABatch() throws Exception {
+        BridgeDomain blue = network(4, false);
+        PipePort a = port(blue, "a", false);
+        PipePort b = port(blue, "b", false);
+        List<Long> seen = new CopyOnWriteArrayList<>();
+        EgressQueue queue = lane -> seen.add(b.count(PortCounter.TX_FRAMES));
+        dataplane.addEgressQueue(queue);
+        send(a, frame(-1L & 0xFFFF_FFFF_FFFFL, A, 60, 5));
+        assertNotNull(receive(b));
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (seen.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(2);
+        }
+        assertEquals(List.of(1L), seen, "flushed once, after the lane's own write to b was sent and counted");
+        Lane lane = dataplane.lane(0);
+        lane.loop().submit(lane::afterWork).sync();
+        assertEquals(2, seen.size(), "and after work run on the loop outside a batch");
+        dataplane.removeEgressQueue(queue);
+        send(a, frame(-1L & 0xFFFF_FFFF_FFFFL, A, 60, 6));
+        assertNotNull(receive(b));
+        lane.loop().submit(lane::afterWork).sync();
+        assertEquals(2, seen.size(), "not flushed once removed");
+    }
 }
