@@ -46,7 +46,10 @@ public final class UplinkDevice implements EgressQueue {
     private final boolean trunk;
     private final boolean vnet;
     private final Dataplane dataplane;
+    /** One socket per loop (none for a device over a test's descriptors), and where each lane sends. */
     private final PacketSocket[] sockets;
+    private final int[] txFds;
+    private final long hostMac;
     private final UplinkQueue[] queues;
     private final FrameBatch[] batches;
     private final int[][] lengths;
@@ -59,17 +62,19 @@ public final class UplinkDevice implements EgressQueue {
     private boolean closed;
 
     private UplinkDevice(String name, boolean trunk, boolean vnet, Dataplane dataplane, PacketSocket[] sockets,
-            Runnable onClose) {
+            int[] txFds, long hostMac, Runnable onClose) {
         this.name = name;
         this.trunk = trunk;
         this.vnet = vnet;
         this.dataplane = dataplane;
         this.sockets = sockets;
+        this.txFds = txFds;
+        this.hostMac = hostMac;
         this.onClose = onClose;
         int loops = dataplane.threads();
         this.queues = new UplinkQueue[sockets.length];
         for (int i = 0; i < sockets.length; i++) {
-            queues[i] = new UplinkQueue(this, sockets[i], dataplane.lane(i).ring().length);
+            queues[i] = new UplinkQueue(this, sockets[i], RxRing.of(sockets[i]), dataplane.lane(i).ring().length);
         }
         int batch = Math.max(64, dataplane.options().batch() * 4);
         this.batches = new FrameBatch[loops];
@@ -102,7 +107,11 @@ public final class UplinkDevice implements EgressQueue {
             }
             throw e;
         }
-        UplinkDevice d = new UplinkDevice(name, trunk, vnet, dataplane, sockets, onClose);
+        int[] fds = new int[loops];
+        for (int i = 0; i < loops; i++) {
+            fds[i] = sockets[i].fd();
+        }
+        UplinkDevice d = new UplinkDevice(name, trunk, vnet, dataplane, sockets, fds, sockets[0].mac(), onClose);
         try {
             for (int i = 0; i < loops; i++) {
                 dataplane.register(i, d.queues[i]);
@@ -115,6 +124,18 @@ public final class UplinkDevice implements EgressQueue {
         LOG.info("uplink {} open: {} sockets in a fanout group, TPACKET_V3 rings of {} x {} KB, {}{}", name, loops,
                 BLOCKS, BLOCK_SIZE >> 10, vnet ? "virtio-net headers (GSO frames cross whole)" : "plain frames",
                 trunk ? ", trunk" : "");
+        return d;
+    }
+
+    /**
+     * A device that sends on {@code txFds} (lane i on fd i mod n) and reads nothing of its own,
+     * for fd-level tests: what a packet socket's ring holds is handed to an {@link UplinkQueue}
+     * over a ring the test lays out ({@link RxRing}).
+     */
+    static UplinkDevice over(String name, boolean trunk, boolean vnet, Dataplane dataplane, int[] txFds, long hostMac)
+            throws InterruptedException {
+        UplinkDevice d = new UplinkDevice(name, trunk, vnet, dataplane, new PacketSocket[0], txFds, hostMac, () -> { });
+        dataplane.addEgressQueue(d);
         return d;
     }
 
@@ -136,7 +157,7 @@ public final class UplinkDevice implements EgressQueue {
 
     /** The interface's own MAC (frames to it are the host's). */
     long hostMac() {
-        return sockets[0].mac();
+        return hostMac;
     }
 
     /** Adds the port of a network: {@link UplinkPort#ACCESS}, {@link UplinkPort#NATIVE} or a VLAN id. */
@@ -243,7 +264,7 @@ public final class UplinkDevice implements EgressQueue {
         synchronized (control) {
             queue(control, port, frame);
             int length = frame.readableBytes();
-            if (control.flush(sockets[0].fd()) == 1) {
+            if (control.flush(txFds[0]) == 1) {
                 port.sent(lane, length);
             } else {
                 port.countDrop(lane, control.lastErrno() == Errno.EAGAIN || control.lastErrno() == Errno.ENOBUFS
@@ -307,7 +328,7 @@ public final class UplinkDevice implements EgressQueue {
         if (n == 0) {
             return;
         }
-        int sent = b.flush(sockets[lane % sockets.length].fd());
+        int sent = b.flush(txFds[lane % txFds.length]);
         UplinkPort[] who = pending[lane];
         int[] len = lengths[lane];
         int errno = b.lastErrno();

@@ -33,9 +33,9 @@ final class UplinkQueue extends LaneHandle {
     private static final int BUDGET_BATCHES = 4;
 
     private final UplinkDevice device;
+    /** Where errors are read from; null for a ring that is not a socket's (tests). */
     private final PacketSocket socket;
     private final MemorySegment ring;
-    private final long base;
     private final ByteBuf[] views;
     private final ByteBuf[] batch;
     private final int blockSize;
@@ -46,14 +46,13 @@ final class UplinkQueue extends LaneHandle {
     private int left;
     private long offset;
 
-    UplinkQueue(UplinkDevice device, PacketSocket socket, int batchSize) {
-        super(socket.fd());
+    UplinkQueue(UplinkDevice device, PacketSocket socket, RxRing rx, int batchSize) {
+        super(rx.fd());
         this.device = device;
         this.socket = socket;
-        this.base = socket.ring();
-        this.ring = MemorySegment.ofAddress(base).reinterpret(socket.ringSize());
-        this.blockSize = socket.blockSize();
-        this.blocks = socket.blocks();
+        this.ring = rx.memory();
+        this.blockSize = rx.blockSize();
+        this.blocks = rx.blocks();
         this.views = new ByteBuf[batchSize];
         this.batch = new ByteBuf[batchSize];
         for (int i = 0; i < batchSize; i++) {
@@ -64,12 +63,12 @@ final class UplinkQueue extends LaneHandle {
                 throw new IllegalStateException("Netty cannot address the ring's memory directly");
             }
         }
-        this.hostMac = socket.mac();
+        this.hostMac = rx.hostMac();
     }
 
     @Override
     protected void ready(Lane lane, boolean error) {
-        if (error) {
+        if (error && socket != null) {
             // The interface went down or away: the error must be read, or a level-triggered
             // EPOLLERR keeps the loop spinning.
             device.socketError(socket.takeError(), lane.index());
