@@ -41,6 +41,16 @@ public final class TapDevice implements AutoCloseable {
     }
 
     /**
+     * A queue over a descriptor that frames as a TAP does but is none (one end of a
+     * {@link FramePipe}), so what reads and writes TAP queues is tested without root or a device.
+     * Not created here, never persistent; {@link #close} closes the descriptor; the TAP ioctls
+     * fail on it (ENOTTY).
+     */
+    public static TapDevice overFrameFd(String name, int fd, TapOptions options) {
+        return new TapDevice(name, fd, options, false, null);
+    }
+
+    /**
      * Opens one queue of TAP device {@code name} (1 to 15 bytes), creating the device when absent.
      * The fd is non-blocking and close-on-exec.
      *
