@@ -1,6 +1,5 @@
 package io.vswitch.core;
 
-import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -31,7 +30,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Deleting (aging, flush, {@code fdb del}) only zeroes the value: the key stays as a dead
  * slot that the same MAC revives in place. Probe chains therefore never break under a
  * concurrent reader. Dead keys of MACs that never come back are reclaimed by {@link #compact},
- * which builds fresh arrays with the live entries and publishes them; it first retires the old
+ * which builds fresh arrays ({@link MacSlots}) with the live entries and publishes them; it first retires the old
  * arrays and waits a {@link Quiescence}, so no learner can still be writing into them, and
  * learners that see the retired arrays simply skip learning for that frame (it floods or is
  * forwarded by the still-readable old arrays; the next frame learns).
@@ -58,26 +57,12 @@ public final class MacTable {
     public static final int STATIC = 5;
     public static final int RETIRED = 6;
 
-    private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
-    private static final long EMPTY = 0;
+    private static final VarHandle LONGS = MacSlots.LONGS;
+    private static final long EMPTY = MacSlots.EMPTY;
     private static final long STATIC_BIT = 1L << 63;
     private static final long MAC_MASK = 0xFFFF_FFFF_FFFFL;
     private static final int MAX_PORT_ID = 0xFFFF;
     private static final int GENERATION_MASK = 0x7FFF;
-
-    /** One generation of arrays; replaced whole by {@link #compact}. */
-    private static final class Slots {
-        final long[] keys;
-        final long[] values;
-        final int mask;
-        volatile boolean retired;
-
-        Slots(int capacity) {
-            keys = new long[capacity];
-            values = new long[capacity];
-            mask = capacity - 1;
-        }
-    }
 
     private final long keyTag;
     private final int limit;
@@ -86,7 +71,7 @@ public final class MacTable {
     private final AtomicInteger live = new AtomicInteger();
     /** Static entries among the live ones: they do not count against the limit on learning. */
     private final AtomicInteger statics = new AtomicInteger();
-    private volatile Slots slots;
+    private volatile MacSlots slots;
 
     public MacTable(int networkId, int limit) {
         if (networkId < 1 || networkId > 0xFFFF) {
@@ -99,7 +84,7 @@ public final class MacTable {
         this.limit = limit;
         // Load factor at most 1/4 when full of live entries, 1/2 before compaction must run.
         this.capacity = Math.max(64, Integer.highestOneBit(Math.max(1, limit) * 4 - 1) << 1);
-        this.slots = new Slots(capacity);
+        this.slots = new MacSlots(capacity);
     }
 
     // ---- value packing ---------------------------------------------------------------------
@@ -129,21 +114,9 @@ public final class MacTable {
 
     /** The packed value for {@code mac}, or 0 when it is not in the table. Wait-free. */
     public long lookup(long mac) {
-        Slots s = slots;
-        long key = keyTag | mac;
-        int mask = s.mask;
-        int i = index(key, mask);
-        for (int probes = 0; probes <= mask; probes++) {
-            long k = (long) LONGS.getAcquire(s.keys, i);
-            if (k == key) {
-                return (long) LONGS.getAcquire(s.values, i);
-            }
-            if (k == EMPTY) {
-                return 0;
-            }
-            i = (i + 1) & mask;
-        }
-        return 0;
+        MacSlots s = slots;
+        int i = s.slotOf(keyTag | mac);
+        return i < 0 ? 0 : s.value(i);
     }
 
     /**
@@ -159,13 +132,13 @@ public final class MacTable {
      * the previous entry's port id in bits 8-23 and its generation in bits 24-38.
      */
     public long learnFrom(long mac, int portId, int generation, int tick) {
-        Slots s = slots;
+        MacSlots s = slots;
         if (s.retired) {
             return RETIRED;
         }
         long key = keyTag | mac;
         int mask = s.mask;
-        int i = index(key, mask);
+        int i = MacSlots.index(key, mask);
         for (int probes = 0; probes <= mask; probes++) {
             long k = (long) LONGS.getAcquire(s.keys, i);
             if (k == EMPTY) {
@@ -192,7 +165,7 @@ public final class MacTable {
         return LIMIT_HIT;
     }
 
-    private long update(Slots s, int i, int portId, int generation, int tick) {
+    private long update(MacSlots s, int i, int portId, int generation, int tick) {
         long fresh = pack(portId, generation, tick, false);
         for (;;) {
             long v = (long) LONGS.getAcquire(s.values, i);
@@ -232,21 +205,8 @@ public final class MacTable {
         return true;
     }
 
-    private static int index(long key, int mask) {
-        // Murmur3's 64-bit finaliser: the low bits of a MAC (NIC serials) are well spread
-        // already, but the vendor prefix is shared, so mix everything.
-        long h = key;
-        h ^= h >>> 33;
-        h *= 0xff51afd7ed558ccdL;
-        h ^= h >>> 33;
-        h *= 0xc4ceb9fe1a85ec53L;
-        h ^= h >>> 33;
-        return (int) h & mask;
-    }
-
     // ---- control path -----------------------------------------------------------------------
 
-    /** Live entries. */
     /** Live entries that were learned (not static): what the limit applies to. */
     public int learned() {
         return live.get() - statics.get();
@@ -273,9 +233,9 @@ public final class MacTable {
             rebuild(null, capacity * 2);
         }
         long value = pack(portId, generation, 0, true);
-        Slots s = slots;
+        MacSlots s = slots;
         long key = keyTag | mac;
-        int i = index(key, s.mask);
+        int i = MacSlots.index(key, s.mask);
         for (int probes = 0; probes <= s.mask; probes++) {
             long k = (long) LONGS.getAcquire(s.keys, i);
             if (k == EMPTY && LONGS.compareAndSet(s.keys, i, EMPTY, key)) {
@@ -303,23 +263,12 @@ public final class MacTable {
 
     /** Removes {@code mac}; returns whether there was an entry. */
     public synchronized boolean remove(long mac) {
-        Slots s = slots;
-        long key = keyTag | mac;
-        int i = index(key, s.mask);
-        for (int probes = 0; probes <= s.mask; probes++) {
-            long k = (long) LONGS.getAcquire(s.keys, i);
-            if (k == EMPTY) {
-                return false;
-            }
-            if (k == key) {
-                return kill(s, i);
-            }
-            i = (i + 1) & s.mask;
-        }
-        return false;
+        MacSlots s = slots;
+        int i = s.slotOf(keyTag | mac);
+        return i >= 0 && kill(s, i);
     }
 
-    private boolean kill(Slots s, int i) {
+    private boolean kill(MacSlots s, int i) {
         for (;;) {
             long v = (long) LONGS.getAcquire(s.values, i);
             if (v == 0) {
@@ -346,7 +295,7 @@ public final class MacTable {
      * how many were removed. Used by {@code fdb flush}, port removal and aging.
      */
     public synchronized int removeIf(EntryFilter filter) {
-        Slots s = slots;
+        MacSlots s = slots;
         int removed = 0;
         for (int i = 0; i <= s.mask; i++) {
             long k = (long) LONGS.getAcquire(s.keys, i);
@@ -394,14 +343,7 @@ public final class MacTable {
 
     /** How many slots hold a key, live or dead. */
     public synchronized int usedSlots() {
-        Slots s = slots;
-        int used = 0;
-        for (int i = 0; i <= s.mask; i++) {
-            if ((long) LONGS.getAcquire(s.keys, i) != EMPTY) {
-                used++;
-            }
-        }
-        return used;
+        return slots.usedSlots();
     }
 
     /** Compacts when dead keys make probe chains long (more than half the slots used). */
@@ -422,34 +364,16 @@ public final class MacTable {
     }
 
     private void rebuild(Quiescence grace, int newCapacity) {
-        Slots old = slots;
+        MacSlots old = slots;
         old.retired = true;
         if (grace != null && !grace.await(1_000_000_000L)) {
             old.retired = false;
             return; // A lane is stuck in one batch for a second; try again at the next sweep.
         }
-        Slots fresh = new Slots(newCapacity);
-        int count = 0;
-        int staticCount = 0;
-        for (int i = 0; i <= old.mask; i++) {
-            long k = (long) LONGS.getAcquire(old.keys, i);
-            long v = k == EMPTY ? 0 : (long) LONGS.getAcquire(old.values, i);
-            if (v == 0) {
-                continue;
-            }
-            int j = index(k, fresh.mask);
-            while (fresh.keys[j] != EMPTY) {
-                j = (j + 1) & fresh.mask;
-            }
-            fresh.keys[j] = k;
-            fresh.values[j] = v;
-            count++;
-            if (isStatic(v)) {
-                staticCount++;
-            }
-        }
-        live.set(count);
-        statics.set(staticCount);
+        MacSlots fresh = new MacSlots(newCapacity);
+        long counts = fresh.copyLiveFrom(old);
+        live.set((int) counts);
+        statics.set((int) (counts >>> 32));
         capacity = newCapacity;
         slots = fresh;
     }
@@ -462,16 +386,6 @@ public final class MacTable {
 
     /** Visits every live entry (a weakly consistent snapshot). Control path only. */
     public void forEach(EntryVisitor visitor) {
-        Slots s = slots;
-        for (int i = 0; i <= s.mask; i++) {
-            long k = (long) LONGS.getAcquire(s.keys, i);
-            if (k == EMPTY) {
-                continue;
-            }
-            long v = (long) LONGS.getAcquire(s.values, i);
-            if (v != 0) {
-                visitor.visit(k & MAC_MASK, v);
-            }
-        }
+        slots.forEachLive(MAC_MASK, visitor);
     }
 }
