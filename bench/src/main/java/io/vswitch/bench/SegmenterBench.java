@@ -87,6 +87,7 @@ public class SegmenterBench {
     /** Headers only, payload left in the frame (the overlay's gathered UDP GSO send). */
     @Benchmark
     public int segmentHeaders64k(Blackhole hole) {
-        return Segmenter.segmentHeaders(frame, io.vswitch.core.Layers.UNPARSED, scratch, 64, 256, (headers, at, length) -> hole.consume(at));
+        return Segmenter.segmentHeaders(frame, io.vswitch.core.Layers.UNPARSED, scratch, 64, 256,
+                (headers, at, length) -> hole.consume(at));
     }
 }

@@ -121,8 +121,9 @@ public abstract class FdPort extends Port {
         if (ring != null) {
             ring.flush(laneIndex);
         }
-        written(FrameIo.write(txFds[laneIndex], segment.memoryAddress() + segment.readerIndex(), segment.readableBytes(),
-                dataplane.errnoSlot(laneIndex)), segment.readableBytes(), laneIndex);
+        int length = segment.readableBytes();
+        written(FrameIo.write(txFds[laneIndex], segment.memoryAddress() + segment.readerIndex(), length,
+                dataplane.errnoSlot(laneIndex)), length, laneIndex);
     }
 
     private void write(int fd, ByteBuf frame, int header, int laneIndex) {

@@ -9,12 +9,13 @@ import io.vswitch.nativetap.IoUring;
  *
  * <p>Writes: during a batch ({@link Lane#forward}) every frame for an {@link FdPort} is queued
  * here, its buffer retained, and the whole set goes out when the pipeline is done with the batch
- * ({@link #flush}: the lane's first {@link EgressQueue}), before the ring buffers are reused; then each write is counted on its port
- * as a direct write would have been, and the buffers released. A frame a later port changes in
- * place (a checksum finished for a port without offloads) stays whole: the write reads the
- * memory at flush, and the change keeps the frame and its virtio-net header consistent. Writes
- * from scratch memory that is reused at once (GSO segments cut for a port without offloads) and
- * writes outside a batch go directly, after what is queued.
+ * ({@link #flush}: the lane's first {@link EgressQueue}), before the ring buffers are reused;
+ * then each write is counted on its port as a direct write would have been, and the buffers
+ * released. A frame a later port changes in place (a checksum finished for a port without
+ * offloads) stays whole: the write reads the memory at flush, and the change keeps the frame and
+ * its virtio-net header consistent. Writes from scratch memory that is reused at once (GSO
+ * segments cut for a port without offloads) and writes outside a batch go directly, after what
+ * is queued.
  *
  * <p>Reads: {@link FdQueue} queues as many reads as the last batches suggest will find a frame
  * (what the last batch found and a quarter more, at least {@link #MIN_READS}, doubling

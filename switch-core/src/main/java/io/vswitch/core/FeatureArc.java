@@ -11,7 +11,7 @@ import java.util.List;
  * one volatile store; a lane reads it once per batch, so a batch sees one arc from start to end.
  *
  * <pre>
- *   mirror-loop?  validate  [ingress filters]  learn  capture?  mirror?  lookup  respond  [egress checks]  storm?  output
+ *   mirror-loop? validate [ingress filters] learn capture? mirror? lookup respond [egress checks] storm? output
  * </pre>
  * ({@code ?}: only when the network has mirrors, a running capture, or a port with storm
  * limits.) A new feature is a {@link Stage} class and one line in {@link #compose}, at its place:
@@ -23,8 +23,9 @@ import java.util.List;
  *       become for a port without offloads, an ACL on what a port may receive, STP's blocked
  *       ports (with their flood-set rule in {@link FloodSet}).</li>
  * </ul>
- * A per-port feature is in the arc when any port of the network has it, and its stage reads the
- * ingress port's settings per batch (as {@link StormStage} reads {@link Port#storm()}).
+ * A per-port feature keeps each port's settings under a {@link PortFeature} key; its stage is in
+ * the arc when any port of the network has settings under it, and reads the ingress port's per
+ * batch (as {@link StormStage} reads its {@link StormStage#LIMITS}).
  */
 public final class FeatureArc {
     final Stage[] stages;
@@ -51,16 +52,17 @@ public final class FeatureArc {
         arc.add(LookupStage.INSTANCE);
         arc.add(RespondStage.INSTANCE);
         // Egress checks here.
-        if (anyStormLimits(ports)) {
+        if (anyPortHas(ports, StormStage.LIMITS)) {
             arc.add(StormStage.INSTANCE);
         }
         arc.add(new OutputStage(mirroring, taps));
         return new FeatureArc(arc.toArray(Stage[]::new));
     }
 
-    private static boolean anyStormLimits(Port[] ports) {
+    /** Whether any port of the network has its own settings of {@code feature}. */
+    private static boolean anyPortHas(Port[] ports, PortFeature<?> feature) {
         for (Port p : ports) {
-            if (p != null && p.storm() != null) {
+            if (p != null && p.feature(feature) != null) {
                 return true;
             }
         }

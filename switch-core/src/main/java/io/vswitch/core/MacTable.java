@@ -30,8 +30,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Deleting (aging, flush, {@code fdb del}) only zeroes the value: the key stays as a dead
  * slot that the same MAC revives in place. Probe chains therefore never break under a
  * concurrent reader. Dead keys of MACs that never come back are reclaimed by {@link #compact},
- * which builds fresh arrays ({@link MacSlots}) with the live entries and publishes them; it first retires the old
- * arrays and waits a {@link Quiescence}, so no learner can still be writing into them, and
+ * which builds fresh arrays ({@link MacSlots}) with the live entries and publishes them; it
+ * first retires the old arrays and waits a {@link Quiescence}, so no learner can still be
+ * writing into them, and
  * learners that see the retired arrays simply skip learning for that frame (it floods or is
  * forwarded by the still-readable old arrays; the next frame learns).
  *

@@ -11,7 +11,7 @@ import io.netty.buffer.ByteBuf;
  * Each network composes its arc from what it uses ({@link FeatureArc#compose}) and recomposes it
  * when that changes; a network without mirrors, captures or storm limits has no such stage:
  * <pre>
- *   mirror-loop?  validate  [ingress filters]  learn  capture?  mirror?  lookup  respond  [egress checks]  storm?  output
+ *   mirror-loop? validate [ingress filters] learn capture? mirror? lookup respond [egress checks] storm? output
  * </pre>
  *
  * <h2>A frame's walk</h2>

@@ -29,7 +29,8 @@ public abstract class Port {
     private volatile BridgeDomain domain;
     private volatile int id;
     private volatile int generation;
-    private volatile StormControl storm;
+    /** Per-port features' settings by {@link PortFeature} index, copied on write. */
+    private volatile Object[] features = new Object[PortFeature.MAX];
     private volatile int macLimit;
     private volatile boolean mirrorOutput;
     /** MACs on this port: exact at each second's recount, counted up between (only with a mac-limit). */
@@ -224,18 +225,34 @@ public abstract class Port {
         this.mirrorOutput = output;
     }
 
-    /** This port's storm limits, or null for none. */
-    public final StormControl storm() {
-        return storm;
+    /** This port's settings of {@code feature}, or null when it has none. Data path: one array load. */
+    @SuppressWarnings("unchecked")
+    public final <T> T feature(PortFeature<T> feature) {
+        return (T) features[feature.index];
     }
 
-    /** Sets this port's storm limits (null: none); its network's arc gains or loses its storm stage. */
-    public final void setStorm(StormControl storm) {
-        this.storm = storm;
+    /**
+     * Gives this port its own settings of {@code feature} (null: none); its network's arc gains or
+     * loses the feature's stage. Control thread.
+     */
+    public final synchronized <T> void setFeature(PortFeature<T> feature, T settings) {
+        Object[] next = features.clone();
+        next[feature.index] = settings;
+        features = next;
         BridgeDomain d = domain;
         if (d != null) {
             d.recompose();
         }
+    }
+
+    /** This port's storm limits, or null for none. */
+    public final StormControl storm() {
+        return feature(StormStage.LIMITS);
+    }
+
+    /** Sets this port's storm limits (null: none). */
+    public final void setStorm(StormControl storm) {
+        setFeature(StormStage.LIMITS, storm);
     }
 
     /** MACs this port may have learned at most; 0 for no limit of its own (the network's still holds). */

@@ -15,9 +15,9 @@ package io.vswitch.core;
  * needs is in its batch). A stage that needs the frame's layers or flow hash asks the batch,
  * which parses each frame at most once ({@link Batch#layers}, {@link Batch#flowHash}).
  *
- * <p>A per-port feature (storm control; port security next) is in the arc when any port of the
- * network has it; the stage reads the ingress port's settings once per batch and returns at once
- * for a port without them.
+ * <p>A per-port feature (storm control; port security next) keeps each port's settings under a
+ * {@link PortFeature} key and is in the arc when any port of the network has some; the stage reads
+ * the ingress port's settings once per batch and returns at once for a port without them.
  */
 public interface Stage {
     /** The stage's name, as {@code show} and the logs print the arc: "validate", "learn", ... */

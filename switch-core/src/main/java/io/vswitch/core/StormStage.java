@@ -7,6 +7,8 @@ package io.vswitch.core;
  * switch answered never count against the limit.
  */
 final class StormStage implements Stage {
+    /** A port's storm limits. */
+    static final PortFeature<StormControl> LIMITS = PortFeature.named("storm");
     static final StormStage INSTANCE = new StormStage();
 
     private StormStage() {
@@ -19,7 +21,7 @@ final class StormStage implements Stage {
 
     @Override
     public void process(Batch b) {
-        StormControl storm = b.ingress().storm();
+        StormControl storm = b.ingress().feature(LIMITS);
         if (storm == null) {
             return;
         }

@@ -18,7 +18,7 @@ import io.netty.buffer.ByteBuf;
 public interface Encapsulation {
     /** The length of every header of an encapsulation, what the send batches hold in front of a frame. */
     int HEADER_LENGTH = 8;
-    /** {@link #decapsulate}'s answer for a datagram that is not this encapsulation's (counted {@code drop_no_vni_flag}). */
+    /** What {@link #decapsulate} says of a datagram that is not this encapsulation's ({@code drop_no_vni_flag}). */
     int NOT_OURS = -1;
 
     /** The tunnel ports' kind, as the API and metrics print it ("vxlan"). */
