@@ -17,10 +17,13 @@ final class OutputStage implements Stage {
     /** The network's mirrors, or null; its captures, or null. */
     private final Mirroring mirroring;
     private final PacketTap[] taps;
+    /** Whether anything watches the egress: most networks' output is only the sends. */
+    private final boolean watched;
 
     OutputStage(Mirroring mirroring, PacketTap[] taps) {
         this.mirroring = mirroring;
         this.taps = taps;
+        this.watched = mirroring != null || taps != null;
     }
 
     @Override
@@ -78,6 +81,12 @@ final class OutputStage implements Stage {
     /** Frame {@code i} to {@code egress}, seen by the captures, copied to the mirror watching the egress. */
     private void send(Batch b, int i, Port egress, int stamp) {
         Egress.send(egress, b, i);
+        if (watched) {
+            watch(b, i, egress, stamp);
+        }
+    }
+
+    private void watch(Batch b, int i, Port egress, int stamp) {
         if (taps != null) {
             for (PacketTap t : taps) {
                 t.sent(egress, b.frame(i), b.lane());
