@@ -43,6 +43,10 @@ public final class Batch {
     private int[] copiedAt = new int[4];
     private int stamp;
     private ByteBuf segmentScratch;
+    /** Whether any frame's layers or flow hash were asked for since the marks were last cleared. */
+    private boolean parsed = true;
+    /** Whether any frame of this batch was dropped (most batches: none, and finish has nothing to count). */
+    private boolean dropped;
 
     private ByteBuf[] frames;
     private int count;
@@ -75,17 +79,23 @@ public final class Batch {
             ingress.countRx(lane, frames[i].readableBytes());
         }
         Arrays.fill(decisions, 0, count, OPEN);
-        Arrays.fill(layers, 0, count, Layers.UNPARSED);
-        Arrays.fill(hashes, 0, count, -1);
+        if (parsed) {
+            Arrays.fill(layers, Layers.UNPARSED);
+            Arrays.fill(hashes, -1);
+            parsed = false;
+        }
+        dropped = false;
         responder.startBatch();
     }
 
     /** Ends a batch: counts every drop on the ingress port, and lets go of the caller's frames. */
     void finish() {
-        for (int i = 0; i < count; i++) {
-            int d = decisions[i];
-            if (d < 0) {
-                ingress.countDrop(lane, Forwarder.reason(d));
+        if (dropped) {
+            for (int i = 0; i < count; i++) {
+                int d = decisions[i];
+                if (d < 0) {
+                    ingress.countDrop(lane, Forwarder.reason(d));
+                }
             }
         }
         frames = null;
@@ -148,11 +158,15 @@ public final class Batch {
 
     public void decide(int i, int decision) {
         decisions[i] = decision;
+        if (decision < 0) {
+            dropped = true;
+        }
     }
 
     /** Drops frame {@code i}; counted under {@code reason} on the ingress port when the arc is done. */
     public void drop(int i, DropReason reason) {
         decisions[i] = Forwarder.drop(reason);
+        dropped = true;
     }
 
     /** Whether no stage has decided frame {@code i} yet (it passed every check so far). */
@@ -188,6 +202,7 @@ public final class Batch {
         long l = layers[i];
         if (l == Layers.UNPARSED) {
             l = layers[i] = Layers.of(frames[i]);
+            parsed = true;
         }
         return l;
     }
@@ -197,6 +212,7 @@ public final class Batch {
         int h = hashes[i];
         if (h < 0) {
             h = hashes[i] = FlowHash.of(frames[i]);
+            parsed = true;
         }
         return h;
     }

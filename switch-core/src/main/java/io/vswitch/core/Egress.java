@@ -21,20 +21,22 @@ final class Egress {
     private Egress() {
     }
 
-    /** Sends frame {@code i} of {@code b} through {@code port}, in a form the port takes. */
-    static void send(Port port, Batch b, int i) {
+    /**
+     * Sends {@code frame}, frame {@code i} of {@code b} (lane {@code lane}'s), through {@code port},
+     * in a form the port takes.
+     */
+    static void send(Port port, ByteBuf frame, int lane, Batch b, int i) {
         if (!b.offload() || port.offloads()) {
-            port.output(b, i);
+            port.output(frame, lane, b, i);
             return;
         }
-        ByteBuf frame = b.frame(i);
         if (VirtioNetHeader.gsoType(frame) != VirtioNetHeader.GSO_NONE) {
-            port.outputGso(b, i);
+            port.outputGso(frame, lane, b, i);
             return;
         }
         if ((VirtioNetHeader.flags(frame) & VirtioNetHeader.FLAG_NEEDS_CSUM) != 0) {
             Segmenter.completeChecksum(frame);
         }
-        port.output(b, i);
+        port.output(frame, lane, b, i);
     }
 }

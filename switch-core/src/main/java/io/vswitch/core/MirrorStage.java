@@ -24,9 +24,10 @@ final class MirrorStage implements Stage {
         if (copy == null) {
             return;
         }
+        int lane = b.lane();
         for (int i = 0, n = b.count(); i < n; i++) {
             if (b.isOpen(i)) {
-                Egress.send(copy, b, i);
+                Egress.send(copy, b.frame(i), lane, b, i);
             }
         }
     }

@@ -1,5 +1,7 @@
 package io.vswitch.core;
 
+import io.netty.buffer.ByteBuf;
+
 /**
  * Stage "output", last in every arc: each frame goes to its one egress port, or to every port of
  * its flood set ({@link FloodSet}), through the egress adapter ({@link Egress}); a frame the
@@ -37,6 +39,9 @@ final class OutputStage implements Stage {
         Counters counters = domain.counters();
         int lane = b.lane();
         Port inputCopy = mirroring == null ? null : mirroring.inputCopy(b.ingress());
+        // Most networks' frames need no fitting (no offloads) and nothing watches their egress:
+        // then each send is only the port's, decided once for the batch.
+        boolean direct = !watched && !b.offload();
         for (int i = 0, n = b.count(); i < n; i++) {
             int decision = b.decision(i);
             if (decision < 0 || decision == Forwarder.ANSWERED) {
@@ -49,53 +54,59 @@ final class OutputStage implements Stage {
                     b.takeCopy(mirroring.outputIndex(inputCopy), stamp);
                 }
             }
+            ByteBuf frame = b.frame(i);
             if (decision > 0) {
                 Port egress = domain.port(decision);
                 if (egress != null) {
-                    send(b, i, egress, stamp);
+                    send(direct, frame, lane, b, i, egress, stamp);
                     counters.increment(lane, NetworkCounter.FORWARDED.ordinal());
                     continue;
                 }
                 // Removed since the lookup: flooded as unknown.
             }
-            flood(b, i, domain, counters, stamp);
+            flood(direct, frame, lane, b, i, domain, counters, stamp);
         }
     }
 
-    private void flood(Batch b, int i, BridgeDomain domain, Counters counters, int stamp) {
+    private void flood(boolean direct, ByteBuf frame, int lane, Batch b, int i, BridgeDomain domain,
+            Counters counters, int stamp) {
         Port ingress = b.ingress();
         int sent = 0;
         for (Port port : domain.portArray()) {
             if (port != null && FloodSet.exclusion(ingress, port) == FloodSet.INCLUDED) {
-                send(b, i, port, stamp);
+                send(direct, frame, lane, b, i, port, stamp);
                 sent++;
             }
         }
         if (sent == 0) {
             b.drop(i, DropReason.NO_EGRESS);
         } else {
-            counters.increment(b.lane(), NetworkCounter.FLOODED.ordinal());
+            counters.increment(lane, NetworkCounter.FLOODED.ordinal());
         }
     }
 
     /** Frame {@code i} to {@code egress}, seen by the captures, copied to the mirror watching the egress. */
-    private void send(Batch b, int i, Port egress, int stamp) {
-        Egress.send(egress, b, i);
+    private void send(boolean direct, ByteBuf frame, int lane, Batch b, int i, Port egress, int stamp) {
+        if (direct) {
+            egress.output(frame, lane, b, i);
+            return;
+        }
+        Egress.send(egress, frame, lane, b, i);
         if (watched) {
-            watch(b, i, egress, stamp);
+            watch(frame, lane, b, i, egress, stamp);
         }
     }
 
-    private void watch(Batch b, int i, Port egress, int stamp) {
+    private void watch(ByteBuf frame, int lane, Batch b, int i, Port egress, int stamp) {
         if (taps != null) {
             for (PacketTap t : taps) {
-                t.sent(egress, b.frame(i), b.lane());
+                t.sent(egress, frame, lane);
             }
         }
         if (mirroring != null) {
             Port copy = mirroring.outputCopy(egress);
             if (copy != null && b.takeCopy(mirroring.outputIndex(copy), stamp)) {
-                Egress.send(copy, b, i);
+                Egress.send(copy, frame, lane, b, i);
             }
         }
     }

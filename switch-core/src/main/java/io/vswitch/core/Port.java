@@ -49,12 +49,12 @@ public abstract class Port {
     public abstract void transmit(ByteBuf frame, int lane);
 
     /**
-     * Sends frame {@code i} of a batch, already in a form this port takes (the egress adapter,
-     * {@link Egress}, saw to that). By default {@link #transmit}; a port that uses what the batch
-     * carries about the frame (a tunnel: its flow hash) overrides it.
+     * Sends {@code frame}, frame {@code i} of a batch of lane {@code lane}, already in a form this
+     * port takes (the egress adapter, {@link Egress}, saw to that). By default {@link #transmit}; a
+     * port that uses what the batch carries about the frame (a tunnel: its flow hash) overrides it.
      */
-    protected void output(Batch batch, int i) {
-        transmit(batch.frame(i), batch.lane());
+    protected void output(ByteBuf frame, int lane, Batch batch, int i) {
+        transmit(frame, lane);
     }
 
     /**
@@ -63,9 +63,9 @@ public abstract class Port {
      * lane's scratch, with the layers validation parsed, each handed to {@link #transmitSegment}.
      * A port with a better way (a tunnel: headers only, UDP GSO) overrides it.
      */
-    protected void outputGso(Batch batch, int i) {
+    protected void outputGso(ByteBuf frame, int lane, Batch batch, int i) {
         if (batch.segment(i, this) < 0) {
-            countDrop(batch.lane(), DropReason.TX_ERROR);
+            countDrop(lane, DropReason.TX_ERROR);
         }
     }
 

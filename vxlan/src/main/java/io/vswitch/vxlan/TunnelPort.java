@@ -67,13 +67,13 @@ public final class TunnelPort extends Port {
 
     /** A frame of a batch, with the flow hash the batch computed once for every peer of a flood. */
     @Override
-    protected void output(Batch batch, int i) {
-        sender.send(this, batch.frame(i), batch.flowHash(i), batch.lane());
+    protected void output(ByteBuf frame, int lane, Batch batch, int i) {
+        sender.send(this, frame, batch.flowHash(i), lane);
     }
 
     @Override
-    protected void outputGso(Batch batch, int i) {
-        sender.sendGso(this, batch.frame(i), batch.layers(i), batch.flowHash(i), batch.lane());
+    protected void outputGso(ByteBuf frame, int lane, Batch batch, int i) {
+        sender.sendGso(this, frame, batch.layers(i), batch.flowHash(i), lane);
     }
 
     void sent(int lane, int bytes) {
