@@ -26,15 +26,21 @@ import org.openjdk.jmh.annotations.Warmup;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The whole per-frame path (validate, learn, decide, output) over in-memory ports that only
- * count, a batch of 32 frames per call. Reported per frame; run with {@code -prof gc} to see the
- * bytes allocated per frame (expected: about 0).
+ * The whole per-frame path (a network's arc: validate, learn, lookup, respond, output) over
+ * in-memory ports that only count, a batch of 32 frames per call. Reported per frame; run with
+ * {@code -prof gc} to see the bytes allocated per frame (expected: about 0).
+ *
+ * <p>Netty's leak detection is off in the fork: at its default level it wraps about one
+ * allocation in 128 to watch it, and a fork whose 32 frames include one such wrapper sees every
+ * ByteBuf call site go megamorphic and ran 25-40% slower than its neighbours (forks of one run
+ * were 32 or 49 ns/frame), which no change of ours made.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"-XX:+UseParallelGC", "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"})
+@Fork(value = 1, jvmArgsAppend = {"-XX:+UseParallelGC", "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
+        "-Dio.netty.leakDetection.level=disabled"})
 @State(Scope.Thread)
 public class PipelineBench {
     private static final int BATCH = 32;
