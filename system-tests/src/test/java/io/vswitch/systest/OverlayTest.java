@@ -201,8 +201,9 @@ class OverlayTest {
         }
         assertEquals(44, purple.path("vni").asInt());
         assertEquals(1450, purple.path("mtu").asInt());
-        assertTrue(d1.ctl("trace", "purple", "--in", "op1", "--src", "02:00:00:00:01:01", "--dst", "ff:ff:ff:ff:ff:ff")
-                .out().contains("=> flood: vxlan:198.19.0.2"));
+        String traced = d1.ctl("trace", "purple", "--in", "op1", "--src", "02:00:00:00:01:01", "--dst", "ff:ff:ff:ff:ff:ff")
+                .out();
+        assertTrue(traced.contains("=> flood: vxlan:198.19.0.2"), traced);
         Sh.Result refused = d1.ctl("network", "add", "dup", "--vni", "42");
         assertTrue(refused.err().contains("vni 42 is already used by network blue"), refused.toString());
         assertEquals(0, d1.ctl("network", "del", "purple").code());

@@ -299,6 +299,9 @@ final class ApiViews {
         if (vlan < -1 || vlan > 4095) {
             throw ApiException.badRequest("\"vlan\" must be 0..4095, got " + vlan);
         }
+        // Trace tells what a link's state does to the frame: read the links now, as show does, not
+        // the last sweep's (up to 2 s old: a port brought up since would be traced as down).
+        daemon.refreshLinks();
         Trace.Result r = Trace.run(d, ingress, src, dst, vlan, System.nanoTime());
         return new Views.Trace(r.network(), r.in(), r.src(), r.dst(), r.vlan(), r.steps(), r.decision(), r.egress(), r.reason());
     }
